@@ -1,0 +1,162 @@
+"""The ``webhook-guard`` command line: a thin shell over the library.
+
+Exit codes: 0 success / accepted, 1 rejected, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import ConfigError
+from .guard import Guard
+from .request import WebhookRequest
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+
+
+def _load(path: str) -> Guard:
+    return Guard.from_file(path)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate a config and list its routes."""
+    guard = _load(args.config)
+    print(f"{args.config}: OK, {len(guard.config.routes)} route(s)")
+    for r in guard.config.routes:
+        auth = []
+        if r.signature is not None:
+            auth.append(f"{r.provider} signature, {len(r.secrets)} secret(s)")
+        if r.token is not None:
+            auth.append(f"token in {r.token.source}")
+        print(
+            f"  {r.name:<16} {','.join(sorted(r.methods)):<6} {r.path:<40} "
+            f"{'; '.join(auth)}; mode={r.mode}"
+        )
+    return EXIT_OK
+
+
+def _read_body(path: str) -> bytes:
+    return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    """Print the headers the route's provider would send."""
+    from .testing import sign
+
+    guard = _load(args.config)
+    try:
+        guard.config.route(args.route)
+    except KeyError:
+        names = ", ".join(r.name for r in guard.config.routes)
+        print(f"error: no route named {args.route!r} (routes: {names})", file=sys.stderr)
+        return EXIT_USAGE
+    headers = sign(
+        guard,
+        args.route,
+        _read_body(args.body_file),
+        timestamp=args.timestamp,
+        event_id=args.event_id,
+    )
+    for name, value in headers.items():
+        print(f"{name}: {value}")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check one request and print the verdict as JSON."""
+    guard = _load(args.config)
+    headers: list[tuple[str, str]] = []
+    for raw in args.header:
+        name, sep, value = raw.partition(":")
+        if not sep or not name.strip():
+            print(f"error: --header {raw!r} is not 'Name: value'", file=sys.stderr)
+            return EXIT_USAGE
+        headers.append((name.strip(), value.strip()))
+    path, _, query = args.path.partition("?")
+    req = WebhookRequest(
+        args.method,
+        path,
+        query=query,
+        headers=headers,
+        body=_read_body(args.body_file),
+        peer=args.peer,
+    )
+    verdict = guard.check(req)
+    out = {
+        "ok": verdict.ok,
+        "reason": verdict.reason.value if verdict.reason else None,
+        "status": verdict.status,
+        "detail": verdict.detail,
+        "route": verdict.route,
+        "client_ip": verdict.client_ip,
+        "event_id": verdict.event_id,
+        "secret_id": verdict.secret_id,
+        "timestamp": verdict.timestamp,
+        "duplicate": verdict.duplicate,
+        "reported": [r.value for r in verdict.reported],
+    }
+    print(json.dumps(out, indent=2))
+    return EXIT_OK if verdict.ok else EXIT_REJECTED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="webhook-guard",
+        description="Verify incoming webhooks: signatures, timestamps, replays, source IPs.",
+        epilog="Exit codes: 0 ok/accepted, 1 rejected, 2 usage or config error.",
+    )
+    parser.add_argument("--version", action="version", version=f"webhook-guard {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("check", help="validate a config file and list its routes")
+    p.add_argument("config", help="path to webhook-guard.yaml")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("sign", help="print the headers a provider would send for a body")
+    p.add_argument("--config", required=True, help="path to webhook-guard.yaml")
+    p.add_argument("--route", required=True, help="route name")
+    p.add_argument("--body-file", required=True, help="file holding the exact body ('-': stdin)")
+    p.add_argument("--timestamp", type=int, help="Unix seconds (default: now)")
+    p.add_argument("--event-id", help="delivery ID (default: random)")
+    p.set_defaults(func=cmd_sign)
+
+    p = sub.add_parser("verify", help="check one request; print the verdict as JSON")
+    p.add_argument("--config", required=True, help="path to webhook-guard.yaml")
+    p.add_argument("--path", required=True, help="request path, optionally with ?query")
+    p.add_argument("--method", default="POST", help="HTTP method (default: POST)")
+    p.add_argument("--peer", help="socket peer address (default: none)")
+    p.add_argument(
+        "--header", "-H", action="append", default=[], metavar="'Name: value'",
+        help="a request header; repeat for more",
+    )
+    p.add_argument("--body-file", required=True, help="file holding the exact body ('-': stdin)")
+    p.set_defaults(func=cmd_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``webhook-guard`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(f"error: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

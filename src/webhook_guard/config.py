@@ -1,0 +1,627 @@
+"""YAML or dict configuration -> typed, validated :class:`Config`.
+
+Every error names the exact place (``routes[2].secrets[0]: ...``); all errors found are
+reported together in one :class:`~webhook_guard.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from .errors import ConfigError
+from .routes import pattern_error
+from .secrets import MAX_ACTIVE_SECRETS, Secret, load_secret
+from .signatures.base import (
+    ALGORITHMS,
+    ENCODINGS,
+    FORMATS,
+    SECRET_ENCODINGS,
+    HmacScheme,
+    SignatureSpec,
+)
+from .signatures.presets import PRESETS
+
+DEFAULTS: dict[str, Any] = {
+    "tolerance": 300,
+    "max_body_bytes": 1_048_576,
+    "on_duplicate": "acknowledge",
+    "mode": "enforce",
+    "methods": ["POST"],
+}
+ON_DUPLICATE = ("acknowledge", "reject")
+MODES = ("enforce", "report")
+ON_STORE_ERROR = ("fail_closed", "fail_open")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_HEADER = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_METHOD = re.compile(r"^[A-Z]+$")
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    """A shared token the sender puts in the URL, a header, or HTTP basic auth."""
+
+    source: str
+    """``query``, ``header`` or ``basic``."""
+    name: str | None
+    """Query parameter or header name; for ``basic`` the required username (None: any)."""
+    secrets: tuple[Secret, ...]
+
+
+@dataclass(frozen=True)
+class EventIdConfig:
+    """Where the delivery's ID comes from, for replay protection."""
+
+    source: str
+    """``auto`` (the scheme's ID header, else the verified signature), ``header``,
+    ``json`` (a JSON pointer into the verified body) or ``none`` (no dedup)."""
+    header: str | None = None
+    pointer: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RouteConfig:
+    """One protected webhook route."""
+
+    name: str
+    path: str
+    methods: frozenset[str]
+    provider: str | None
+    signature: SignatureSpec | None
+    secrets: tuple[Secret, ...]
+    token: TokenConfig | None
+    event_id: EventIdConfig
+    tolerance: int
+    max_body_bytes: int
+    on_duplicate: str
+    mode: str
+    public_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    """The ``replay:`` section."""
+
+    store: str = "memory"
+    max_entries: int = 1_000_000
+    processing_timeout: int = 60
+    retention: int = 259_200
+    """How long a processed event is remembered (default 3 days: Stripe's and Paddle's
+    retry horizon). Must cover the timestamp window on both sides."""
+    on_store_error: str = "fail_closed"
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """The ``network:`` section (client address rules)."""
+
+    client_ip: str = "x-forwarded-for"
+    trusted_proxies: tuple[str, ...] = ()
+    deny_ips: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated webhook_guard configuration."""
+
+    routes: tuple[RouteConfig, ...]
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+
+    def route(self, name: str) -> RouteConfig:
+        """The route called ``name``.
+
+        Raises:
+            KeyError: no such route.
+        """
+        for route in self.routes:
+            if route.name == name:
+                return route
+        raise KeyError(name)
+
+
+# -- entry points ----------------------------------------------------------------------
+
+
+def load_config(
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    env: Mapping[str, str] | None = None,
+    now: float | None = None,
+) -> Config:
+    """Load and validate a configuration.
+
+    Args:
+        source: a path to a YAML file, or an already parsed mapping.
+        env: environment for ``env:`` secrets (default ``os.environ``).
+        now: Unix time used to report already expired secrets (default: now).
+
+    Raises:
+        ConfigError: listing every problem with its place in the file.
+    """
+    if isinstance(source, Mapping):
+        data: object = source
+    else:
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+            problem = getattr(exc, "problem", None) or "invalid YAML"
+            raise ConfigError(f"{where}: {problem}") from None
+    return _Parser(env if env is not None else os.environ, now or time.time()).parse(data)
+
+
+# -- parsing helpers -------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+
+
+def _mapping(value: object, where: str, allowed: Sequence[str]) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _Invalid(where, f"expected a mapping, got {_kind(value)}")
+    for key in value:
+        if key not in allowed:
+            near = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else f" (allowed: {', '.join(allowed)})"
+            raise _Invalid(f"{where}.{key}" if where else str(key), f"unknown key{hint}")
+    return value
+
+
+def _kind(value: object) -> str:
+    return "nothing" if value is None else type(value).__name__
+
+
+def _int(value: object, where: str, *, minimum: int, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(where, f"expected an integer, got {_kind(value)}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise _Invalid(where, f"must be {bound}, got {value}")
+    return value
+
+
+def _choice(value: object, where: str, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise _Invalid(where, f"must be one of {', '.join(choices)}; got {value!r}")
+    return str(value)
+
+
+def _str(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise _Invalid(where, f"expected a non-empty string, got {_kind(value)}")
+    return value
+
+
+def _header(value: object, where: str) -> str:
+    name = _str(value, where)
+    if not _HEADER.match(name):
+        raise _Invalid(where, f"{name!r} is not a valid header name")
+    return name.lower()
+
+
+def _headers(value: object, where: str) -> tuple[str, ...]:
+    if isinstance(value, list):
+        if not value:
+            raise _Invalid(where, "expected at least one header name")
+        return tuple(_header(v, f"{where}[{i}]") for i, v in enumerate(value))
+    return (_header(value, where),)
+
+
+def _list(value: object, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _Invalid(where, f"expected a list, got {_kind(value)}")
+    return value
+
+
+def _pointer(value: object, where: str) -> tuple[str, ...]:
+    text = _str(value, where)
+    if not text.startswith("/"):
+        raise _Invalid(where, f"{text!r} is not a JSON pointer (RFC 6901), e.g. /id")
+    return tuple(t.replace("~1", "/").replace("~0", "~") for t in text[1:].split("/"))
+
+
+_ROUTE_KEYS = (
+    "name", "path", "methods", "provider", "signature", "secrets", "token", "event_id",
+    "tolerance", "max_body_bytes", "on_duplicate", "mode", "public_url", "allow_ips",
+)
+_SIGNATURE_KEYS = (
+    "header", "algorithm", "encoding", "prefix", "format", "separator", "version",
+    "timestamp_key", "signed_content", "timestamp_header", "id_header", "secret_prefix",
+    "secret_encoding",
+)
+
+
+class _Parser:
+    def __init__(self, env: Mapping[str, str], now: float) -> None:
+        self.env = env
+        self.now = now
+        self.errors: list[str] = []
+
+    def parse(self, data: object) -> Config:
+        try:
+            top = _mapping(data, "", ("version", "defaults", "network", "replay", "routes"))
+        except _Invalid as exc:
+            raise ConfigError(f"<config>{exc}" if str(exc).startswith(":") else str(exc)) from None
+        if "version" not in top:
+            self.errors.append("version: missing; this format is 'version: 1'")
+        elif top["version"] != 1 or isinstance(top["version"], bool):
+            self.errors.append(f"version: unsupported version {top['version']!r}; expected 1")
+        defaults = self._guard(self._defaults, top.get("defaults")) or dict(DEFAULTS)
+        replay = self._guard(self._replay, top.get("replay")) or ReplayConfig()
+        network = self._guard(self._network, top.get("network")) or NetworkConfig()
+        routes = self._routes(top.get("routes"), defaults)
+        for route in routes:
+            if replay.retention < 2 * route.tolerance:
+                self.errors.append(
+                    f"replay.retention: {replay.retention} s is shorter than the replay window "
+                    f"of route {route.name!r} (2 x tolerance = {2 * route.tolerance} s)"
+                )
+        if self.errors:
+            raise ConfigError(self.errors)
+        return Config(routes=tuple(routes), replay=replay, network=network)
+
+    def _guard(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except (_Invalid, ConfigError) as exc:
+            self.errors.append(str(exc))
+            return None
+
+    def _defaults(self, raw: object) -> dict[str, Any]:
+        merged = dict(DEFAULTS)
+        if raw is None:
+            return merged
+        block = _mapping(raw, "defaults", tuple(DEFAULTS))
+        for key, value in block.items():
+            merged[key] = self._setting(key, value, f"defaults.{key}")
+        return merged
+
+    def _setting(self, key: str, value: object, where: str) -> Any:
+        if key == "tolerance":
+            if value == 0 and not isinstance(value, bool):
+                raise _Invalid(
+                    where,
+                    "0 is not allowed: tolerance is the replay window in seconds (e.g. 300); "
+                    "it cannot be turned off",
+                )
+            return _int(value, where, minimum=1, maximum=7 * 86_400)
+        if key == "max_body_bytes":
+            return _int(value, where, minimum=1, maximum=1 << 31)
+        if key == "on_duplicate":
+            return _choice(value, where, ON_DUPLICATE)
+        if key == "mode":
+            return _choice(value, where, MODES)
+        if key == "methods":
+            methods = _list(value, where)
+            if not methods:
+                raise _Invalid(where, "expected at least one method")
+            out = []
+            for i, m in enumerate(methods):
+                text = _str(m, f"{where}[{i}]").upper()
+                if not _METHOD.match(text):
+                    raise _Invalid(f"{where}[{i}]", f"{m!r} is not an HTTP method")
+                out.append(text)
+            return out
+        raise AssertionError(key)  # pragma: no cover
+
+    def _replay(self, raw: object) -> ReplayConfig:
+        if raw is None:
+            return ReplayConfig()
+        block = _mapping(
+            raw,
+            "replay",
+            ("store", "max_entries", "processing_timeout", "retention", "on_store_error"),
+        )
+        store = block.get("store", "memory")
+        if store != "memory":
+            raise _Invalid(
+                "replay.store",
+                f"{store!r} is not supported; 'memory' is the only store in this version",
+            )
+        return ReplayConfig(
+            store="memory",
+            max_entries=_int(
+                block.get("max_entries", 1_000_000), "replay.max_entries", minimum=1
+            ),
+            processing_timeout=_int(
+                block.get("processing_timeout", 60),
+                "replay.processing_timeout",
+                minimum=1,
+                maximum=86_400,
+            ),
+            retention=_int(block.get("retention", 259_200), "replay.retention", minimum=1),
+            on_store_error=_choice(
+                block.get("on_store_error", "fail_closed"),
+                "replay.on_store_error",
+                ON_STORE_ERROR,
+            ),
+        )
+
+    def _network(self, raw: object) -> NetworkConfig:
+        if raw is None:
+            return NetworkConfig()
+        block = _mapping(raw, "network", ("client_ip", "trusted_proxies", "deny_ips"))
+        client_ip = block.get("client_ip", "x-forwarded-for")
+        for key in ("trusted_proxies", "deny_ips"):
+            if block.get(key):
+                # Refuse rather than ignore: a silently unenforced address rule is worse
+                # than no rule.
+                raise _Invalid(f"network.{key}", "is not supported in this version yet")
+        return NetworkConfig(client_ip=_str(client_ip, "network.client_ip"))
+
+    def _routes(self, raw: object, defaults: Mapping[str, Any]) -> list[RouteConfig]:
+        if raw is None:
+            self.errors.append("routes: missing; at least one route is required")
+            return []
+        try:
+            items = _list(raw, "routes")
+        except _Invalid as exc:
+            self.errors.append(str(exc))
+            return []
+        if not items:
+            self.errors.append("routes: at least one route is required")
+        routes: list[RouteConfig] = []
+        names: dict[str, int] = {}
+        paths: dict[str, int] = {}
+        for i, item in enumerate(items):
+            where = f"routes[{i}]"
+            route = self._guard(self._route, item, where, defaults)
+            if route is None:
+                continue
+            if route.name in names:
+                self.errors.append(
+                    f"{where}.name: {route.name!r} is already used by routes[{names[route.name]}]"
+                )
+            if route.path in paths:
+                self.errors.append(
+                    f"{where}.path: {route.path!r} is already used by routes[{paths[route.path]}]"
+                )
+            names.setdefault(route.name, i)
+            paths.setdefault(route.path, i)
+            routes.append(route)
+        return routes
+
+    def _route(self, raw: object, where: str, defaults: Mapping[str, Any]) -> RouteConfig:
+        block = _mapping(raw, where, _ROUTE_KEYS)
+        if "name" not in block:
+            raise _Invalid(where, "missing 'name'")
+        name = _str(block["name"], f"{where}.name")
+        if not _NAME.match(name):
+            raise _Invalid(
+                f"{where}.name", f"{name!r} must be letters, digits, '_', '.' or '-' (max 64)"
+            )
+        if "path" not in block:
+            raise _Invalid(where, "missing 'path'")
+        path = _str(block["path"], f"{where}.path")
+        problem = pattern_error(path)
+        if problem:
+            raise _Invalid(f"{where}.path", f"{path!r} {problem}")
+        settings = {
+            key: self._setting(key, block[key], f"{where}.{key}") if key in block else value
+            for key, value in defaults.items()
+        }
+        if "allow_ips" in block:
+            raise _Invalid(f"{where}.allow_ips", "is not supported in this version yet")
+        public_url = None
+        if block.get("public_url") is not None:
+            public_url = self._public_url(block["public_url"], f"{where}.public_url")
+
+        provider = block.get("provider")
+        signature: SignatureSpec | None = None
+        if provider is not None or "signature" in block:
+            provider = _str(provider, f"{where}.provider") if provider is not None else "generic"
+            if provider not in PRESETS:
+                raise _Invalid(
+                    f"{where}.provider",
+                    f"unknown provider {provider!r} (known: {', '.join(sorted(PRESETS))})",
+                )
+            signature = self._signature(
+                provider, block.get("signature"), f"{where}.signature", public_url, where
+            )
+        secrets: tuple[Secret, ...] = ()
+        if signature is not None:
+            secrets = self._secrets(block.get("secrets"), f"{where}.secrets", signature)
+        elif "secrets" in block:
+            raise _Invalid(
+                f"{where}.secrets", "secrets need a provider or signature block to verify with"
+            )
+        token = None
+        if block.get("token") is not None:
+            token = self._token(block["token"], f"{where}.token")
+        if signature is None and token is None:
+            raise _Invalid(
+                where,
+                "no authentication configured: set 'provider' (or 'signature') with "
+                "'secrets', and/or 'token'",
+            )
+        event_id = self._event_id(block.get("event_id", "auto"), f"{where}.event_id", signature)
+        return RouteConfig(
+            name=name,
+            path=path,
+            methods=frozenset(settings["methods"]),
+            provider=provider,
+            signature=signature,
+            secrets=secrets,
+            token=token,
+            event_id=event_id,
+            tolerance=settings["tolerance"],
+            max_body_bytes=settings["max_body_bytes"],
+            on_duplicate=settings["on_duplicate"],
+            mode=settings["mode"],
+            public_url=public_url,
+        )
+
+    def _public_url(self, raw: object, where: str) -> str:
+        text = _str(raw, where)
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise _Invalid(where, f"{text!r} must be an absolute http(s) URL")
+        if parts.query or parts.fragment:
+            raise _Invalid(where, "must not contain a query or fragment")
+        return text.rstrip("/")
+
+    def _signature(
+        self, provider: str, raw: object, where: str, public_url: str | None, route_where: str
+    ) -> SignatureSpec:
+        merged: dict[str, Any] = dict(PRESETS[provider])
+        if raw is not None:
+            merged.update(_mapping(raw, where, _SIGNATURE_KEYS))
+        if provider == "generic" and "header" not in merged:
+            raise _Invalid(
+                f"{where}.header" if raw is not None else where,
+                "missing: the generic provider needs 'signature.header'",
+            )
+        headers = _headers(merged["header"], f"{where}.header")
+        ts_headers = (
+            _headers(merged["timestamp_header"], f"{where}.timestamp_header")
+            if merged.get("timestamp_header")
+            else ()
+        )
+        id_headers = (
+            _headers(merged["id_header"], f"{where}.id_header") if merged.get("id_header") else ()
+        )
+        for key, names in (("timestamp_header", ts_headers), ("id_header", id_headers)):
+            if len(names) not in (0, 1, len(headers)):
+                raise _Invalid(
+                    f"{where}.{key}",
+                    f"give 1 name, or one per signature header ({len(headers)})",
+                )
+        fmt = _choice(merged.get("format", "plain"), f"{where}.format", FORMATS)
+        timestamp_key = merged.get("timestamp_key")
+        if timestamp_key is not None:
+            timestamp_key = _str(timestamp_key, f"{where}.timestamp_key")
+            if fmt != "kv":
+                raise _Invalid(f"{where}.timestamp_key", "only applies to format: kv")
+        spec = SignatureSpec(
+            headers=headers,
+            algorithm=_choice(merged.get("algorithm", "sha256"), f"{where}.algorithm",
+                              tuple(ALGORITHMS)),
+            encoding=_choice(merged.get("encoding", "hex"), f"{where}.encoding", ENCODINGS),
+            prefix=self._plain_str(merged.get("prefix", ""), f"{where}.prefix"),
+            format=fmt,
+            separator=_str(merged.get("separator", "," if fmt == "kv" else " "),
+                           f"{where}.separator"),
+            version=_str(merged.get("version", "v1"), f"{where}.version"),
+            timestamp_key=timestamp_key,
+            signed_content=_str(merged.get("signed_content", "{body}"),
+                                f"{where}.signed_content"),
+            timestamp_headers=ts_headers,
+            id_headers=id_headers,
+            secret_prefix=self._plain_str(merged.get("secret_prefix", ""),
+                                          f"{where}.secret_prefix"),
+            secret_encoding=_choice(merged.get("secret_encoding", "raw"),
+                                    f"{where}.secret_encoding", SECRET_ENCODINGS),
+        )
+        try:
+            scheme = HmacScheme(spec)
+        except ValueError as exc:
+            raise _Invalid(f"{where}.signed_content", str(exc)) from None
+        if "timestamp" in scheme.fields and not scheme.has_timestamp:
+            raise _Invalid(
+                f"{where}.signed_content",
+                "uses {timestamp} but no timestamp_header or timestamp_key says where it is",
+            )
+        if "id" in scheme.fields and not id_headers:
+            raise _Invalid(f"{where}.signed_content", "uses {id} but no id_header is set")
+        if "url" in scheme.fields and public_url is None:
+            raise _Invalid(
+                f"{route_where}.public_url",
+                "missing: this signature covers the URL the provider calls, so set "
+                "public_url (e.g. https://hooks.example.com)",
+            )
+        return spec
+
+    @staticmethod
+    def _plain_str(value: object, where: str) -> str:
+        if not isinstance(value, str):
+            raise _Invalid(where, f"expected a string, got {_kind(value)}")
+        return value
+
+    def _secrets(
+        self, raw: object, where: str, spec: SignatureSpec | None
+    ) -> tuple[Secret, ...]:
+        if raw is None:
+            raise _Invalid(where, "missing; at least one secret is required")
+        items = _list(raw, where)
+        if not items:
+            raise _Invalid(where, "at least one secret is required")
+        scheme = HmacScheme(spec) if spec is not None else None
+        secrets = []
+        labels: dict[str, int] = {}
+        for i, item in enumerate(items):
+            item_where = f"{where}[{i}]"
+            secret = load_secret(item, item_where, env=self.env, now=self.now)
+            try:
+                if scheme is not None:
+                    scheme.derive_key(secret)
+            except ValueError as exc:
+                raise _Invalid(item_where, str(exc)) from None
+            if secret.label in labels:
+                raise _Invalid(
+                    item_where,
+                    f"label {secret.label!r} is already used by {where}[{labels[secret.label]}]",
+                )
+            labels[secret.label] = i
+            secrets.append(secret)
+        active = [s for s in secrets if s.active(self.now)]
+        if len(active) > MAX_ACTIVE_SECRETS:
+            raise _Invalid(
+                where,
+                f"{len(active)} active secrets; at most {MAX_ACTIVE_SECRETS} are examined per "
+                "request, so retire old ones (set 'expires')",
+            )
+        return tuple(secrets)
+
+    def _token(self, raw: object, where: str) -> TokenConfig:
+        block = _mapping(raw, where, ("query", "header", "basic", "secrets"))
+        sources = [k for k in ("query", "header", "basic") if k in block]
+        if len(sources) != 1:
+            raise _Invalid(where, "set exactly one of 'query', 'header' or 'basic'")
+        source = sources[0]
+        name: str | None
+        if source == "query":
+            name = _str(block["query"], f"{where}.query")
+        elif source == "header":
+            name = _header(block["header"], f"{where}.header")
+        else:
+            basic = block["basic"]
+            if basic is True:
+                name = None
+            elif isinstance(basic, str) and basic and ":" not in basic:
+                name = basic
+            else:
+                raise _Invalid(
+                    f"{where}.basic", "expected true (any username) or a username without ':'"
+                )
+        secrets = self._secrets(block.get("secrets"), f"{where}.secrets", None)
+        return TokenConfig(source=source, name=name, secrets=secrets)
+
+    def _event_id(
+        self, raw: object, where: str, signature: SignatureSpec | None
+    ) -> EventIdConfig:
+        if raw in ("auto", "none"):
+            return EventIdConfig(source=str(raw))
+        block = _mapping(raw, where, ("header", "json"))
+        if len(block) != 1:
+            raise _Invalid(where, "expected 'auto', 'none', {header: NAME} or {json: /pointer}")
+        if "header" in block:
+            return EventIdConfig(source="header", header=_header(block["header"], f"{where}.header"))
+        return EventIdConfig(source="json", pointer=_pointer(block["json"], f"{where}.json"))

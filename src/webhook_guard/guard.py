@@ -1,0 +1,646 @@
+"""The verification pipeline: :class:`Guard`.
+
+Order matters (design §3): cheap checks before expensive ones, authenticity before state.
+route -> method -> client address -> body size -> token -> timestamp -> signature -> replay.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import itertools
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from .config import Config, RouteConfig, load_config
+from .errors import ConfigError
+from .replay import MemoryReplayStore, ReplayState, ReplayStore
+from .request import WebhookRequest
+from .routes import RouteTable, normalise_path
+from .secrets import MAX_ACTIVE_SECRETS, Secret
+from .signatures.base import Failure, HmacScheme, ParsedSignature
+from .verdict import Reason, Verdict
+
+logger = logging.getLogger("webhook_guard")
+logger.addHandler(logging.NullHandler())
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_PRINTABLE_ID = re.compile(r"[\x21-\x7e]{1,128}")
+
+_PASS = Verdict(ok=True)
+
+
+class _Route:
+    """A route compiled for fast checking: scheme, prepared HMAC keys, token digests."""
+
+    __slots__ = (
+        "allow",
+        "config",
+        "enforce",
+        "keys",
+        "name",
+        "scheme",
+        "token_digests",
+    )
+
+    def __init__(self, config: RouteConfig) -> None:
+        self.config = config
+        self.name = config.name
+        self.enforce = config.mode == "enforce"
+        self.allow = (("allow", ", ".join(sorted(config.methods))),)
+        self.scheme = HmacScheme(config.signature) if config.signature else None
+        scheme = self.scheme
+        # HMAC key schedules are computed once; each request .copy()s them.
+        self.keys: list[tuple[Secret, Any]] = (
+            [(s, scheme.prepare(s)) for s in config.secrets] if scheme else []
+        )
+        # Tokens are compared as SHA-256 digests so the comparison time does not depend
+        # on the length of the configured token.
+        self.token_digests: list[tuple[Secret, bytes]] = (
+            [(s, hashlib.sha256(s.reveal()).digest()) for s in config.token.secrets]
+            if config.token
+            else []
+        )
+
+
+class _Reservation:
+    """A replay-store reservation that :meth:`Guard.complete` settles once."""
+
+    __slots__ = ("key", "settled", "token")
+
+    def __init__(self, key: str, token: str) -> None:
+        self.key = key
+        self.token = token
+        self.settled = False
+
+
+class _Pending:
+    """An authenticated request waiting for its replay reservation."""
+
+    __slots__ = ("client_ip", "event_id", "key", "reported", "route", "secret_id", "timestamp")
+
+    def __init__(
+        self,
+        route: _Route,
+        client_ip: str | None,
+        reported: list[Reason],
+        event_id: str | None,
+        key: str | None,
+        secret_id: str | None,
+        timestamp: int | None,
+    ) -> None:
+        self.route = route
+        self.client_ip = client_ip
+        self.reported = reported
+        self.event_id = event_id
+        self.key = key
+        self.secret_id = secret_id
+        self.timestamp = timestamp
+
+
+class Guard:
+    """Decides whether a request is a genuine, fresh, first-time webhook.
+
+    Args:
+        config: a validated :class:`~webhook_guard.config.Config`.
+        store: the replay store (default: an in-memory store sized by ``replay.max_entries``).
+        clock: Unix time source for timestamps and secret expiry (tests pass a fake one).
+
+    ``check``/``acheck`` never raise for bad input; every refusal is a :class:`Verdict`.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store: ReplayStore | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.store: ReplayStore = store or MemoryReplayStore(config.replay.max_entries)
+        self._routes = {r.name: _Route(r) for r in config.routes}
+        self._table: RouteTable[_Route] = RouteTable(
+            (r.config.path, r) for r in self._routes.values()
+        )
+        self._processing_timeout = config.replay.processing_timeout
+        self._retention = config.replay.retention
+        self._fail_open = config.replay.on_store_error == "fail_open"
+        # Reservation tokens: unique per guard instance (random prefix) and per request.
+        self._token_prefix = os.urandom(6).hex() + "-"
+        self._counter = itertools.count()
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], **kwargs: Any) -> Guard:
+        """Build a guard from a YAML file (see :func:`~webhook_guard.load_config`)."""
+        return cls(load_config(path), **kwargs)
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], *, env: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> Guard:
+        """Build a guard from an already parsed configuration mapping."""
+        return cls(load_config(data, env=env), **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Guard(routes={list(self._routes)!r}, store={type(self.store).__name__})"
+
+    # -- public API ------------------------------------------------------------------
+
+    def precheck(self, req: WebhookRequest) -> Verdict:
+        """The checks that need no body: route, method, client address, Content-Length.
+
+        Adapters call this before reading the body. ``ok`` with ``route=None``: not a
+        webhook route, pass it through. ``ok`` with a route: read at most
+        :meth:`body_limit` bytes, then call :meth:`check`. Not ``ok``: refuse now.
+        """
+        started = self._start(req)
+        if isinstance(started, Verdict):
+            return started
+        route, client_ip, reported = started
+        return Verdict(ok=True, route=route.name, client_ip=client_ip, reported=tuple(reported))
+
+    def body_limit(self, route: str) -> int:
+        """``max_body_bytes`` of the named route."""
+        return self._routes[route].config.max_body_bytes
+
+    def check(self, req: WebhookRequest) -> Verdict:
+        """Check one request (synchronous stores).
+
+        Returns:
+            The verdict. When ``ok`` and a replay reservation was taken, call
+            :meth:`complete` after the handler ran.
+        """
+        pending = self._authenticate(req)
+        if isinstance(pending, Verdict):
+            return pending
+        if pending.key is None:
+            return self._accept(pending, None)
+        token = self._token_prefix + str(next(self._counter))
+        try:
+            state = self.store.reserve(pending.key, self._processing_timeout, token)
+        except Exception as exc:
+            return self._store_failed(pending, exc)
+        return self._after_reserve(pending, state, token)
+
+    async def acheck(self, req: WebhookRequest) -> Verdict:
+        """Async twin of :meth:`check`, for async replay stores."""
+        pending = self._authenticate(req)
+        if isinstance(pending, Verdict):
+            return pending
+        if pending.key is None:
+            return self._accept(pending, None)
+        token = self._token_prefix + str(next(self._counter))
+        try:
+            state = await self.store.areserve(pending.key, self._processing_timeout, token)
+        except Exception as exc:
+            return self._store_failed(pending, exc)
+        return self._after_reserve(pending, state, token)
+
+    def complete(self, verdict: Verdict, status: int | None) -> None:
+        """Settle the verdict's replay reservation once the handler has answered.
+
+        Args:
+            verdict: the verdict :meth:`check` returned.
+            status: the handler's response status; ``None`` when it raised. Below 500 the
+                event is remembered as done; otherwise the reservation is released so the
+                provider's retry is processed. Store errors are logged, never raised.
+        """
+        res = self._settle(verdict)
+        if res is None:
+            return
+        try:
+            if status is not None and status < 500:
+                self.store.commit(res.key, self._retention, res.token)
+            else:
+                self.store.release(res.key, res.token)
+        except Exception as exc:
+            self._log_settle_error(verdict, exc)
+
+    async def acomplete(self, verdict: Verdict, status: int | None) -> None:
+        """Async twin of :meth:`complete`."""
+        res = self._settle(verdict)
+        if res is None:
+            return
+        try:
+            if status is not None and status < 500:
+                await self.store.acommit(res.key, self._retention, res.token)
+            else:
+                await self.store.arelease(res.key, res.token)
+        except Exception as exc:
+            self._log_settle_error(verdict, exc)
+
+    # -- pipeline --------------------------------------------------------------------
+
+    def _start(self, req: WebhookRequest) -> Verdict | tuple[_Route, str | None, list[Reason]]:
+        norm = normalise_path(req.path)
+        route = self._table.match(norm.path) if norm.path is not None else None
+        if route is None:
+            return _PASS
+        client_ip = req.peer
+        if not norm.canonical:
+            # Never pass such a request on: the application may resolve it to the route.
+            return self._reject(
+                route,
+                Reason.ROUTE_NOT_FOUND,
+                "the path is not in canonical form (encoded separators, dot segments or "
+                "repeated slashes)",
+                client_ip,
+            )
+        reported: list[Reason] = []
+        if req.method not in route.config.methods:
+            detail = f"{req.method} is not allowed here; use {route.allow[0][1]}"
+            if route.enforce:
+                return self._reject(
+                    route, Reason.METHOD_NOT_ALLOWED, detail, client_ip, headers=route.allow
+                )
+            reported.append(Reason.METHOD_NOT_ALLOWED)
+        lengths = req.header_lines().get("content-length")
+        if lengths:
+            limit = route.config.max_body_bytes
+            for value in lengths:
+                text = value.strip()
+                if _DIGITS.fullmatch(text) and int(text) > limit:
+                    return self._reject(
+                        route,
+                        Reason.BODY_TOO_LARGE,
+                        f"Content-Length {int(text)} exceeds the limit of {limit} bytes",
+                        client_ip,
+                    )
+        return route, client_ip, reported
+
+    def _authenticate(self, req: WebhookRequest) -> Verdict | _Pending:
+        started = self._start(req)
+        if isinstance(started, Verdict):
+            return started
+        route, client_ip, reported = started
+        config = route.config
+        limit = config.max_body_bytes
+        if len(req.body) > limit:
+            return self._reject(
+                route,
+                Reason.BODY_TOO_LARGE,
+                f"the body has {len(req.body)} bytes; the limit is {limit}",
+                client_ip,
+            )
+        now = self.clock()
+        secret_id: str | None = None
+        authentic = True
+
+        if config.token is not None:
+            outcome = self._check_token(route, req, now)
+            if isinstance(outcome, Failure):
+                authentic = False
+                if route.enforce:
+                    return self._reject(route, outcome.reason, outcome.detail, client_ip)
+                reported.append(outcome.reason)
+            else:
+                secret_id = outcome
+
+        scheme = route.scheme
+        parsed: ParsedSignature | None = None
+        signed_ts: int | None = None
+        digest: bytes | None = None
+        if scheme is not None:
+            parsed = scheme.parse(req)
+            if scheme.has_timestamp:
+                ts_outcome = self._check_timestamp(config.tolerance, parsed, now)
+                if isinstance(ts_outcome, Failure):
+                    if route.enforce:
+                        return self._reject(route, ts_outcome.reason, ts_outcome.detail, client_ip)
+                    reported.append(ts_outcome.reason)
+                else:
+                    signed_ts = ts_outcome
+            sig_outcome = self._check_signature(route, scheme, parsed, req, now)
+            if isinstance(sig_outcome, Failure):
+                authentic = False
+                signed_ts = None
+                if route.enforce:
+                    return self._reject(route, sig_outcome.reason, sig_outcome.detail, client_ip)
+                reported.append(sig_outcome.reason)
+            else:
+                secret, digest = sig_outcome
+                secret_id = secret.label
+
+        event_id: str | None = None
+        key: str | None = None
+        if authentic:
+            event_id = self._event_id(route, req, parsed, digest)
+            if event_id is not None:
+                key = f"{route.name}:{event_id}"
+        return _Pending(route, client_ip, reported, event_id, key, secret_id, signed_ts)
+
+    def _check_token(self, route: _Route, req: WebhookRequest, now: float) -> Failure | str:
+        token = route.config.token
+        assert token is not None
+        presented: str | None
+        if token.source == "query":
+            values = [v for k, v in parse_qsl(req.query, keep_blank_values=True) if k == token.name]
+            if len(values) > 1:
+                return Failure(
+                    Reason.TOKEN_INVALID, f"the {token.name} query parameter was sent {len(values)} times"
+                )
+            presented = values[0] if values and values[0] else None
+            where = f"the {token.name} query parameter"
+        elif token.source == "header":
+            lines = req.header(token.name or "")
+            if len(lines) > 1:
+                return Failure(
+                    Reason.TOKEN_INVALID, f"the {token.name} header was sent {len(lines)} times"
+                )
+            presented = lines[0].strip() if lines and lines[0].strip() else None
+            where = f"the {token.name} header"
+        else:
+            outcome = self._basic_password(req, token.name)
+            if isinstance(outcome, Failure):
+                return outcome
+            presented = outcome
+            where = "basic auth credentials"
+        if presented is None:
+            return Failure(Reason.TOKEN_MISSING, f"{where} is missing")
+        digest = hashlib.sha256(presented.encode("utf-8", "surrogateescape")).digest()
+        examined = 0
+        for secret, expected in route.token_digests:
+            if not secret.active(now):
+                continue
+            examined += 1
+            if examined > MAX_ACTIVE_SECRETS:
+                break
+            if hmac.compare_digest(digest, expected):
+                return secret.label
+        return Failure(Reason.TOKEN_INVALID, f"{where} does not match any active token")
+
+    @staticmethod
+    def _basic_password(req: WebhookRequest, username: str | None) -> Failure | str | None:
+        lines = req.header("authorization")
+        if not lines:
+            return None
+        if len(lines) > 1:
+            return Failure(Reason.TOKEN_INVALID, "the Authorization header was sent more than once")
+        scheme, _, encoded = lines[0].strip().partition(" ")
+        if scheme.lower() != "basic":
+            return Failure(Reason.TOKEN_INVALID, "the Authorization header is not Basic auth")
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            return Failure(Reason.TOKEN_INVALID, "the Basic auth credentials are not valid base64")
+        user, sep, password = decoded.partition(":")
+        if not sep:
+            return Failure(Reason.TOKEN_INVALID, "the Basic auth credentials have no ':'")
+        if username is not None and not hmac.compare_digest(
+            user.encode("utf-8"), username.encode("utf-8")
+        ):
+            return Failure(Reason.TOKEN_INVALID, "the Basic auth credentials do not match")
+        return password or None
+
+    @staticmethod
+    def _check_timestamp(tolerance: int, parsed: ParsedSignature, now: float) -> Failure | int:
+        if parsed.ts_failure is not None:
+            return parsed.ts_failure
+        raw = parsed.timestamp
+        assert raw is not None
+        if not _TIMESTAMP.fullmatch(raw):
+            return Failure(
+                Reason.TIMESTAMP_MALFORMED,
+                "the timestamp must be Unix seconds: 1 to 12 ASCII digits",
+            )
+        ts = int(raw)
+        age = int(now) - ts
+        if age > tolerance:
+            return Failure(
+                Reason.TIMESTAMP_TOO_OLD, f"timestamp is {age} s old; tolerance {tolerance} s"
+            )
+        if -age > tolerance:
+            return Failure(
+                Reason.TIMESTAMP_IN_FUTURE,
+                f"timestamp is {-age} s in the future; tolerance {tolerance} s",
+            )
+        return ts
+
+    def _check_signature(
+        self,
+        route: _Route,
+        scheme: HmacScheme,
+        parsed: ParsedSignature,
+        req: WebhookRequest,
+        now: float,
+    ) -> Failure | tuple[Secret, bytes]:
+        if parsed.failure is not None:
+            return parsed.failure
+        fields = scheme.fields
+        values: dict[str, str] = {}
+        if fields:
+            if "id" in fields:
+                if parsed.event_id is None:
+                    name = scheme.spec.id_headers[0] if scheme.spec.id_headers else "id"
+                    return Failure(
+                        Reason.SIGNATURE_MALFORMED,
+                        f"the {name} header, which the signature covers, is missing or repeated",
+                    )
+                values["id"] = parsed.event_id
+            if "timestamp" in fields:
+                if parsed.timestamp is None:
+                    return Failure(
+                        Reason.SIGNATURE_MALFORMED, "the signed timestamp is missing"
+                    )
+                values["timestamp"] = parsed.timestamp
+            values["method"] = req.method
+            values["path"] = req.path
+            if "url" in fields:
+                query = f"?{req.query}" if req.query else ""
+                values["url"] = f"{route.config.public_url}{req.path}{query}"
+        keys = [k for k in route.keys if k[0].active(now)][:MAX_ACTIVE_SECRETS]
+        if not keys:
+            return Failure(
+                Reason.SIGNATURE_MISMATCH, "no active secret: every configured secret has expired"
+            )
+        matched = scheme.verify(parsed, req.body, values, keys)
+        if matched is None:
+            return Failure(
+                Reason.SIGNATURE_MISMATCH,
+                f"no signature matched ({min(parsed.seen, 10)} examined); check the secret "
+                "and that the body is passed on unmodified",
+            )
+        return matched
+
+    def _event_id(
+        self,
+        route: _Route,
+        req: WebhookRequest,
+        parsed: ParsedSignature | None,
+        digest: bytes | None,
+    ) -> str | None:
+        spec = route.config.event_id
+        found: str | None = None
+        if spec.source == "none":
+            return None
+        if spec.source == "auto":
+            found = parsed.event_id if parsed is not None else None
+        elif spec.source == "header":
+            lines = req.header(spec.header or "")
+            found = lines[0] if len(lines) == 1 and lines[0] else None
+        else:
+            found = _json_pointer(req.body, spec.pointer)
+        if found is not None:
+            if _PRINTABLE_ID.fullmatch(found):
+                return found
+            return "sha256:" + hashlib.sha256(found.encode("utf-8", "surrogateescape")).hexdigest()
+        # No ID from the provider: the verified signature itself identifies the delivery
+        # (a replay carries the same one); token-only routes fall back to the body.
+        if digest is not None:
+            return "sig:" + digest.hex()[:64]
+        return "body:" + hashlib.sha256(req.body).hexdigest()
+
+    # -- outcomes --------------------------------------------------------------------
+
+    def _after_reserve(self, pending: _Pending, state: ReplayState, token: str) -> Verdict:
+        if state is ReplayState.NEW:
+            assert pending.key is not None
+            return self._accept(pending, _Reservation(pending.key, token))
+        route = pending.route
+        if state is ReplayState.DONE:
+            reason = Reason.DUPLICATE_EVENT
+            detail = f"event {pending.event_id} was already processed"
+            status = 200 if route.config.on_duplicate == "acknowledge" else 409
+            headers: tuple[tuple[str, str], ...] = ()
+        else:
+            reason = Reason.EVENT_IN_FLIGHT
+            detail = f"event {pending.event_id} is being processed; retry later"
+            status = 409
+            headers = (("retry-after", str(self._processing_timeout)),)
+        if not route.enforce:
+            pending.reported.append(reason)
+            return self._accept(pending, None)
+        self._log_rejection(route.name, reason, detail, pending.client_ip)
+        return Verdict(
+            ok=False,
+            reason=reason,
+            status=status,
+            detail=detail,
+            route=route.name,
+            client_ip=pending.client_ip,
+            event_id=pending.event_id,
+            secret_id=pending.secret_id,
+            timestamp=pending.timestamp,
+            duplicate=state is ReplayState.DONE,
+            reported=tuple(pending.reported),
+            headers=headers,
+        )
+
+    def _store_failed(self, pending: _Pending, exc: Exception) -> Verdict:
+        logger.error(
+            "replay store failed (%s: %s); route=%s policy=%s",
+            type(exc).__name__,
+            exc,
+            pending.route.name,
+            "fail_open" if self._fail_open else "fail_closed",
+        )
+        if self._fail_open or not pending.route.enforce:
+            pending.reported.append(Reason.REPLAY_STORE_UNAVAILABLE)
+            return self._accept(pending, None)
+        return Verdict(
+            ok=False,
+            reason=Reason.REPLAY_STORE_UNAVAILABLE,
+            status=503,
+            detail="the replay store is unavailable; retry later",
+            route=pending.route.name,
+            client_ip=pending.client_ip,
+            event_id=pending.event_id,
+            secret_id=pending.secret_id,
+            headers=(("retry-after", "5"),),
+        )
+
+    @staticmethod
+    def _accept(pending: _Pending, reservation: _Reservation | None) -> Verdict:
+        return Verdict(
+            ok=True,
+            route=pending.route.name,
+            client_ip=pending.client_ip,
+            event_id=pending.event_id,
+            secret_id=pending.secret_id,
+            timestamp=pending.timestamp,
+            reported=tuple(pending.reported),
+            reservation=reservation,
+        )
+
+    def _reject(
+        self,
+        route: _Route,
+        reason: Reason,
+        detail: str,
+        client_ip: str | None,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> Verdict:
+        self._log_rejection(route.name, reason, detail, client_ip)
+        return Verdict(
+            ok=False,
+            reason=reason,
+            status=reason.status,
+            detail=detail,
+            route=route.name,
+            client_ip=client_ip,
+            headers=headers,
+        )
+
+    @staticmethod
+    def _log_rejection(route: str, reason: Reason, detail: str, client_ip: str | None) -> None:
+        logger.info(
+            "webhook rejected: route=%s reason=%s client_ip=%s detail=%s",
+            route,
+            reason.value,
+            client_ip,
+            detail,
+        )
+
+    @staticmethod
+    def _settle(verdict: Verdict) -> _Reservation | None:
+        res = verdict.reservation
+        if not isinstance(res, _Reservation) or res.settled:
+            return None
+        res.settled = True
+        return res
+
+    @staticmethod
+    def _log_settle_error(verdict: Verdict, exc: Exception) -> None:
+        logger.error(
+            "replay store failed while completing event %s on route %s (%s: %s)",
+            verdict.event_id,
+            verdict.route,
+            type(exc).__name__,
+            exc,
+        )
+
+
+def _json_pointer(body: bytes, pointer: tuple[str, ...]) -> str | None:
+    """Resolve an RFC 6901 pointer in a JSON body; None when absent or not a scalar ID."""
+    try:
+        node: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    for token in pointer:
+        if isinstance(node, dict):
+            if token not in node:
+                return None
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and token.isascii():
+            index = int(token)
+            if index >= len(node) or (token != "0" and token.startswith("0")):
+                return None
+            node = node[index]
+        else:
+            return None
+    if isinstance(node, bool) or not isinstance(node, (str, int)):
+        return None
+    return str(node)
+
+
+__all__ = ["ConfigError", "Guard"]

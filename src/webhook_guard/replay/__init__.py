@@ -1,0 +1,6 @@
+"""Replay protection stores."""
+
+from .base import ReplayState, ReplayStore
+from .memory import MemoryReplayStore
+
+__all__ = ["MemoryReplayStore", "ReplayState", "ReplayStore"]

@@ -1,0 +1,118 @@
+"""Path normalisation and route matching.
+
+The guard must agree with the application about which path a request is for, or an
+attacker can reach a webhook handler through a spelling the guard does not recognise
+(``/hooks//github``, ``/hooks/./github``, ``/hooks/%67ithub/``...). So every path is
+decoded once into a canonical form; a request whose canonical path belongs to a route
+but which was not *sent* in a canonical spelling is refused rather than passed on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+from urllib.parse import unquote_to_bytes
+
+T = TypeVar("T")
+
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+# After one decoding round nothing encoded may remain: the application might decode again.
+_ENCODED_SEPARATORS = re.compile(r"%(?:2[fF]|5[cC]|00)")
+
+
+@dataclass(frozen=True)
+class NormalisedPath:
+    """Result of :func:`normalise_path`.
+
+    Attributes:
+        path: the canonical path (decoded once, dot segments and empty segments
+            resolved, trailing slash dropped), or ``None`` when the path cannot be
+            decoded at all.
+        canonical: True when the path as sent was already unambiguous, so the guard
+            and any application agree on it.
+    """
+
+    path: str | None
+    canonical: bool
+
+
+def normalise_path(raw: str) -> NormalisedPath:
+    """Decode ``raw`` once and resolve it to a canonical path.
+
+    The canonical form is what a lenient server could route the request to; ``canonical``
+    is False when the raw spelling relies on leniency (double slashes, dot segments,
+    encoded separators, double encoding, backslashes, control characters).
+    """
+    canonical = raw.startswith("/")
+    if _ENCODED_SEPARATORS.search(raw) or "\\" in raw:
+        canonical = False
+    try:
+        decoded = unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return NormalisedPath(None, False)
+    if "//" in decoded or _PERCENT.search(decoded) or any(ch < " " or ch == "\x7f" for ch in decoded):
+        canonical = False
+    segments: list[str] = []
+    for segment in decoded.replace("\\", "/").split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            canonical = False
+            if segments:
+                segments.pop()
+            continue
+        segments.append(segment)
+    path = "/" + "/".join(segments)
+    if canonical:
+        # Sent spelling must equal the canonical one, up to one trailing slash.
+        sent = decoded[:-1] if decoded.endswith("/") and len(decoded) > 1 else decoded
+        canonical = sent == path
+    return NormalisedPath(path, canonical)
+
+
+class RouteTable(Generic[T]):
+    """Exact paths and ``prefix/*`` patterns mapped to values.
+
+    Exact paths win over prefixes; among prefixes the longest wins. ``/a/*`` matches
+    ``/a/b`` and ``/a/b/c`` but not ``/a`` itself.
+    """
+
+    def __init__(self, entries: Iterable[tuple[str, T]]) -> None:
+        self._exact: dict[str, T] = {}
+        prefixes: list[tuple[str, T]] = []
+        for pattern, value in entries:
+            if pattern.endswith("/*"):
+                prefixes.append((pattern[:-1], value))
+            else:
+                self._exact[pattern.rstrip("/") or "/"] = value
+        self._prefixes: Sequence[tuple[str, T]] = sorted(prefixes, key=lambda p: -len(p[0]))
+
+    def match(self, path: str) -> T | None:
+        """The value for canonical ``path``, or ``None``."""
+        value = self._exact.get(path)
+        if value is not None:
+            return value
+        for prefix, value in self._prefixes:
+            if path.startswith(prefix) and len(path) > len(prefix):
+                return value
+        return None
+
+
+_PATTERN = re.compile(r"^/(?:[A-Za-z0-9._~!$&'()+,;=:@-]+/)*(?:[A-Za-z0-9._~!$&'()+,;=:@-]+|\*)?$")
+
+
+def pattern_error(pattern: str) -> str | None:
+    """Why ``pattern`` is not a usable route path, or ``None`` when it is."""
+    if not pattern.startswith("/"):
+        return "must start with '/'"
+    if "*" in pattern and not pattern.endswith("/*"):
+        return "'*' is only allowed as the last segment, as in /hooks/*"
+    if pattern.count("*") > 1:
+        return "only one '*' is allowed"
+    if not _PATTERN.match(pattern) or "//" in pattern:
+        return "must be a plain path of unencoded segments such as /hooks/github or /hooks/*"
+    if any(seg in (".", "..") for seg in pattern.split("/")):
+        return "must not contain '.' or '..' segments"
+    return None

@@ -1,0 +1,146 @@
+"""Secrets and the per-route secret ring (current + previous, with expiry)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from .errors import ConfigError
+
+logger = logging.getLogger("webhook_guard")
+
+#: How many active secrets one check examines; more is a config error (design §3.6).
+MAX_ACTIVE_SECRETS = 5
+
+
+class Secret:
+    """A secret value with a label and an optional expiry.
+
+    The value is kept out of ``repr``/``str`` so config dumps, logs and tracebacks
+    cannot leak it (after starlette's ``Secret``).
+    """
+
+    __slots__ = ("_value", "expires", "label")
+
+    def __init__(self, value: bytes | str, label: str, expires: float | None = None) -> None:
+        self._value = value.encode() if isinstance(value, str) else bytes(value)
+        self.label = label
+        #: Unix time after which the secret no longer verifies; ``None``: never expires.
+        self.expires = expires
+
+    def reveal(self) -> bytes:
+        """The secret bytes. Call only where they are used."""
+        return self._value
+
+    def active(self, now: float) -> bool:
+        """True while the secret may verify requests."""
+        return self.expires is None or now < self.expires
+
+    def __repr__(self) -> str:
+        return f"Secret(label={self.label!r}, value='**********')"
+
+    __str__ = __repr__
+
+
+def _parse_expiry(raw: object, where: str) -> float:
+    # PyYAML already turns ISO timestamps into datetime (or date) objects.
+    if isinstance(raw, datetime):
+        moment = raw
+    elif isinstance(raw, date):
+        moment = datetime(raw.year, raw.month, raw.day)
+    elif isinstance(raw, str):
+        try:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigError(
+                f"{where}: {raw!r} is not an ISO 8601 date-time (e.g. 2026-12-01T00:00:00Z)"
+            ) from None
+    else:
+        raise ConfigError(f"{where}: expected an ISO 8601 date-time, got {type(raw).__name__}")
+    if moment.tzinfo is None:
+        # A rotation deadline must not depend on the server's local zone.
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _read_source(ref: str, where: str, env: Mapping[str, str]) -> tuple[str, str]:
+    """Resolve ``env:NAME``, ``file:PATH`` or a literal; returns (value, default label)."""
+    if ref.startswith("env:"):
+        name = ref[4:]
+        if not name:
+            raise ConfigError(f"{where}: 'env:' needs a variable name")
+        value = env.get(name)
+        if value is None:
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+        if not value:
+            raise ConfigError(f"{where}: environment variable {name} is empty")
+        return value, ref
+    if ref.startswith("file:"):
+        path = Path(ref[5:])
+        try:
+            value = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read secret file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{where}: secret file {path} is not UTF-8 text") from None
+        # Secret files (Docker, Kubernetes, `echo > file`) usually end in one newline.
+        value = value.removesuffix("\n").removesuffix("\r")
+        if not value:
+            raise ConfigError(f"{where}: secret file {path} is empty")
+        return value, ref
+    if not ref:
+        raise ConfigError(f"{where}: secret is empty")
+    return ref, ""
+
+
+def load_secret(
+    spec: object, where: str, *, env: Mapping[str, str] | None = None, now: float
+) -> Secret:
+    """Build one :class:`Secret` from its config entry.
+
+    Args:
+        spec: a string (literal, ``env:NAME`` or ``file:PATH``) or a mapping with ``value``
+            and optional ``label`` and ``expires``.
+        where: the config path of the entry, used in error messages.
+        env: environment to read ``env:`` from (default ``os.environ``).
+        now: current Unix time, to warn about already expired secrets.
+
+    Raises:
+        ConfigError: naming ``where``; never containing the secret.
+    """
+    env = os.environ if env is None else env
+    label: str | None = None
+    expires: float | None = None
+    if isinstance(spec, Mapping):
+        unknown = set(spec) - {"value", "label", "expires"}
+        if unknown:
+            raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown key (allowed: value, label, expires)")
+        if "value" not in spec:
+            raise ConfigError(f"{where}: missing 'value'")
+        ref = spec["value"]
+        if spec.get("label") is not None:
+            if not isinstance(spec["label"], str) or not spec["label"]:
+                raise ConfigError(f"{where}.label: expected a non-empty string")
+            label = spec["label"]
+        if spec.get("expires") is not None:
+            expires = _parse_expiry(spec["expires"], f"{where}.expires")
+        value_where = f"{where}.value"
+    else:
+        ref = spec
+        value_where = where
+    if not isinstance(ref, str):
+        raise ConfigError(f"{value_where}: expected a string (literal, env:NAME or file:PATH)")
+    value, source_label = _read_source(ref, value_where, env)
+    secret = Secret(value, label or source_label or where.rpartition(".")[2])
+    secret.expires = expires
+    if expires is not None and expires <= now:
+        logger.warning(
+            "%s: secret %r expired at %s; it is loaded but never verifies",
+            where,
+            secret.label,
+            datetime.fromtimestamp(expires, timezone.utc).isoformat(),
+        )
+    return secret

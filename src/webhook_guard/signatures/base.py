@@ -1,0 +1,329 @@
+"""The generic HMAC signature scheme that every preset is an instance of."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from string import Formatter
+from typing import Any
+
+from ..errors import ConfigError
+from ..request import WebhookRequest
+from ..secrets import Secret
+from ..verdict import Reason
+
+#: At most this many signatures from one header are examined (design §3.6).
+MAX_SIGNATURES = 10
+
+ALGORITHMS: dict[str, Callable[[], Any]] = {
+    "sha1": hashlib.sha1,
+    "sha256": hashlib.sha256,
+    "sha512": hashlib.sha512,
+}
+ENCODINGS = ("hex", "base64")
+FORMATS = ("plain", "kv", "list")
+SECRET_ENCODINGS = ("raw", "base64")
+PLACEHOLDERS = ("id", "timestamp", "body", "method", "url", "path")
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+@dataclass(frozen=True)
+class SignatureSpec:
+    """Where a signature is and what it covers (the ``signature:`` config block).
+
+    Header fields are tuples of alternatives: ``headers[i]`` goes with
+    ``timestamp_headers[i]`` and ``id_headers[i]`` (Standard Webhooks sends ``webhook-*``,
+    Svix the same scheme as ``svix-*``). The first alternative present in a request wins.
+    """
+
+    headers: tuple[str, ...]
+    algorithm: str = "sha256"
+    encoding: str = "hex"
+    prefix: str = ""
+    format: str = "plain"
+    separator: str = ","
+    version: str = "v1"
+    timestamp_key: str | None = None
+    signed_content: str = "{body}"
+    timestamp_headers: tuple[str, ...] = ()
+    id_headers: tuple[str, ...] = ()
+    secret_prefix: str = ""
+    secret_encoding: str = "raw"
+
+
+@dataclass
+class Failure:
+    """A failed check: the reason code and the human detail."""
+
+    reason: Reason
+    detail: str
+
+
+@dataclass
+class ParsedSignature:
+    """What one request's signature headers say, before anything is trusted."""
+
+    signatures: list[bytes] = field(default_factory=list)
+    failure: Failure | None = None
+    timestamp: str | None = None
+    ts_failure: Failure | None = None
+    event_id: str | None = None
+    seen: int = 0
+
+
+def _parse_template(template: str) -> tuple[list[str | bytes], list[str | bytes]]:
+    """Split ``signed_content`` around ``{body}`` into literal bytes and field names."""
+    before: list[str | bytes] = []
+    after: list[str | bytes] = []
+    target = before
+    for literal, field, spec, conv in Formatter().parse(template):
+        if literal:
+            target.append(literal.encode())
+        if field is None:
+            continue
+        if spec or conv:
+            raise ValueError(f"placeholder {{{field}}} takes no format spec or conversion")
+        if field not in PLACEHOLDERS:
+            raise ValueError(f"unknown placeholder {{{field}}} (known: {', '.join(PLACEHOLDERS)})")
+        if field == "body":
+            if target is after:
+                raise ValueError("{body} may appear only once")
+            target = after
+        else:
+            target.append(field)
+    if target is before:
+        raise ValueError("must contain {body}")
+    return before, after
+
+
+class HmacScheme:
+    """Verifies (and, for tests, produces) HMAC signatures described by a SignatureSpec."""
+
+    def __init__(self, spec: SignatureSpec) -> None:
+        self.spec = spec
+        self._digest = ALGORITHMS[spec.algorithm]
+        self.digest_size: int = self._digest().digest_size
+        self._before, self._after = _parse_template(spec.signed_content)
+        self.fields = frozenset(
+            f for f in (*self._before, *self._after) if isinstance(f, str)
+        )
+        self.has_timestamp = bool(spec.timestamp_key or spec.timestamp_headers)
+        n = len(spec.headers)
+        self._ts_headers = _align(spec.timestamp_headers, n)
+        self._id_headers = _align(spec.id_headers, n)
+
+    # -- keys -------------------------------------------------------------------------
+
+    def derive_key(self, secret: Secret) -> bytes:
+        """The HMAC key for ``secret`` under this scheme.
+
+        Raises:
+            ValueError: the secret is not in the scheme's encoding (message names no value).
+        """
+        raw = secret.reveal()
+        prefix = self.spec.secret_prefix.encode()
+        if prefix and raw.startswith(prefix):
+            raw = raw[len(prefix) :]
+        if self.spec.secret_encoding == "base64":
+            padded = raw + b"=" * (-len(raw) % 4)
+            try:
+                raw = base64.b64decode(padded, validate=True)
+            except binascii.Error:
+                hint = f"{self.spec.secret_prefix}<base64>" if prefix else "base64"
+                raise ValueError(f"is not a valid {hint} secret") from None
+            if not raw:
+                raise ValueError("decodes to an empty key")
+        return raw
+
+    def prepare(self, secret: Secret) -> Any:
+        """An HMAC object keyed with ``secret``, to be ``.copy()``'d per request."""
+        return hmac.new(self.derive_key(secret), digestmod=self._digest)
+
+    # -- parsing ----------------------------------------------------------------------
+
+    def parse(self, req: WebhookRequest) -> ParsedSignature:
+        """Read the signature, timestamp and ID headers; never raises on hostile input."""
+        lines = req.header_lines()
+        spec = self.spec
+        family = 0
+        value: list[str] | None = None
+        for i, name in enumerate(spec.headers):
+            value = lines.get(name)
+            if value is not None:
+                family = i
+                break
+        header = spec.headers[family]
+        parsed = ParsedSignature()
+        ts_header = self._ts_headers[family]
+        if ts_header is not None:
+            ts_lines = lines.get(ts_header)
+            if ts_lines is None:
+                parsed.ts_failure = Failure(
+                    Reason.TIMESTAMP_MISSING, f"the {ts_header} header is missing"
+                )
+            elif len(ts_lines) != 1:
+                parsed.ts_failure = Failure(
+                    Reason.TIMESTAMP_MALFORMED,
+                    f"the {ts_header} header was sent {len(ts_lines)} times",
+                )
+            else:
+                parsed.timestamp = ts_lines[0]
+        id_header = self._id_headers[family]
+        if id_header is not None:
+            id_lines = lines.get(id_header)
+            if id_lines is not None and len(id_lines) == 1:
+                parsed.event_id = id_lines[0]
+        if value is None:
+            parsed.failure = Failure(Reason.SIGNATURE_MISSING, f"the {header} header is missing")
+        elif len(value) != 1:
+            parsed.failure = Failure(
+                Reason.SIGNATURE_MALFORMED, f"the {header} header was sent {len(value)} times"
+            )
+        else:
+            self._parse_value(value[0], header, parsed)
+        if spec.timestamp_key is not None and parsed.ts_failure is None:
+            if parsed.failure is not None and parsed.timestamp is None:
+                # The timestamp lives in the missing or broken signature header.
+                parsed.ts_failure = parsed.failure
+            elif parsed.timestamp is None:
+                parsed.ts_failure = Failure(
+                    Reason.TIMESTAMP_MISSING,
+                    f"the {header} header has no {spec.timestamp_key}= timestamp",
+                )
+        return parsed
+
+    def _parse_value(self, value: str, header: str, parsed: ParsedSignature) -> None:
+        spec = self.spec
+        fmt = spec.format
+        tokens: list[str]
+        if fmt == "plain":
+            tokens = [value.strip()]
+        elif fmt == "list":
+            version = spec.version + ","
+            tokens = [t[len(version) :] for t in value.split(spec.separator) if t.startswith(version)]
+        else:
+            tokens = []
+            ts_key = spec.timestamp_key
+            for pair in value.split(spec.separator):
+                key, eq, val = pair.strip().partition("=")
+                if not eq:
+                    continue
+                if key == spec.version:
+                    tokens.append(val)
+                elif key == ts_key:
+                    if parsed.timestamp is not None:
+                        parsed.ts_failure = Failure(
+                            Reason.TIMESTAMP_MALFORMED,
+                            f"the {header} header carries {ts_key}= more than once",
+                        )
+                    parsed.timestamp = val
+        parsed.seen = len(tokens)
+        decode = self._decode
+        signatures = [s for s in map(decode, tokens[:MAX_SIGNATURES]) if s is not None]
+        if signatures:
+            parsed.signatures = signatures
+        else:
+            wanted = f"{spec.version} " if fmt != "plain" else ""
+            parsed.failure = Failure(
+                Reason.SIGNATURE_MALFORMED,
+                f"the {header} header holds no well-formed {wanted}signature "
+                f"({spec.encoding}, {self.digest_size} bytes)",
+            )
+
+    def _decode(self, token: str) -> bytes | None:
+        prefix = self.spec.prefix
+        if prefix:
+            if not token.startswith(prefix):
+                return None
+            token = token[len(prefix) :]
+        if self.spec.encoding == "hex":
+            if len(token) != 2 * self.digest_size or not _HEX.fullmatch(token):
+                return None
+            return bytes.fromhex(token)
+        try:
+            sig = base64.b64decode(token, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        return sig if len(sig) == self.digest_size else None
+
+    # -- signing and verifying --------------------------------------------------------
+
+    def _render(self, parts: Sequence[str | bytes], values: dict[str, str]) -> bytes:
+        return b"".join(
+            p if isinstance(p, bytes) else values[p].encode("latin-1", "replace") for p in parts
+        )
+
+    def signed_parts(
+        self, values: dict[str, str]
+    ) -> tuple[bytes, bytes]:
+        """The bytes signed before and after the body, for these placeholder values."""
+        return self._render(self._before, values), self._render(self._after, values)
+
+    def verify(
+        self,
+        parsed: ParsedSignature,
+        body: bytes,
+        values: dict[str, str],
+        keys: Sequence[tuple[Secret, Any]],
+    ) -> tuple[Secret, bytes] | None:
+        """The (secret, digest) that verifies one of ``parsed.signatures``, or None.
+
+        ``keys`` are the active (secret, prepared HMAC) pairs, at most MAX_ACTIVE_SECRETS.
+        Every comparison is ``hmac.compare_digest``.
+        """
+        before, after = self.signed_parts(values)
+        for secret, base in keys:
+            mac = base.copy()
+            if before:
+                mac.update(before)
+            mac.update(body)
+            if after:
+                mac.update(after)
+            digest: bytes = mac.digest()
+            for sig in parsed.signatures:
+                if hmac.compare_digest(digest, sig):
+                    return secret, digest
+        return None
+
+    def sign(self, key_secret: Secret, body: bytes, values: dict[str, str]) -> dict[str, str]:
+        """The headers a sender using this scheme would send (see webhook_guard.testing)."""
+        mac = self.prepare(key_secret)
+        before, after = self.signed_parts(values)
+        mac.update(before + body + after)
+        digest = mac.digest()
+        encoded = digest.hex() if self.spec.encoding == "hex" else base64.b64encode(digest).decode()
+        sig = self.spec.prefix + encoded
+        spec = self.spec
+        headers: dict[str, str] = {}
+        if spec.format == "list":
+            headers[spec.headers[0]] = f"{spec.version},{sig}"
+        elif spec.format == "kv":
+            pairs = []
+            if spec.timestamp_key:
+                pairs.append(f"{spec.timestamp_key}={values['timestamp']}")
+            pairs.append(f"{spec.version}={sig}")
+            headers[spec.headers[0]] = spec.separator.join(pairs)
+        else:
+            headers[spec.headers[0]] = sig
+        if self._ts_headers[0] is not None and "timestamp" in values:
+            headers[self._ts_headers[0]] = values["timestamp"]
+        if self._id_headers[0] is not None and "id" in values:
+            headers[self._id_headers[0]] = values["id"]
+        return headers
+
+
+def _align(names: tuple[str, ...], n: int) -> tuple[str | None, ...]:
+    """One optional header name per signature-header alternative."""
+    if not names:
+        return (None,) * n
+    if len(names) == 1:
+        return names * n
+    if len(names) != n:
+        raise ConfigError(f"expected 1 or {n} header names, got {len(names)}")
+    return names

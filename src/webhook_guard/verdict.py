@@ -1,0 +1,149 @@
+"""The outcome of a check: :class:`Verdict`, its :class:`Reason` codes, problem+json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Reason(str, Enum):
+    """Why a request was rejected. The values are stable wire codes.
+
+    ``Reason.X.status`` is the HTTP status sent for it. For ``duplicate_event`` that is the
+    default (``on_duplicate: acknowledge``, 200); ``on_duplicate: reject`` sends 409.
+    """
+
+    ROUTE_NOT_FOUND = "route_not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    BODY_TOO_LARGE = "body_too_large"
+    IP_NOT_ALLOWED = "ip_not_allowed"
+    PROXY_HEADERS_INVALID = "proxy_headers_invalid"
+    TOKEN_MISSING = "token_missing"
+    TOKEN_INVALID = "token_invalid"
+    TIMESTAMP_MISSING = "timestamp_missing"
+    TIMESTAMP_MALFORMED = "timestamp_malformed"
+    TIMESTAMP_TOO_OLD = "timestamp_too_old"
+    TIMESTAMP_IN_FUTURE = "timestamp_in_future"
+    SIGNATURE_MISSING = "signature_missing"
+    SIGNATURE_MALFORMED = "signature_malformed"
+    SIGNATURE_MISMATCH = "signature_mismatch"
+    DUPLICATE_EVENT = "duplicate_event"
+    EVENT_IN_FLIGHT = "event_in_flight"
+    REPLAY_STORE_UNAVAILABLE = "replay_store_unavailable"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def status(self) -> int:
+        """The HTTP status sent for this reason."""
+        return _STATUS[self]
+
+    @property
+    def title(self) -> str:
+        """A short human summary, the problem+json ``title``."""
+        return _TITLES[self]
+
+
+_STATUS: dict[Reason, int] = {
+    Reason.ROUTE_NOT_FOUND: 404,
+    Reason.METHOD_NOT_ALLOWED: 405,
+    Reason.BODY_TOO_LARGE: 413,
+    Reason.IP_NOT_ALLOWED: 403,
+    Reason.PROXY_HEADERS_INVALID: 400,
+    Reason.TOKEN_MISSING: 401,
+    Reason.TOKEN_INVALID: 401,
+    Reason.TIMESTAMP_MISSING: 401,
+    Reason.TIMESTAMP_MALFORMED: 401,
+    Reason.TIMESTAMP_TOO_OLD: 401,
+    Reason.TIMESTAMP_IN_FUTURE: 401,
+    Reason.SIGNATURE_MISSING: 401,
+    Reason.SIGNATURE_MALFORMED: 401,
+    Reason.SIGNATURE_MISMATCH: 401,
+    Reason.DUPLICATE_EVENT: 200,
+    Reason.EVENT_IN_FLIGHT: 409,
+    Reason.REPLAY_STORE_UNAVAILABLE: 503,
+}
+
+_TITLES: dict[Reason, str] = {
+    Reason.ROUTE_NOT_FOUND: "No such webhook route",
+    Reason.METHOD_NOT_ALLOWED: "Method not allowed",
+    Reason.BODY_TOO_LARGE: "Body too large",
+    Reason.IP_NOT_ALLOWED: "Source address not allowed",
+    Reason.PROXY_HEADERS_INVALID: "Invalid proxy headers",
+    Reason.TOKEN_MISSING: "Token missing",
+    Reason.TOKEN_INVALID: "Token invalid",
+    Reason.TIMESTAMP_MISSING: "Timestamp missing",
+    Reason.TIMESTAMP_MALFORMED: "Timestamp malformed",
+    Reason.TIMESTAMP_TOO_OLD: "Timestamp too old",
+    Reason.TIMESTAMP_IN_FUTURE: "Timestamp in the future",
+    Reason.SIGNATURE_MISSING: "Signature missing",
+    Reason.SIGNATURE_MALFORMED: "Signature malformed",
+    Reason.SIGNATURE_MISMATCH: "Signature mismatch",
+    Reason.DUPLICATE_EVENT: "Duplicate event",
+    Reason.EVENT_IN_FLIGHT: "Event in flight",
+    Reason.REPLAY_STORE_UNAVAILABLE: "Replay store unavailable",
+}
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+_TYPE_BASE = "urn:webhook-guard:reason:"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the guard decided about one request.
+
+    Attributes:
+        ok: True when the handler should run.
+        reason: why the request was refused (``None`` when ok).
+        status: the HTTP status to send when refused.
+        detail: human text for the sender; never contains a secret.
+        route: the matched route's name; ``None`` when no route matched.
+        client_ip: the client address the checks used.
+        event_id: the delivery's ID used for replay protection.
+        secret_id: label of the secret that verified the signature or token.
+        timestamp: the signed timestamp, set only once the signature holds.
+        duplicate: True when this event was already processed.
+        reported: failures let through because the route is in ``mode: report``.
+        headers: extra response headers for a refusal (``Allow``, ``Retry-After``).
+    """
+
+    ok: bool
+    reason: Reason | None = None
+    status: int = 200
+    detail: str = ""
+    route: str | None = None
+    client_ip: str | None = None
+    event_id: str | None = None
+    secret_id: str | None = None
+    timestamp: int | None = None
+    duplicate: bool = False
+    reported: tuple[Reason, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    # The replay reservation that complete() settles; opaque to users.
+    reservation: Any = field(default=None, repr=False, compare=False)
+
+    def problem(self) -> dict[str, Any]:
+        """The RFC 9457 problem details object for this verdict."""
+        if self.reason is None:
+            return {"type": "about:blank", "title": "OK", "status": self.status}
+        body: dict[str, Any] = {
+            "type": _TYPE_BASE + self.reason.value,
+            "title": self.reason.title,
+            "status": self.status,
+            "detail": self.detail,
+            "reason": self.reason.value,
+        }
+        if self.event_id is not None and self.duplicate:
+            body["event_id"] = self.event_id
+        return body
+
+    def problem_json(self) -> bytes:
+        """:meth:`problem` serialised, for an ``application/problem+json`` response."""
+        return json.dumps(self.problem(), separators=(",", ":")).encode()
+
+    def response_headers(self) -> list[tuple[str, str]]:
+        """Headers for the refusal response: content type plus :attr:`headers`."""
+        return [("content-type", PROBLEM_CONTENT_TYPE), *self.headers]
