@@ -127,7 +127,9 @@ class Guard:
     ) -> None:
         self.config = config
         self.clock = clock
-        self.store: ReplayStore = store or MemoryReplayStore(config.replay.max_entries)
+        self.store: ReplayStore = (
+            store if store is not None else MemoryReplayStore(config.replay.max_entries)
+        )
         self._routes = {r.name: _Route(r) for r in config.routes}
         self._table: RouteTable[_Route] = RouteTable(
             (r.config.path, r) for r in self._routes.values()
@@ -312,7 +314,9 @@ class Guard:
         digest: bytes | None = None
         if scheme is not None:
             parsed = scheme.parse(req)
-            if scheme.has_timestamp:
+            # With no signature header at all, "signature_missing" is the useful answer.
+            missing = parsed.failure is not None and parsed.failure.reason is Reason.SIGNATURE_MISSING
+            if scheme.has_timestamp and not missing:
                 ts_outcome = self._check_timestamp(config.tolerance, parsed, now)
                 if isinstance(ts_outcome, Failure):
                     if route.enforce:
@@ -344,7 +348,11 @@ class Guard:
         assert token is not None
         presented: str | None
         if token.source == "query":
-            values = [v for k, v in parse_qsl(req.query, keep_blank_values=True) if k == token.name]
+            try:
+                pairs = parse_qsl(req.query, keep_blank_values=True)
+            except ValueError:  # undecodable text handed in by a caller, never on the wire
+                return Failure(Reason.TOKEN_INVALID, "the query string cannot be decoded")
+            values = [v for k, v in pairs if k == token.name]
             if len(values) > 1:
                 return Failure(
                     Reason.TOKEN_INVALID, f"the {token.name} query parameter was sent {len(values)} times"

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from webhook_guard import Guard, MemoryReplayStore, WebhookRequest
+from webhook_guard.testing import FakeClock
+
+# Standard Webhooks test secrets: "whsec_" + base64 of the key bytes.
+SW_SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
+SW_SECRET_OLD = "whsec_" + base64.b64encode(b"o" * 32).decode()
+NOW = 1_700_000_000.0
+BODY = b'{"id":"evt_1","kind":"ping"}'
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(NOW)
+
+
+GuardFactory = Callable[..., Guard]
+
+
+@pytest.fixture
+def make_guard(clock: FakeClock) -> GuardFactory:
+    """Build a guard from route dicts, on the fake clock (store included)."""
+
+    def factory(*routes: dict[str, Any], **top: Any) -> Guard:
+        config: dict[str, Any] = {"version": 1, "routes": list(routes), **top}
+        env = top.pop("env", None) if "env" in top else None
+        config.pop("env", None)
+        store = MemoryReplayStore(config.get("replay", {}).get("max_entries", 1000), clock=clock)
+        return Guard.from_dict(config, env=env, store=store, clock=clock)
+
+    return factory
+
+
+def sw_route(**overrides: Any) -> dict[str, Any]:
+    route: dict[str, Any] = {
+        "name": "sw",
+        "path": "/hooks/sw",
+        "provider": "standard",
+        "secrets": [SW_SECRET],
+    }
+    route.update(overrides)
+    return route
+
+
+def post(
+    path: str,
+    headers: dict[str, str] | list[tuple[str, str]] | None = None,
+    body: bytes = BODY,
+    query: str = "",
+    method: str = "POST",
+    peer: str | None = "203.0.113.9",
+) -> WebhookRequest:
+    return WebhookRequest(method, path, query=query, headers=headers or {}, body=body, peer=peer)
