@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from webhook_guard import MemoryReplayStore, ReplayState, ReplayStore
+from webhook_guard.testing import FakeClock
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(1000.0)
+
+
+@pytest.fixture
+def store(clock: FakeClock) -> MemoryReplayStore:
+    return MemoryReplayStore(max_entries=100, clock=clock)
+
+
+def test_implements_the_protocol(store: MemoryReplayStore) -> None:
+    assert isinstance(store, ReplayStore)
+
+
+def test_new_in_flight_done(store: MemoryReplayStore) -> None:
+    assert store.reserve("r:1", 60, "a") is ReplayState.NEW
+    assert store.reserve("r:1", 60, "b") is ReplayState.IN_FLIGHT
+    store.commit("r:1", 600, "a")
+    assert store.reserve("r:1", 60, "c") is ReplayState.DONE
+
+
+def test_reservation_expires(store: MemoryReplayStore, clock: FakeClock) -> None:
+    store.reserve("r:1", 60, "a")
+    clock.advance(59.9)
+    assert store.reserve("r:1", 60, "b") is ReplayState.IN_FLIGHT
+    clock.advance(0.2)
+    assert store.reserve("r:1", 60, "b") is ReplayState.NEW
+
+
+def test_done_expires_after_its_ttl(store: MemoryReplayStore, clock: FakeClock) -> None:
+    store.reserve("r:1", 60, "a")
+    store.commit("r:1", 600, "a")
+    clock.advance(599)
+    assert store.reserve("r:1", 60, "b") is ReplayState.DONE
+    clock.advance(2)
+    assert store.reserve("r:1", 60, "b") is ReplayState.NEW
+
+
+def test_release_only_with_the_holding_token(store: MemoryReplayStore) -> None:
+    store.reserve("r:1", 60, "a")
+    store.release("r:1", "someone-else")
+    assert store.reserve("r:1", 60, "b") is ReplayState.IN_FLIGHT
+    store.release("r:1", "a")
+    assert store.reserve("r:1", 60, "b") is ReplayState.NEW
+
+
+def test_release_never_removes_a_done_event(store: MemoryReplayStore) -> None:
+    store.reserve("r:1", 60, "a")
+    store.commit("r:1", 600, "a")
+    store.release("r:1", "a")
+    assert store.reserve("r:1", 60, "b") is ReplayState.DONE
+
+
+def test_commit_after_lapse_still_marks_done(store: MemoryReplayStore, clock: FakeClock) -> None:
+    store.reserve("r:1", 60, "a")
+    clock.advance(61)
+    assert store.reserve("r:1", 60, "b") is ReplayState.NEW
+    store.commit("r:1", 600, "a")  # the slow first worker finished after all
+    assert store.reserve("r:1", 60, "c") is ReplayState.DONE
+
+
+def test_bounded_by_max_entries(clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+    store = MemoryReplayStore(max_entries=3, clock=clock)
+    for i in range(5):
+        store.reserve(f"r:{i}", 60, "t")
+        store.commit(f"r:{i}", 600, "t")
+    assert len(store) == 3
+    assert store.reserve("r:0", 60, "t") is ReplayState.NEW  # evicted: oldest first
+    assert store.reserve("r:4", 60, "t") is ReplayState.DONE
+    assert "evicting events before their retention ends" in caplog.text
+
+
+def test_eviction_of_expired_entries_is_silent(clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+    store = MemoryReplayStore(max_entries=2, clock=clock)
+    store.commit("a", 10, "t")
+    store.commit("b", 10, "t")
+    clock.advance(11)
+    store.commit("c", 10, "t")
+    assert "evicting" not in caplog.text
+
+
+def test_async_twins(store: MemoryReplayStore) -> None:
+    async def scenario() -> list[ReplayState]:
+        out = [await store.areserve("k", 60, "a"), await store.areserve("k", 60, "b")]
+        await store.arelease("k", "a")
+        out.append(await store.areserve("k", 60, "b"))
+        await store.acommit("k", 60, "b")
+        out.append(await store.areserve("k", 60, "c"))
+        return out
+
+    assert asyncio.run(scenario()) == [
+        ReplayState.NEW, ReplayState.IN_FLIGHT, ReplayState.NEW, ReplayState.DONE,
+    ]
+
+
+def test_warning_is_rate_limited(clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="webhook_guard")
+    store = MemoryReplayStore(max_entries=1, clock=clock)
+    for i in range(50):
+        store.commit(f"k{i}", 600, "t")
+    assert caplog.text.count("evicting") == 1
