@@ -36,7 +36,9 @@ def generic_route(**overrides: Any) -> dict[str, Any]:
     return route
 
 
-def gen_headers(body: bytes = BODY, ts: int = int(NOW), secret: bytes = b"gen-secret") -> dict[str, str]:
+def gen_headers(
+    body: bytes = BODY, ts: int = int(NOW), secret: bytes = b"gen-secret"
+) -> dict[str, str]:
     mac = hmac.new(secret, f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
     return {"X-Signature": f"sha256={mac}", "X-Timestamp": str(ts)}
 
@@ -50,12 +52,23 @@ def token_route(**token: Any) -> dict[str, Any]:
 
 def test_every_reason_has_its_documented_status() -> None:
     expected = {
-        "route_not_found": 404, "method_not_allowed": 405, "body_too_large": 413,
-        "ip_not_allowed": 403, "proxy_headers_invalid": 400, "token_missing": 401,
-        "token_invalid": 401, "timestamp_missing": 401, "timestamp_malformed": 401,
-        "timestamp_too_old": 401, "timestamp_in_future": 401, "signature_missing": 401,
-        "signature_malformed": 401, "signature_mismatch": 401, "duplicate_event": 200,
-        "event_in_flight": 409, "replay_store_unavailable": 503,
+        "route_not_found": 404,
+        "method_not_allowed": 405,
+        "body_too_large": 413,
+        "ip_not_allowed": 403,
+        "proxy_headers_invalid": 400,
+        "token_missing": 401,
+        "token_invalid": 401,
+        "timestamp_missing": 401,
+        "timestamp_malformed": 401,
+        "timestamp_too_old": 401,
+        "timestamp_in_future": 401,
+        "signature_missing": 401,
+        "signature_malformed": 401,
+        "signature_mismatch": 401,
+        "duplicate_event": 200,
+        "event_in_flight": 409,
+        "replay_store_unavailable": 503,
     }
     assert {r.value: r.status for r in Reason} == expected
     assert all(isinstance(r, str) and str(r) == r.value for r in Reason)
@@ -66,27 +79,40 @@ def test_every_reason_has_its_documented_status() -> None:
 
 def test_unrouted_path_passes_through(make_guard: GuardFactory) -> None:
     verdict = make_guard(sw_route()).check(post("/health", {}))
-    assert verdict.ok and verdict.route is None and verdict.reason is None
+    assert verdict.ok
+    assert verdict.route is None
+    assert verdict.reason is None
 
 
 @pytest.mark.parametrize(
     "path",
     [
-        "/hooks//sw", "/hooks/./sw", "/hooks/x/../sw", "/hooks%2Fsw", "/hooks%2fsw",
-        "/hooks/sw%2F", "//hooks/sw", "/hooks\\sw", "/hooks/%2e/sw", "/hooks/x/%2E%2E/sw",
-        "/hooks/sw/.", "/hooks/sw/x/..",
+        "/hooks//sw",
+        "/hooks/./sw",
+        "/hooks/x/../sw",
+        "/hooks%2Fsw",
+        "/hooks%2fsw",
+        "/hooks/sw%2F",
+        "//hooks/sw",
+        "/hooks\\sw",
+        "/hooks/%2e/sw",
+        "/hooks/x/%2E%2E/sw",
+        "/hooks/sw/.",
+        "/hooks/sw/x/..",
     ],
 )
 def test_non_canonical_spelling_of_a_route_is_refused(make_guard: GuardFactory, path: str) -> None:
     verdict = make_guard(sw_route()).check(post(path, {}))
     assert not verdict.ok
-    assert verdict.reason is Reason.ROUTE_NOT_FOUND and verdict.status == 404
+    assert verdict.reason is Reason.ROUTE_NOT_FOUND
+    assert verdict.status == 404
 
 
 @pytest.mark.parametrize("path", ["/hooks/sw", "/hooks/sw/", "/hooks/%73w"])
 def test_canonical_spellings_reach_the_route(make_guard: GuardFactory, path: str) -> None:
     verdict = make_guard(sw_route()).check(post(path, {}))
-    assert verdict.route == "sw" and verdict.reason is Reason.SIGNATURE_MISSING
+    assert verdict.route == "sw"
+    assert verdict.reason is Reason.SIGNATURE_MISSING
 
 
 def test_double_encoding_never_reaches_a_prefix_route(make_guard: GuardFactory) -> None:
@@ -117,7 +143,8 @@ def test_exact_route_wins_over_prefix(make_guard: GuardFactory) -> None:
 def test_method_not_allowed_with_allow_header(make_guard: GuardFactory) -> None:
     guard = make_guard(sw_route(methods=["POST", "PUT"]))
     verdict = guard.check(post("/hooks/sw", {}, method="GET"))
-    assert verdict.reason is Reason.METHOD_NOT_ALLOWED and verdict.status == 405
+    assert verdict.reason is Reason.METHOD_NOT_ALLOWED
+    assert verdict.status == 405
     assert ("allow", "POST, PUT") in verdict.headers
 
 
@@ -126,7 +153,8 @@ def test_body_exactly_at_limit_is_allowed(make_guard: GuardFactory) -> None:
     guard = make_guard(generic_route(max_body_bytes=64))
     assert guard.check(post("/hooks/gen", gen_headers(body), body)).ok
     verdict = guard.check(post("/hooks/gen", gen_headers(body + b"y"), body + b"y"))
-    assert verdict.reason is Reason.BODY_TOO_LARGE and verdict.status == 413
+    assert verdict.reason is Reason.BODY_TOO_LARGE
+    assert verdict.status == 413
 
 
 def test_content_length_is_refused_before_the_body(make_guard: GuardFactory) -> None:
@@ -136,7 +164,8 @@ def test_content_length_is_refused_before_the_body(make_guard: GuardFactory) -> 
     assert verdict.reason is Reason.BODY_TOO_LARGE
     assert "65" in verdict.detail
     ok = guard.precheck(post("/hooks/gen", {"content-length": "64"}, b""))
-    assert ok.ok and ok.route == "gen"
+    assert ok.ok
+    assert ok.route == "gen"
     assert guard.body_limit("gen") == 64
 
 
@@ -168,19 +197,52 @@ def test_precheck_passes_unrouted_and_rejects_bad_methods(make_guard: GuardFacto
         ({"header": "X-Gitlab-Token"}, "", {}, Reason.TOKEN_MISSING),
         ({"header": "X-Gitlab-Token"}, "token=s3cr3t-token", {}, Reason.TOKEN_MISSING),
         ({"header": "X-Gitlab-Token"}, "", {"X-Gitlab-Token": "nope"}, Reason.TOKEN_INVALID),
-        ({"basic": True}, "", {"Authorization": "Basic " + base64.b64encode(b"any:s3cr3t-token").decode()}, None),
-        ({"basic": "flex"}, "", {"Authorization": "Basic " + base64.b64encode(b"flex:s3cr3t-token").decode()}, None),
-        ({"basic": "flex"}, "", {"Authorization": "Basic " + base64.b64encode(b"other:s3cr3t-token").decode()}, Reason.TOKEN_INVALID),
-        ({"basic": True}, "", {"Authorization": "Basic " + base64.b64encode(b"any:wrong").decode()}, Reason.TOKEN_INVALID),
+        (
+            {"basic": True},
+            "",
+            {"Authorization": "Basic " + base64.b64encode(b"any:s3cr3t-token").decode()},
+            None,
+        ),
+        (
+            {"basic": "flex"},
+            "",
+            {"Authorization": "Basic " + base64.b64encode(b"flex:s3cr3t-token").decode()},
+            None,
+        ),
+        (
+            {"basic": "flex"},
+            "",
+            {"Authorization": "Basic " + base64.b64encode(b"other:s3cr3t-token").decode()},
+            Reason.TOKEN_INVALID,
+        ),
+        (
+            {"basic": True},
+            "",
+            {"Authorization": "Basic " + base64.b64encode(b"any:wrong").decode()},
+            Reason.TOKEN_INVALID,
+        ),
         ({"basic": True}, "", {"Authorization": "Basic !!!"}, Reason.TOKEN_INVALID),
-        ({"basic": True}, "", {"Authorization": "Basic " + base64.b64encode(b"nocolon").decode()}, Reason.TOKEN_INVALID),
+        (
+            {"basic": True},
+            "",
+            {"Authorization": "Basic " + base64.b64encode(b"nocolon").decode()},
+            Reason.TOKEN_INVALID,
+        ),
         ({"basic": True}, "", {"Authorization": "Bearer s3cr3t-token"}, Reason.TOKEN_INVALID),
-        ({"basic": True}, "", {"Authorization": "Basic " + base64.b64encode(b"any:").decode()}, Reason.TOKEN_MISSING),
+        (
+            {"basic": True},
+            "",
+            {"Authorization": "Basic " + base64.b64encode(b"any:").decode()},
+            Reason.TOKEN_MISSING,
+        ),
         ({"basic": True}, "", {}, Reason.TOKEN_MISSING),
     ],
 )
 def test_token_checks(
-    make_guard: GuardFactory, token: dict[str, Any], query: str, headers: dict[str, str],
+    make_guard: GuardFactory,
+    token: dict[str, Any],
+    query: str,
+    headers: dict[str, str],
     reason: Reason | None,
 ) -> None:
     verdict = make_guard(token_route(**token)).check(post("/hooks/tok", headers, query=query))
@@ -216,9 +278,15 @@ def test_expired_token_no_longer_works(make_guard: GuardFactory, clock: FakeCloc
 def test_token_and_signature_both_required(make_guard: GuardFactory) -> None:
     guard = make_guard(generic_route(token={"query": "token", "secrets": ["tk"]}))
     assert guard.check(post("/hooks/gen", gen_headers(), query="token=tk")).ok
-    assert guard.check(post("/hooks/gen", gen_headers(), query="token=no")).reason is Reason.TOKEN_INVALID
+    assert (
+        guard.check(post("/hooks/gen", gen_headers(), query="token=no")).reason
+        is Reason.TOKEN_INVALID
+    )
     bad_sig = gen_headers(secret=b"other")
-    assert guard.check(post("/hooks/gen", bad_sig, query="token=tk")).reason is Reason.SIGNATURE_MISMATCH
+    assert (
+        guard.check(post("/hooks/gen", bad_sig, query="token=tk")).reason
+        is Reason.SIGNATURE_MISMATCH
+    )
 
 
 # -- check order -------------------------------------------------------------------------
@@ -350,8 +418,14 @@ def test_url_and_method_in_signed_content(make_guard: GuardFactory) -> None:
     signed = b"POST https://hooks.example.com/hooks/gen?a=1\n" + BODY
     sig = hmac.new(b"gen-secret", signed, hashlib.sha256).hexdigest()
     assert guard.check(post("/hooks/gen", {"X-Sig": sig}, query="a=1")).ok
-    assert guard.check(post("/hooks/gen", {"X-Sig": sig}, query="a=2")).reason is Reason.SIGNATURE_MISMATCH
-    assert guard.check(post("/hooks/gen", {"X-Sig": sig}, query="a=1", method="PUT")).reason is Reason.METHOD_NOT_ALLOWED
+    assert (
+        guard.check(post("/hooks/gen", {"X-Sig": sig}, query="a=2")).reason
+        is Reason.SIGNATURE_MISMATCH
+    )
+    assert (
+        guard.check(post("/hooks/gen", {"X-Sig": sig}, query="a=1", method="PUT")).reason
+        is Reason.METHOD_NOT_ALLOWED
+    )
 
 
 # -- secrets: rotation and expiry ----------------------------------------------------
@@ -390,7 +464,9 @@ def test_env_and_file_secrets(make_guard: GuardFactory, tmp_path: Any) -> None:
     guard = make_guard(
         sw_route(secrets=["env:SW_SECRET", f"file:{path}"]), env={"SW_SECRET": SW_SECRET}
     )
-    assert guard.check(post("/hooks/sw", sign(guard, "sw", BODY), BODY)).secret_id == "env:SW_SECRET"
+    assert (
+        guard.check(post("/hooks/sw", sign(guard, "sw", BODY), BODY)).secret_id == "env:SW_SECRET"
+    )
     old = sign(guard, "sw", BODY, secret=SW_SECRET_OLD)
     assert guard.check(post("/hooks/sw", old, BODY)).secret_id == f"file:{path}"
 
@@ -404,16 +480,20 @@ def test_report_mode_lets_failures_through_and_records_them(make_guard: GuardFac
     verdict = guard.check(post("/hooks/gen", headers))
     assert verdict.ok
     assert verdict.reported == (
-        Reason.TOKEN_MISSING, Reason.TIMESTAMP_TOO_OLD, Reason.SIGNATURE_MISMATCH,
+        Reason.TOKEN_MISSING,
+        Reason.TIMESTAMP_TOO_OLD,
+        Reason.SIGNATURE_MISMATCH,
     )
-    assert verdict.timestamp is None and verdict.secret_id is None
+    assert verdict.timestamp is None
+    assert verdict.secret_id is None
     assert verdict.reservation is None  # unauthenticated requests never touch the store
 
 
 def test_report_mode_reports_duplicates_and_methods(make_guard: GuardFactory) -> None:
     guard = make_guard(generic_route(mode="report"))
     first = guard.check(post("/hooks/gen", gen_headers()))
-    assert first.ok and first.reported == ()
+    assert first.ok
+    assert first.reported == ()
     guard.complete(first, status=200)
     again = guard.check(post("/hooks/gen", gen_headers(), method="PUT"))
     assert again.ok
@@ -428,7 +508,8 @@ def test_report_mode_still_enforces_body_limit_and_paths(make_guard: GuardFactor
 
 def test_defaults_mode_applies_and_route_overrides(make_guard: GuardFactory) -> None:
     guard = make_guard(
-        generic_route(), generic_route(name="strict", path="/strict", mode="enforce"),
+        generic_route(),
+        generic_route(name="strict", path="/strict", mode="enforce"),
         defaults={"mode": "report"},
     )
     assert guard.check(post("/hooks/gen", {})).ok
@@ -442,11 +523,14 @@ def test_duplicate_is_acknowledged_without_the_handler(make_guard: GuardFactory)
     guard = make_guard(sw_route())
     headers = sign(guard, "sw", BODY, event_id="msg_dup")
     first = guard.check(post("/hooks/sw", headers, BODY))
-    assert first.ok and first.event_id == "msg_dup"
+    assert first.ok
+    assert first.event_id == "msg_dup"
     guard.complete(first, status=204)
     again = guard.check(post("/hooks/sw", headers, BODY))
-    assert not again.ok and again.duplicate
-    assert again.reason is Reason.DUPLICATE_EVENT and again.status == 200
+    assert not again.ok
+    assert again.duplicate
+    assert again.reason is Reason.DUPLICATE_EVENT
+    assert again.status == 200
     assert again.problem()["event_id"] == "msg_dup"
 
 
@@ -455,16 +539,20 @@ def test_duplicate_rejected_with_409_when_configured(make_guard: GuardFactory) -
     headers = sign(guard, "sw", BODY, event_id="msg_dup")
     guard.complete(guard.check(post("/hooks/sw", headers, BODY)), status=200)
     again = guard.check(post("/hooks/sw", headers, BODY))
-    assert again.status == 409 and again.duplicate
+    assert again.status == 409
+    assert again.duplicate
 
 
-def test_in_flight_then_expiry_of_a_crashed_reservation(make_guard: GuardFactory, clock: FakeClock) -> None:
+def test_in_flight_then_expiry_of_a_crashed_reservation(
+    make_guard: GuardFactory, clock: FakeClock
+) -> None:
     guard = make_guard(sw_route(tolerance=3600), replay={"processing_timeout": 30})
     headers = sign(guard, "sw", BODY, event_id="msg_slow")
     first = guard.check(post("/hooks/sw", headers, BODY))
     assert first.ok
     second = guard.check(post("/hooks/sw", headers, BODY))
-    assert second.reason is Reason.EVENT_IN_FLIGHT and second.status == 409
+    assert second.reason is Reason.EVENT_IN_FLIGHT
+    assert second.status == 409
     assert ("retry-after", "30") in second.headers
     clock.advance(31)  # the first worker crashed without completing
     third = guard.check(post("/hooks/sw", headers, BODY))
@@ -475,7 +563,9 @@ def test_in_flight_then_expiry_of_a_crashed_reservation(make_guard: GuardFactory
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, None])
-def test_handler_failure_releases_for_the_retry(make_guard: GuardFactory, status: int | None) -> None:
+def test_handler_failure_releases_for_the_retry(
+    make_guard: GuardFactory, status: int | None
+) -> None:
     guard = make_guard(sw_route())
     headers = sign(guard, "sw", BODY, event_id="msg_retry")
     guard.complete(guard.check(post("/hooks/sw", headers, BODY)), status=status)
@@ -539,8 +629,8 @@ def test_event_id_from_json_pointer(make_guard: GuardFactory) -> None:
         (b'{"id":true}', "/id", None),
         (b'{"id":null}', "/id", None),
         (b'{"id":{"x":1}}', "/id", None),
-        (b'[1,2]', "/01", None),
-        (b'[1,2]', "/5", None),
+        (b"[1,2]", "/01", None),
+        (b"[1,2]", "/5", None),
         (b"not json", "/id", None),
         (b"\xff\xfe", "/id", None),
     ],
@@ -555,7 +645,8 @@ def test_json_pointer_resolution(body: bytes, pointer: str, expected: str | None
 def test_missing_event_id_falls_back_to_the_verified_signature(make_guard: GuardFactory) -> None:
     guard = make_guard(generic_route(event_id={"json": "/missing"}))
     first = guard.check(post("/hooks/gen", gen_headers()))
-    assert first.event_id is not None and first.event_id.startswith("sig:")
+    assert first.event_id is not None
+    assert first.event_id.startswith("sig:")
     guard.complete(first, status=200)
     assert guard.check(post("/hooks/gen", gen_headers())).duplicate
     # A new signature (new timestamp) is a new delivery.
@@ -575,7 +666,8 @@ def test_token_only_route_dedups_on_body(make_guard: GuardFactory) -> None:
     guard = make_guard(token_route(header="X-Token"))
     req = post("/hooks/tok", {"X-Token": "s3cr3t-token"}, BODY)
     first = guard.check(req)
-    assert first.event_id is not None and first.event_id.startswith("body:")
+    assert first.event_id is not None
+    assert first.event_id.startswith("body:")
     guard.complete(first, status=200)
     assert guard.check(req).duplicate
 
@@ -585,7 +677,8 @@ def test_event_id_none_disables_dedup(make_guard: GuardFactory) -> None:
     headers = sign(guard, "sw", BODY)
     for _ in range(3):
         verdict = guard.check(post("/hooks/sw", headers, BODY))
-        assert verdict.ok and verdict.reservation is None
+        assert verdict.ok
+        assert verdict.reservation is None
         guard.complete(verdict, status=200)
 
 
@@ -597,8 +690,11 @@ def test_event_id_from_header(make_guard: GuardFactory) -> None:
 
 def test_weird_event_ids_are_hashed(make_guard: GuardFactory) -> None:
     guard = make_guard(generic_route(event_id={"header": "X-Delivery"}))
-    verdict = guard.check(post("/hooks/gen", gen_headers() | {"X-Delivery": "a b\r\nc" + "x" * 300}))
-    assert verdict.event_id is not None and verdict.event_id.startswith("sha256:")
+    verdict = guard.check(
+        post("/hooks/gen", gen_headers() | {"X-Delivery": "a b\r\nc" + "x" * 300})
+    )
+    assert verdict.event_id is not None
+    assert verdict.event_id.startswith("sha256:")
 
 
 # -- replay store failures ------------------------------------------------------------
@@ -620,25 +716,33 @@ def _broken_guard(clock: FakeClock, **replay: Any) -> Guard:
     return Guard.from_dict(config, store=BrokenStore(), clock=clock)
 
 
-def test_store_failure_fails_closed_by_default(clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+def test_store_failure_fails_closed_by_default(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     guard = _broken_guard(clock)
     verdict = guard.check(post("/hooks/sw", sign(guard, "sw", BODY), BODY))
-    assert verdict.reason is Reason.REPLAY_STORE_UNAVAILABLE and verdict.status == 503
+    assert verdict.reason is Reason.REPLAY_STORE_UNAVAILABLE
+    assert verdict.status == 503
     assert "store down" in caplog.text
 
 
 def test_store_failure_fail_open(clock: FakeClock) -> None:
     guard = _broken_guard(clock, on_store_error="fail_open")
     verdict = asyncio.run(guard.acheck(post("/hooks/sw", sign(guard, "sw", BODY), BODY)))
-    assert verdict.ok and verdict.reported == (Reason.REPLAY_STORE_UNAVAILABLE,)
+    assert verdict.ok
+    assert verdict.reported == (Reason.REPLAY_STORE_UNAVAILABLE,)
 
 
-def test_store_failure_in_complete_is_logged_not_raised(clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+def test_store_failure_in_complete_is_logged_not_raised(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     class CommitBroken(MemoryReplayStore):
         def commit(self, key: str, ttl: float, token: str) -> None:
             raise TimeoutError("slow")
 
-    guard = Guard.from_dict({"version": 1, "routes": [sw_route()]}, store=CommitBroken(), clock=clock)
+    guard = Guard.from_dict(
+        {"version": 1, "routes": [sw_route()]}, store=CommitBroken(), clock=clock
+    )
     verdict = guard.check(post("/hooks/sw", sign(guard, "sw", BODY), BODY))
     guard.complete(verdict, status=200)
     assert "TimeoutError" in caplog.text
@@ -659,7 +763,9 @@ def test_acheck_and_acomplete(make_guard: GuardFactory) -> None:
         return first, inflight, dup
 
     first, inflight, dup = asyncio.run(scenario())
-    assert first.ok and inflight.reason is Reason.EVENT_IN_FLIGHT and dup.duplicate
+    assert first.ok
+    assert inflight.reason is Reason.EVENT_IN_FLIGHT
+    assert dup.duplicate
 
 
 # -- secrets never leak ------------------------------------------------------------------
@@ -710,13 +816,43 @@ def test_check_never_raises_on_hostile_input(make_guard: GuardFactory) -> None:
         generic_route(event_id={"json": "/id"}),
         kv_route() | {"name": "kv", "path": "/kv"},
     )
-    nasty = ["", " ", ",", "=", "v1,", "t=", "t=,v1=", "\x00", "\udcff", "é" * 5000, "v1," + "A" * 10000,
-             "Basic ", "Basic =", "Basic " + "A" * 3, ",,,,", "v1=zz", "t=1,t=2", "%", "\r\n"]
+    nasty = [
+        "",
+        " ",
+        ",",
+        "=",
+        "v1,",
+        "t=",
+        "t=,v1=",
+        "\x00",
+        "\udcff",
+        "é" * 5000,
+        "v1," + "A" * 10000,
+        "Basic ",
+        "Basic =",
+        "Basic " + "A" * 3,
+        ",,,,",
+        "v1=zz",
+        "t=1,t=2",
+        "%",
+        "\r\n",
+    ]
     for path in ("/hooks/sw", "/hooks/gen", "/kv", "/hooks/%ff", "/hooks/%", "/%00", "\udcff"):
         for value in nasty:
-            headers = [(name, value) for name in (
-                "webhook-signature", "webhook-timestamp", "webhook-id", "authorization",
-                "x-signature", "x-timestamp", "x-kv-signature", "content-length",
-            )]
-            verdict = guard.check(post(path, headers, value.encode("utf-8", "surrogatepass"), query=value))
+            headers = [
+                (name, value)
+                for name in (
+                    "webhook-signature",
+                    "webhook-timestamp",
+                    "webhook-id",
+                    "authorization",
+                    "x-signature",
+                    "x-timestamp",
+                    "x-kv-signature",
+                    "content-length",
+                )
+            ]
+            verdict = guard.check(
+                post(path, headers, value.encode("utf-8", "surrogatepass"), query=value)
+            )
             assert isinstance(verdict, Verdict)

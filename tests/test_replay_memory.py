@@ -81,7 +81,9 @@ def test_bounded_by_max_entries(clock: FakeClock, caplog: pytest.LogCaptureFixtu
     assert "evicting events before their retention ends" in caplog.text
 
 
-def test_eviction_of_expired_entries_is_silent(clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+def test_eviction_of_expired_entries_is_silent(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     store = MemoryReplayStore(max_entries=2, clock=clock)
     store.commit("a", 10, "t")
     store.commit("b", 10, "t")
@@ -100,7 +102,10 @@ def test_async_twins(store: MemoryReplayStore) -> None:
         return out
 
     assert asyncio.run(scenario()) == [
-        ReplayState.NEW, ReplayState.IN_FLIGHT, ReplayState.NEW, ReplayState.DONE,
+        ReplayState.NEW,
+        ReplayState.IN_FLIGHT,
+        ReplayState.NEW,
+        ReplayState.DONE,
     ]
 
 

@@ -40,7 +40,9 @@ def test_normalise_path(raw: str, path: str | None, canonical: bool) -> None:
 
 
 def test_route_table_precedence() -> None:
-    table = RouteTable([("/a/*", "prefix-a"), ("/a/b/*", "prefix-ab"), ("/a/b", "exact"), ("/", "root")])
+    table = RouteTable(
+        [("/a/*", "prefix-a"), ("/a/b/*", "prefix-ab"), ("/a/b", "exact"), ("/", "root")]
+    )
     assert table.match("/a/b") == "exact"
     assert table.match("/a/b/c") == "prefix-ab"
     assert table.match("/a/c") == "prefix-a"
@@ -70,4 +72,5 @@ def test_pattern_errors(pattern: str, problem: str | None) -> None:
     if problem is None:
         assert error is None
     else:
-        assert error is not None and problem in error
+        assert error is not None
+        assert problem in error

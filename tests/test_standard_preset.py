@@ -20,8 +20,9 @@ BODY = '{"type":"invoice.paid","data":{"amount":1200,"note":"caf\u00e9 \u2603"}}
 WHEN = datetime.fromtimestamp(NOW, timezone.utc)
 
 
-def sdk_headers(secret: str = SW_SECRET, msg_id: str = "msg_2Lx", body: str = BODY,
-                when: datetime = WHEN) -> dict[str, str]:
+def sdk_headers(
+    secret: str = SW_SECRET, msg_id: str = "msg_2Lx", body: str = BODY, when: datetime = WHEN
+) -> dict[str, str]:
     sig = standardwebhooks.Webhook(secret).sign(msg_id, when, body)
     return {
         "webhook-id": msg_id,
@@ -30,7 +31,9 @@ def sdk_headers(secret: str = SW_SECRET, msg_id: str = "msg_2Lx", body: str = BO
     }
 
 
-def svix_headers(secret: str = SW_SECRET, msg_id: str = "msg_svix1", body: str = BODY) -> dict[str, str]:
+def svix_headers(
+    secret: str = SW_SECRET, msg_id: str = "msg_svix1", body: str = BODY
+) -> dict[str, str]:
     sig = svix.webhooks.Webhook(secret).sign(msg_id, WHEN, body)
     return {"svix-id": msg_id, "svix-timestamp": str(int(NOW)), "svix-signature": sig}
 
@@ -72,7 +75,9 @@ def test_our_signer_is_accepted_by_both_sdks(make_guard: GuardFactory) -> None:
     guard = make_guard(sw_route())
     headers = sign(guard, "sw", BODY, event_id="msg_ours", timestamp=int(NOW))
     # The SDKs check the timestamp against the real clock, so sign "now" for them.
-    now_headers = sign(guard, "sw", BODY, event_id="msg_ours", timestamp=int(datetime.now().timestamp()))
+    now_headers = sign(
+        guard, "sw", BODY, event_id="msg_ours", timestamp=int(datetime.now().timestamp())
+    )
     assert standardwebhooks.Webhook(SW_SECRET).verify(BODY, now_headers) is not None
     svix.webhooks.Webhook(SW_SECRET).verify(BODY, now_headers)
     assert guard.check(post("/hooks/sw", headers, BODY.encode())).ok
@@ -82,9 +87,14 @@ def test_non_utf8_body_verifies(make_guard: GuardFactory) -> None:
     # The reference library decodes the body as text; we sign and compare raw bytes.
     body = b"\xff\xfe\x00binary\x80"
     key = base64.b64decode(SW_SECRET.removeprefix("whsec_"))
-    sig = base64.b64encode(hmac.new(key, b"msg_b." + str(int(NOW)).encode() + b"." + body,
-                                    hashlib.sha256).digest()).decode()
-    headers = {"webhook-id": "msg_b", "webhook-timestamp": str(int(NOW)), "webhook-signature": f"v1,{sig}"}
+    sig = base64.b64encode(
+        hmac.new(key, b"msg_b." + str(int(NOW)).encode() + b"." + body, hashlib.sha256).digest()
+    ).decode()
+    headers = {
+        "webhook-id": "msg_b",
+        "webhook-timestamp": str(int(NOW)),
+        "webhook-signature": f"v1,{sig}",
+    }
     assert make_guard(sw_route()).check(post("/hooks/sw", headers, body)).ok
 
 
@@ -110,7 +120,9 @@ def test_secret_without_padding_is_accepted(make_guard: GuardFactory) -> None:
     key = b"x" * 31  # base64 of 31 bytes ends in '=' which users often drop
     secret = "whsec_" + base64.b64encode(key).decode().rstrip("=")
     headers = sdk_headers(secret="whsec_" + base64.b64encode(key).decode())
-    assert make_guard(sw_route(secrets=[secret])).check(post("/hooks/sw", headers, BODY.encode())).ok
+    assert (
+        make_guard(sw_route(secrets=[secret])).check(post("/hooks/sw", headers, BODY.encode())).ok
+    )
 
 
 def _tamper(headers: dict[str, str], **changes: str | None) -> dict[str, str]:
@@ -132,30 +144,139 @@ SIG_B64 = SIG.split(",", 1)[1]
     ("headers", "body", "reason"),
     [
         pytest.param(sdk_headers(), BODY + " ", Reason.SIGNATURE_MISMATCH, id="body-appended"),
-        pytest.param(sdk_headers(), BODY.replace("1200", "1"), Reason.SIGNATURE_MISMATCH, id="body-changed"),
+        pytest.param(
+            sdk_headers(), BODY.replace("1200", "1"), Reason.SIGNATURE_MISMATCH, id="body-changed"
+        ),
         pytest.param(sdk_headers(), "", Reason.SIGNATURE_MISMATCH, id="body-emptied"),
-        pytest.param(sdk_headers(secret=SW_SECRET_OLD), BODY, Reason.SIGNATURE_MISMATCH, id="wrong-secret"),
-        pytest.param(_tamper(sdk_headers(), webhook_id="msg_other"), BODY, Reason.SIGNATURE_MISMATCH, id="id-swapped"),
-        pytest.param(_tamper(sdk_headers(), webhook_timestamp=str(int(NOW) + 1)), BODY, Reason.SIGNATURE_MISMATCH, id="timestamp-bumped"),
-        pytest.param(_tamper(sdk_headers(), webhook_signature=None), BODY, Reason.SIGNATURE_MISSING, id="signature-missing"),
-        pytest.param(_tamper(sdk_headers(), webhook_signature=""), BODY, Reason.SIGNATURE_MALFORMED, id="signature-empty"),
-        pytest.param(_tamper(sdk_headers(), webhook_signature="v1," + SIG_B64[:-4]), BODY, Reason.SIGNATURE_MALFORMED, id="signature-truncated"),
-        pytest.param(_tamper(sdk_headers(), webhook_signature=SIG_B64), BODY, Reason.SIGNATURE_MALFORMED, id="no-version"),
-        pytest.param(_tamper(sdk_headers(), webhook_signature="v1a," + SIG_B64), BODY, Reason.SIGNATURE_MALFORMED, id="only-v1a"),
-        pytest.param(_tamper(sdk_headers(), webhook_signature="v2," + SIG_B64), BODY, Reason.SIGNATURE_MALFORMED, id="wrong-version"),
-        pytest.param(_tamper(sdk_headers(), webhook_signature="V1," + SIG_B64), BODY, Reason.SIGNATURE_MALFORMED, id="version-case"),
-        pytest.param(_tamper(sdk_headers(), webhook_signature="v1," + base64.b64encode(b"\0" * 32).decode()), BODY, Reason.SIGNATURE_MISMATCH, id="zero-signature"),
-        pytest.param(_tamper(sdk_headers(), webhook_timestamp=None), BODY, Reason.TIMESTAMP_MISSING, id="timestamp-missing"),
-        pytest.param(_tamper(sdk_headers(), webhook_timestamp="1700000000.0"), BODY, Reason.TIMESTAMP_MALFORMED, id="timestamp-fraction"),
-        pytest.param(_tamper(sdk_headers(), webhook_timestamp="0x6553f100"), BODY, Reason.TIMESTAMP_MALFORMED, id="timestamp-hex"),
-        pytest.param(_tamper(sdk_headers(), webhook_timestamp="\uff11\uff17" + "0" * 8), BODY, Reason.TIMESTAMP_MALFORMED, id="timestamp-fullwidth-digits"),
-        pytest.param(_tamper(sdk_headers(), webhook_timestamp="-1700000000"), BODY, Reason.TIMESTAMP_MALFORMED, id="timestamp-negative"),
-        pytest.param(_tamper(sdk_headers(), webhook_timestamp="9" * 13), BODY, Reason.TIMESTAMP_MALFORMED, id="timestamp-huge"),
-        pytest.param(_tamper(sdk_headers(), webhook_id=None), BODY, Reason.SIGNATURE_MALFORMED, id="id-missing"),
-        pytest.param(sdk_headers(when=datetime.fromtimestamp(NOW - 301, timezone.utc)), BODY, Reason.TIMESTAMP_TOO_OLD, id="stale"),
-        pytest.param(sdk_headers(when=datetime.fromtimestamp(NOW + 301, timezone.utc)), BODY, Reason.TIMESTAMP_IN_FUTURE, id="future"),
-        pytest.param(sdk_headers(when=datetime.fromtimestamp(NOW - 300, timezone.utc)), BODY, None, id="edge-old-ok"),
-        pytest.param(sdk_headers(when=datetime.fromtimestamp(NOW + 300, timezone.utc)), BODY, None, id="edge-future-ok"),
+        pytest.param(
+            sdk_headers(secret=SW_SECRET_OLD), BODY, Reason.SIGNATURE_MISMATCH, id="wrong-secret"
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_id="msg_other"),
+            BODY,
+            Reason.SIGNATURE_MISMATCH,
+            id="id-swapped",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_timestamp=str(int(NOW) + 1)),
+            BODY,
+            Reason.SIGNATURE_MISMATCH,
+            id="timestamp-bumped",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_signature=None),
+            BODY,
+            Reason.SIGNATURE_MISSING,
+            id="signature-missing",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_signature=""),
+            BODY,
+            Reason.SIGNATURE_MALFORMED,
+            id="signature-empty",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_signature="v1," + SIG_B64[:-4]),
+            BODY,
+            Reason.SIGNATURE_MALFORMED,
+            id="signature-truncated",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_signature=SIG_B64),
+            BODY,
+            Reason.SIGNATURE_MALFORMED,
+            id="no-version",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_signature="v1a," + SIG_B64),
+            BODY,
+            Reason.SIGNATURE_MALFORMED,
+            id="only-v1a",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_signature="v2," + SIG_B64),
+            BODY,
+            Reason.SIGNATURE_MALFORMED,
+            id="wrong-version",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_signature="V1," + SIG_B64),
+            BODY,
+            Reason.SIGNATURE_MALFORMED,
+            id="version-case",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_signature="v1," + base64.b64encode(b"\0" * 32).decode()),
+            BODY,
+            Reason.SIGNATURE_MISMATCH,
+            id="zero-signature",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_timestamp=None),
+            BODY,
+            Reason.TIMESTAMP_MISSING,
+            id="timestamp-missing",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_timestamp="1700000000.0"),
+            BODY,
+            Reason.TIMESTAMP_MALFORMED,
+            id="timestamp-fraction",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_timestamp="0x6553f100"),
+            BODY,
+            Reason.TIMESTAMP_MALFORMED,
+            id="timestamp-hex",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_timestamp="\uff11\uff17" + "0" * 8),
+            BODY,
+            Reason.TIMESTAMP_MALFORMED,
+            id="timestamp-fullwidth-digits",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_timestamp="-1700000000"),
+            BODY,
+            Reason.TIMESTAMP_MALFORMED,
+            id="timestamp-negative",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_timestamp="9" * 13),
+            BODY,
+            Reason.TIMESTAMP_MALFORMED,
+            id="timestamp-huge",
+        ),
+        pytest.param(
+            _tamper(sdk_headers(), webhook_id=None),
+            BODY,
+            Reason.SIGNATURE_MALFORMED,
+            id="id-missing",
+        ),
+        pytest.param(
+            sdk_headers(when=datetime.fromtimestamp(NOW - 301, timezone.utc)),
+            BODY,
+            Reason.TIMESTAMP_TOO_OLD,
+            id="stale",
+        ),
+        pytest.param(
+            sdk_headers(when=datetime.fromtimestamp(NOW + 301, timezone.utc)),
+            BODY,
+            Reason.TIMESTAMP_IN_FUTURE,
+            id="future",
+        ),
+        pytest.param(
+            sdk_headers(when=datetime.fromtimestamp(NOW - 300, timezone.utc)),
+            BODY,
+            None,
+            id="edge-old-ok",
+        ),
+        pytest.param(
+            sdk_headers(when=datetime.fromtimestamp(NOW + 300, timezone.utc)),
+            BODY,
+            None,
+            id="edge-future-ok",
+        ),
     ],
 )
 def test_attacks_on_standard_route(
@@ -185,7 +306,7 @@ def test_base64url_signature_is_not_accepted(make_guard: GuardFactory) -> None:
 
 
 def test_duplicate_signature_header_lines_are_refused(make_guard: GuardFactory) -> None:
-    headers = list(sdk_headers().items()) + [("webhook-signature", "v1,AAAA")]
+    headers = [*list(sdk_headers().items()), ("webhook-signature", "v1,AAAA")]
     verdict = make_guard(sw_route()).check(post("/hooks/sw", headers, BODY.encode()))
     assert verdict.reason is Reason.SIGNATURE_MALFORMED
     assert "2 times" in verdict.detail

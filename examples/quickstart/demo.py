@@ -47,16 +47,22 @@ def main() -> None:
     show("3. body tampered in transit", guard, post(headers, body.replace(b"9.99", b"0.01")))
     stale = sign(guard, "orders", body, event_id="msg_demo_2", timestamp=int(clock()) - 412)
     show("4. captured and replayed 412 s later", guard, post(stale))
-    old = sign(guard, "orders", body, event_id="msg_demo_3",
-               secret="whsec_dGhpcyBpcyB0aGUgb2xkIGRlbW8gc2VjcmV0")
+    old = sign(
+        guard,
+        "orders",
+        body,
+        event_id="msg_demo_3",
+        secret="whsec_dGhpcyBpcyB0aGUgb2xkIGRlbW8gc2VjcmV0",
+    )
     show("5. signed with the previous secret", guard, post(old))
     show("6. path spelled /hooks//orders", guard, post(headers, path="/hooks//orders"))
     show("7. a path no route covers (passed through)", guard, post({}, path="/health"))
 
     build = json.dumps({"delivery": {"id": "d-77"}, "status": "green"}).encode()
     bh = sign(guard, "builds", build)
-    req = WebhookRequest("POST", "/hooks/builds/ci", query="token=demo-url-token",
-                         headers=bh, body=build)
+    req = WebhookRequest(
+        "POST", "/hooks/builds/ci", query="token=demo-url-token", headers=bh, body=build
+    )
     show("8. in-house sender with URL token", guard, req)
     req = WebhookRequest("POST", "/hooks/builds/ci", query="token=guess", headers=bh, body=build)
     show("9. same, wrong token", guard, req)

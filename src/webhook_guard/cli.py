@@ -134,7 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default="POST", help="HTTP method (default: POST)")
     p.add_argument("--peer", help="socket peer address (default: none)")
     p.add_argument(
-        "--header", "-H", action="append", default=[], metavar="'Name: value'",
+        "--header",
+        "-H",
+        action="append",
+        default=[],
+        metavar="'Name: value'",
         help="a request header; repeat for more",
     )
     p.add_argument("--body-file", required=True, help="file holding the exact body ('-': stdin)")

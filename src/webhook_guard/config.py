@@ -239,12 +239,34 @@ def _pointer(value: object, where: str) -> tuple[str, ...]:
 
 
 _ROUTE_KEYS = (
-    "name", "path", "methods", "provider", "signature", "secrets", "token", "event_id",
-    "tolerance", "max_body_bytes", "on_duplicate", "mode", "public_url", "allow_ips",
+    "name",
+    "path",
+    "methods",
+    "provider",
+    "signature",
+    "secrets",
+    "token",
+    "event_id",
+    "tolerance",
+    "max_body_bytes",
+    "on_duplicate",
+    "mode",
+    "public_url",
+    "allow_ips",
 )
 _SIGNATURE_KEYS = (
-    "header", "algorithm", "encoding", "prefix", "format", "separator", "version",
-    "timestamp_key", "signed_content", "timestamp_header", "id_header", "secret_prefix",
+    "header",
+    "algorithm",
+    "encoding",
+    "prefix",
+    "format",
+    "separator",
+    "version",
+    "timestamp_key",
+    "signed_content",
+    "timestamp_header",
+    "id_header",
+    "secret_prefix",
     "secret_encoding",
 )
 
@@ -338,9 +360,7 @@ class _Parser:
             )
         return ReplayConfig(
             store="memory",
-            max_entries=_int(
-                block.get("max_entries", 1_000_000), "replay.max_entries", minimum=1
-            ),
+            max_entries=_int(block.get("max_entries", 1_000_000), "replay.max_entries", minimum=1),
             processing_timeout=_int(
                 block.get("processing_timeout", 60),
                 "replay.processing_timeout",
@@ -512,23 +532,26 @@ class _Parser:
                 raise _Invalid(f"{where}.timestamp_key", "only applies to format: kv")
         spec = SignatureSpec(
             headers=headers,
-            algorithm=_choice(merged.get("algorithm", "sha256"), f"{where}.algorithm",
-                              tuple(ALGORITHMS)),
+            algorithm=_choice(
+                merged.get("algorithm", "sha256"), f"{where}.algorithm", tuple(ALGORITHMS)
+            ),
             encoding=_choice(merged.get("encoding", "hex"), f"{where}.encoding", ENCODINGS),
             prefix=self._plain_str(merged.get("prefix", ""), f"{where}.prefix"),
             format=fmt,
-            separator=_str(merged.get("separator", "," if fmt == "kv" else " "),
-                           f"{where}.separator"),
+            separator=_str(
+                merged.get("separator", "," if fmt == "kv" else " "), f"{where}.separator"
+            ),
             version=_str(merged.get("version", "v1"), f"{where}.version"),
             timestamp_key=timestamp_key,
-            signed_content=_str(merged.get("signed_content", "{body}"),
-                                f"{where}.signed_content"),
+            signed_content=_str(merged.get("signed_content", "{body}"), f"{where}.signed_content"),
             timestamp_headers=ts_headers,
             id_headers=id_headers,
-            secret_prefix=self._plain_str(merged.get("secret_prefix", ""),
-                                          f"{where}.secret_prefix"),
-            secret_encoding=_choice(merged.get("secret_encoding", "raw"),
-                                    f"{where}.secret_encoding", SECRET_ENCODINGS),
+            secret_prefix=self._plain_str(
+                merged.get("secret_prefix", ""), f"{where}.secret_prefix"
+            ),
+            secret_encoding=_choice(
+                merged.get("secret_encoding", "raw"), f"{where}.secret_encoding", SECRET_ENCODINGS
+            ),
         )
         try:
             scheme = HmacScheme(spec)
@@ -555,9 +578,7 @@ class _Parser:
             raise _Invalid(where, f"expected a string, got {_kind(value)}")
         return value
 
-    def _secrets(
-        self, raw: object, where: str, spec: SignatureSpec | None
-    ) -> tuple[Secret, ...]:
+    def _secrets(self, raw: object, where: str, spec: SignatureSpec | None) -> tuple[Secret, ...]:
         if raw is None:
             raise _Invalid(where, "missing; at least one secret is required")
         items = _list(raw, where)
@@ -614,14 +635,14 @@ class _Parser:
         secrets = self._secrets(block.get("secrets"), f"{where}.secrets", None)
         return TokenConfig(source=source, name=name, secrets=secrets)
 
-    def _event_id(
-        self, raw: object, where: str, signature: SignatureSpec | None
-    ) -> EventIdConfig:
+    def _event_id(self, raw: object, where: str, signature: SignatureSpec | None) -> EventIdConfig:
         if raw in ("auto", "none"):
             return EventIdConfig(source=str(raw))
         block = _mapping(raw, where, ("header", "json"))
         if len(block) != 1:
             raise _Invalid(where, "expected 'auto', 'none', {header: NAME} or {json: /pointer}")
         if "header" in block:
-            return EventIdConfig(source="header", header=_header(block["header"], f"{where}.header"))
+            return EventIdConfig(
+                source="header", header=_header(block["header"], f"{where}.header")
+            )
         return EventIdConfig(source="json", pointer=_pointer(block["json"], f"{where}.json"))

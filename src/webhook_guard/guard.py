@@ -315,7 +315,9 @@ class Guard:
         if scheme is not None:
             parsed = scheme.parse(req)
             # With no signature header at all, "signature_missing" is the useful answer.
-            missing = parsed.failure is not None and parsed.failure.reason is Reason.SIGNATURE_MISSING
+            missing = (
+                parsed.failure is not None and parsed.failure.reason is Reason.SIGNATURE_MISSING
+            )
             if scheme.has_timestamp and not missing:
                 ts_outcome = self._check_timestamp(config.tolerance, parsed, now)
                 if isinstance(ts_outcome, Failure):
@@ -355,7 +357,8 @@ class Guard:
             values = [v for k, v in pairs if k == token.name]
             if len(values) > 1:
                 return Failure(
-                    Reason.TOKEN_INVALID, f"the {token.name} query parameter was sent {len(values)} times"
+                    Reason.TOKEN_INVALID,
+                    f"the {token.name} query parameter was sent {len(values)} times",
                 )
             presented = values[0] if values and values[0] else None
             where = f"the {token.name} query parameter"
@@ -457,9 +460,7 @@ class Guard:
                 values["id"] = parsed.event_id
             if "timestamp" in fields:
                 if parsed.timestamp is None:
-                    return Failure(
-                        Reason.SIGNATURE_MALFORMED, "the signed timestamp is missing"
-                    )
+                    return Failure(Reason.SIGNATURE_MALFORMED, "the signed timestamp is missing")
                 values["timestamp"] = parsed.timestamp
             values["method"] = req.method
             values["path"] = req.path

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Union
+from typing import TypeAlias
 
-HeadersInput = Union[
-    Mapping[str, str],
-    Iterable[tuple[bytes, bytes]],
-    Iterable[tuple[str, str]],
-]
+HeadersInput: TypeAlias = (
+    Mapping[str, str] | Iterable[tuple[bytes, bytes]] | Iterable[tuple[str, str]]
+)
 
 
 class WebhookRequest:

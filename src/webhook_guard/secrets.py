@@ -117,7 +117,9 @@ def load_secret(
     if isinstance(spec, Mapping):
         unknown = set(spec) - {"value", "label", "expires"}
         if unknown:
-            raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown key (allowed: value, label, expires)")
+            raise ConfigError(
+                f"{where}.{sorted(unknown)[0]}: unknown key (allowed: value, label, expires)"
+            )
         if "value" not in spec:
             raise ConfigError(f"{where}: missing 'value'")
         ref = spec["value"]

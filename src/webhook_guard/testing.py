@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 
 from .config import RouteConfig
 from .guard import Guard
@@ -97,5 +96,3 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         """Move the clock forward (or back, with a negative value)."""
         self.now += seconds
-
-

@@ -42,7 +42,7 @@ class Reason(str, Enum):
         return _STATUS[self]
 
     @property
-    def title(self) -> str:
+    def summary(self) -> str:
         """A short human summary, the problem+json ``title``."""
         return _TITLES[self]
 
@@ -131,7 +131,7 @@ class Verdict:
             return {"type": "about:blank", "title": "OK", "status": self.status}
         body: dict[str, Any] = {
             "type": _TYPE_BASE + self.reason.value,
-            "title": self.reason.title,
+            "title": self.reason.summary,
             "status": self.status,
             "detail": self.detail,
             "reason": self.reason.value,

@@ -48,9 +48,9 @@ class MemoryReplayStore:
         entry = self._entries.get(key)
         if entry is not None:
             if entry.__class__ is float:
-                if entry > now:  # type: ignore[operator]
+                if entry > now:  # type: ignore[operator,unused-ignore]
                     return ReplayState.DONE
-            elif entry[0] > now:  # type: ignore[index]
+            elif entry[0] > now:  # type: ignore[index,unused-ignore]
                 return ReplayState.IN_FLIGHT
         self._entries[key] = (now + ttl, token)
         return ReplayState.NEW

@@ -82,21 +82,21 @@ def _parse_template(template: str) -> tuple[list[str | bytes], list[str | bytes]
     before: list[str | bytes] = []
     after: list[str | bytes] = []
     target = before
-    for literal, field, spec, conv in Formatter().parse(template):
+    for literal, name, spec, conv in Formatter().parse(template):
         if literal:
             target.append(literal.encode())
-        if field is None:
+        if name is None:
             continue
         if spec or conv:
-            raise ValueError(f"placeholder {{{field}}} takes no format spec or conversion")
-        if field not in PLACEHOLDERS:
-            raise ValueError(f"unknown placeholder {{{field}}} (known: {', '.join(PLACEHOLDERS)})")
-        if field == "body":
+            raise ValueError(f"placeholder {{{name}}} takes no format spec or conversion")
+        if name not in PLACEHOLDERS:
+            raise ValueError(f"unknown placeholder {{{name}}} (known: {', '.join(PLACEHOLDERS)})")
+        if name == "body":
             if target is after:
                 raise ValueError("{body} may appear only once")
             target = after
         else:
-            target.append(field)
+            target.append(name)
     if target is before:
         raise ValueError("must contain {body}")
     return before, after
@@ -110,9 +110,7 @@ class HmacScheme:
         self._digest = ALGORITHMS[spec.algorithm]
         self.digest_size: int = self._digest().digest_size
         self._before, self._after = _parse_template(spec.signed_content)
-        self.fields = frozenset(
-            f for f in (*self._before, *self._after) if isinstance(f, str)
-        )
+        self.fields = frozenset(f for f in (*self._before, *self._after) if isinstance(f, str))
         self.has_timestamp = bool(spec.timestamp_key or spec.timestamp_headers)
         n = len(spec.headers)
         self._ts_headers = _align(spec.timestamp_headers, n)
@@ -206,7 +204,9 @@ class HmacScheme:
             tokens = [value.strip()]
         elif fmt == "list":
             version = spec.version + ","
-            tokens = [t[len(version) :] for t in value.split(spec.separator) if t.startswith(version)]
+            tokens = [
+                t[len(version) :] for t in value.split(spec.separator) if t.startswith(version)
+            ]
         else:
             tokens = []
             ts_key = spec.timestamp_key
@@ -259,9 +259,7 @@ class HmacScheme:
             p if isinstance(p, bytes) else values[p].encode("latin-1", "replace") for p in parts
         )
 
-    def signed_parts(
-        self, values: dict[str, str]
-    ) -> tuple[bytes, bytes]:
+    def signed_parts(self, values: dict[str, str]) -> tuple[bytes, bytes]:
         """The bytes signed before and after the body, for these placeholder values."""
         return self._render(self._before, values), self._render(self._after, values)
 
