@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
 ON_DUPLICATE = ("acknowledge", "reject")
 MODES = ("enforce", "report")
 ON_STORE_ERROR = ("fail_closed", "fail_open")
+CLIENT_IP_SOURCES = ("peer", "x-forwarded-for", "forwarded", "x-real-ip", "cf-connecting-ip")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HEADER = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _METHOD = re.compile(r"^[A-Z]+$")
@@ -150,6 +151,8 @@ def load_config(
     """
     if isinstance(source, Mapping):
         data: object = source
+    elif not isinstance(source, (str, os.PathLike)):
+        raise ConfigError(f"<config>: expected a mapping or a file path, got {_kind(source)}")
     else:
         path = Path(source)
         try:
@@ -163,7 +166,11 @@ def load_config(
             where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
             problem = getattr(exc, "problem", None) or "invalid YAML"
             raise ConfigError(f"{where}: {problem}") from None
-    return _Parser(env if env is not None else os.environ, now or time.time()).parse(data)
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{path}: expected a mapping with 'version: 1', got {_kind(data)}")
+    return _Parser(
+        env if env is not None else os.environ, time.time() if now is None else now
+    ).parse(data)
 
 
 # -- parsing helpers -------------------------------------------------------------------
@@ -205,8 +212,10 @@ def _choice(value: object, where: str, choices: Sequence[str]) -> str:
 
 
 def _str(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise _Invalid(where, f"expected a non-empty string, got {_kind(value)}")
+    if not isinstance(value, str):
+        raise _Invalid(where, f"expected a string, got {_kind(value)}")
+    if not value:
+        raise _Invalid(where, "must not be empty")
     return value
 
 
@@ -284,7 +293,7 @@ class _Parser:
             raise ConfigError(f"<config>{exc}" if str(exc).startswith(":") else str(exc)) from None
         if "version" not in top:
             self.errors.append("version: missing; this format is 'version: 1'")
-        elif top["version"] != 1 or isinstance(top["version"], bool):
+        elif type(top["version"]) is not int or top["version"] != 1:
             self.errors.append(f"version: unsupported version {top['version']!r}; expected 1")
         defaults = self._guard(self._defaults, top.get("defaults")) or dict(DEFAULTS)
         replay = self._guard(self._replay, top.get("replay")) or ReplayConfig()
@@ -385,7 +394,15 @@ class _Parser:
                 # Refuse rather than ignore: a silently unenforced address rule is worse
                 # than no rule.
                 raise _Invalid(f"network.{key}", "is not supported in this version yet")
-        return NetworkConfig(client_ip=_str(client_ip, "network.client_ip"))
+        source = _str(client_ip, "network.client_ip")
+        if source not in CLIENT_IP_SOURCES and not (
+            source.startswith("header:") and _HEADER.match(source[7:])
+        ):
+            raise _Invalid(
+                "network.client_ip",
+                f"must be one of {', '.join(CLIENT_IP_SOURCES)} or header:<name>; got {source!r}",
+            )
+        return NetworkConfig(client_ip=source.lower())
 
     def _routes(self, raw: object, defaults: Mapping[str, Any]) -> list[RouteConfig]:
         if raw is None:
@@ -410,12 +427,14 @@ class _Parser:
                 self.errors.append(
                     f"{where}.name: {route.name!r} is already used by routes[{names[route.name]}]"
                 )
-            if route.path in paths:
+            # Routing ignores one trailing slash, so /a and /a/ are the same route.
+            canonical = route.path.rstrip("/") or "/"
+            if canonical in paths:
                 self.errors.append(
-                    f"{where}.path: {route.path!r} is already used by routes[{paths[route.path]}]"
+                    f"{where}.path: {route.path!r} is already used by routes[{paths[canonical]}]"
                 )
             names.setdefault(route.name, i)
-            paths.setdefault(route.path, i)
+            paths.setdefault(canonical, i)
             routes.append(route)
         return routes
 
@@ -433,7 +452,7 @@ class _Parser:
         path = _str(block["path"], f"{where}.path")
         problem = pattern_error(path)
         if problem:
-            raise _Invalid(f"{where}.path", f"{path!r} {problem}")
+            raise _Invalid(f"{where}.path", f"{path!r}: {problem}")
         settings = {
             key: self._setting(key, block[key], f"{where}.{key}") if key in block else value
             for key, value in defaults.items()
@@ -556,7 +575,10 @@ class _Parser:
         try:
             scheme = HmacScheme(spec)
         except ValueError as exc:
-            raise _Invalid(f"{where}.signed_content", str(exc)) from None
+            # Formatter's own messages ("Single '}' encountered") need the context.
+            raise _Invalid(
+                f"{where}.signed_content", f"invalid template {spec.signed_content!r}: {exc}"
+            ) from None
         if "timestamp" in scheme.fields and not scheme.has_timestamp:
             raise _Invalid(
                 f"{where}.signed_content",
@@ -638,6 +660,11 @@ class _Parser:
     def _event_id(self, raw: object, where: str, signature: SignatureSpec | None) -> EventIdConfig:
         if raw in ("auto", "none"):
             return EventIdConfig(source=str(raw))
+        if not isinstance(raw, Mapping):
+            raise _Invalid(
+                where,
+                f"expected 'auto', 'none', {{header: NAME}} or {{json: /pointer}}; got {raw!r}",
+            )
         block = _mapping(raw, where, ("header", "json"))
         if len(block) != 1:
             raise _Invalid(where, "expected 'auto', 'none', {header: NAME} or {json: /pointer}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from collections.abc import Mapping
@@ -79,15 +80,22 @@ def _read_source(ref: str, where: str, env: Mapping[str, str]) -> tuple[str, str
             raise ConfigError(f"{where}: environment variable {name} is empty")
         return value, ref
     if ref.startswith("file:"):
+        if not ref[5:]:
+            raise ConfigError(f"{where}: 'file:' needs a path")
         path = Path(ref[5:])
         try:
-            value = path.read_text(encoding="utf-8")
+            # Bytes, not read_text(): universal newlines would turn a CR inside the secret
+            # into LF and silently change the key.
+            value = path.read_bytes().decode("utf-8")
         except OSError as exc:
             raise ConfigError(f"{where}: cannot read secret file {path}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise ConfigError(f"{where}: secret file {path} is not UTF-8 text") from None
         # Secret files (Docker, Kubernetes, `echo > file`) usually end in one newline.
-        value = value.removesuffix("\n").removesuffix("\r")
+        if value.endswith("\r\n"):
+            value = value[:-2]
+        elif value.endswith("\n"):
+            value = value[:-1]
         if not value:
             raise ConfigError(f"{where}: secret file {path} is empty")
         return value, ref
@@ -115,17 +123,19 @@ def load_secret(
     label: str | None = None
     expires: float | None = None
     if isinstance(spec, Mapping):
-        unknown = set(spec) - {"value", "label", "expires"}
+        unknown = sorted(set(spec) - {"value", "label", "expires"})
         if unknown:
-            raise ConfigError(
-                f"{where}.{sorted(unknown)[0]}: unknown key (allowed: value, label, expires)"
-            )
+            near = difflib.get_close_matches(str(unknown[0]), ["value", "label", "expires"], n=1)
+            hint = f"did you mean '{near[0]}'?" if near else "allowed: value, label, expires"
+            raise ConfigError(f"{where}.{unknown[0]}: unknown key; {hint}")
         if "value" not in spec:
             raise ConfigError(f"{where}: missing 'value'")
         ref = spec["value"]
         if spec.get("label") is not None:
             if not isinstance(spec["label"], str) or not spec["label"]:
-                raise ConfigError(f"{where}.label: expected a non-empty string")
+                raise ConfigError(
+                    f"{where}.label: expected a non-empty string (a name such as 'previous')"
+                )
             label = spec["label"]
         if spec.get("expires") is not None:
             expires = _parse_expiry(spec["expires"], f"{where}.expires")
