@@ -32,7 +32,6 @@ from .verdict import Reason, Verdict
 logger = logging.getLogger("webhook_guard")
 logger.addHandler(logging.NullHandler())
 
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _PRINTABLE_ID = re.compile(r"[\x21-\x7e]{1,128}")
 
@@ -46,6 +45,7 @@ class _Route:
         "allow",
         "config",
         "enforce",
+        "expiring",
         "keys",
         "name",
         "scheme",
@@ -63,6 +63,9 @@ class _Route:
         self.keys: list[tuple[Secret, Any]] = (
             [(s, scheme.prepare(s)) for s in config.secrets] if scheme else []
         )
+        # Without expiry dates the active set never changes (config allows at most
+        # MAX_ACTIVE_SECRETS then), so the per-request filter can be skipped.
+        self.expiring = any(s.expires is not None for s, _ in self.keys)
         # Tokens are compared as SHA-256 digests so the comparison time does not depend
         # on the length of the configured token.
         self.token_digests: list[tuple[Secret, bytes]] = (
@@ -169,7 +172,9 @@ class Guard:
         if isinstance(started, Verdict):
             return started
         route, client_ip, reported = started
-        return Verdict(ok=True, route=route.name, client_ip=client_ip, reported=tuple(reported))
+        return Verdict._make(
+            ok=True, route=route.name, client_ip=client_ip, reported=tuple(reported)
+        )
 
     def body_limit(self, route: str) -> int:
         """``max_body_bytes`` of the named route."""
@@ -243,7 +248,9 @@ class Guard:
 
     # -- pipeline --------------------------------------------------------------------
 
-    def _start(self, req: WebhookRequest) -> Verdict | tuple[_Route, str | None, list[Reason]]:
+    def _start(
+        self, req: WebhookRequest, has_body: bool = False
+    ) -> Verdict | tuple[_Route, str | None, list[Reason]]:
         norm = normalise_path(req.path)
         route = self._table.match(norm.path) if norm.path is not None else None
         if route is None:
@@ -266,7 +273,8 @@ class Guard:
                     route, Reason.METHOD_NOT_ALLOWED, detail, client_ip, headers=route.allow
                 )
             reported.append(Reason.METHOD_NOT_ALLOWED)
-        lengths = req.header_lines().get("content-length")
+        # With the body in hand its real length is checked instead (see _authenticate).
+        lengths = None if has_body else req.values(b"content-length")
         if lengths:
             limit = route.config.max_body_bytes
             for value in lengths:
@@ -281,7 +289,7 @@ class Guard:
         return route, client_ip, reported
 
     def _authenticate(self, req: WebhookRequest) -> Verdict | _Pending:
-        started = self._start(req)
+        started = self._start(req, has_body=True)
         if isinstance(started, Verdict):
             return started
         route, client_ip, reported = started
@@ -419,7 +427,8 @@ class Guard:
             return parsed.ts_failure
         raw = parsed.timestamp
         assert raw is not None
-        if not _TIMESTAMP.fullmatch(raw):
+        # isdigit() alone accepts non-ASCII digits such as "١٢"; isascii() rules them out.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 12):
             return Failure(
                 Reason.TIMESTAMP_MALFORMED,
                 "the timestamp must be Unix seconds: 1 to 12 ASCII digits",
@@ -467,7 +476,11 @@ class Guard:
             if "url" in fields:
                 query = f"?{req.query}" if req.query else ""
                 values["url"] = f"{route.config.public_url}{req.path}{query}"
-        keys = [k for k in route.keys if k[0].active(now)][:MAX_ACTIVE_SECRETS]
+        keys = (
+            [k for k in route.keys if k[0].active(now)][:MAX_ACTIVE_SECRETS]
+            if route.expiring
+            else route.keys
+        )
         if not keys:
             return Failure(
                 Reason.SIGNATURE_MISMATCH, "no active secret: every configured secret has expired"
@@ -530,7 +543,7 @@ class Guard:
             pending.reported.append(reason)
             return self._accept(pending, None)
         self._log_rejection(route.name, reason, detail, pending.client_ip)
-        return Verdict(
+        return Verdict._make(
             ok=False,
             reason=reason,
             status=status,
@@ -556,7 +569,7 @@ class Guard:
         if self._fail_open or not pending.route.enforce:
             pending.reported.append(Reason.REPLAY_STORE_UNAVAILABLE)
             return self._accept(pending, None)
-        return Verdict(
+        return Verdict._make(
             ok=False,
             reason=Reason.REPLAY_STORE_UNAVAILABLE,
             status=503,
@@ -570,7 +583,7 @@ class Guard:
 
     @staticmethod
     def _accept(pending: _Pending, reservation: _Reservation | None) -> Verdict:
-        return Verdict(
+        return Verdict._make(
             ok=True,
             route=pending.route.name,
             client_ip=pending.client_ip,
@@ -590,7 +603,7 @@ class Guard:
         headers: tuple[tuple[str, str], ...] = (),
     ) -> Verdict:
         self._log_rejection(route.name, reason, detail, client_ip)
-        return Verdict(
+        return Verdict._make(
             ok=False,
             reason=reason,
             status=reason.status,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Generic, TypeVar
 from urllib.parse import unquote_to_bytes
 
@@ -19,6 +20,7 @@ T = TypeVar("T")
 
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 # After one decoding round nothing encoded may remain: the application might decode again.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ENCODED_SEPARATORS = re.compile(r"%(?:2[fF]|5[cC]|00)")
 
 
@@ -38,6 +40,9 @@ class NormalisedPath:
     canonical: bool
 
 
+# Webhook paths repeat, so the (pure) normalisation is cached; hostile unique paths only
+# churn the bounded cache.
+@lru_cache(maxsize=4096)
 def normalise_path(raw: str) -> NormalisedPath:
     """Decode ``raw`` once and resolve it to a canonical path.
 
