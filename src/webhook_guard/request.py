@@ -63,19 +63,6 @@ class WebhookRequest:
         self._index = index
         return index
 
-    def raw_values(self, name: bytes) -> list[bytes] | None:
-        """Every line of header ``name`` (lower-case bytes) as raw bytes, or None."""
-        index = self._index
-        if index is None:
-            index = self._build()
-        value = index.get(name)
-        if value is None:
-            return None
-        dups = self._dups
-        if dups is not None and name in dups:
-            return dups[name]
-        return [value]
-
     def values(self, name: bytes) -> list[str] | None:
         """Every line of header ``name`` (lower-case bytes), decoded; None when absent.
 
