@@ -1,0 +1,24 @@
+"""The benchmark reports, it does not gate; this keeps it runnable as the code changes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_core_quick_run_prints_its_tables() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_core.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    for section in ("raw hmac", "Guard.check", "stdwebhooks", "reserve+commit", "1,000,000"):
+        assert section in result.stdout, section
+    # Every row names its target and says PASS or MISS.
+    rows = [line for line in result.stdout.splitlines() if "KiB" in line or "MiB " in line]
+    assert rows and all(("PASS" in r or "MISS" in r) for r in rows if "x " in r)
