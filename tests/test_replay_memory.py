@@ -115,3 +115,13 @@ def test_warning_is_rate_limited(clock: FakeClock, caplog: pytest.LogCaptureFixt
     for i in range(50):
         store.commit(f"k{i}", 600, "t")
     assert caplog.text.count("evicting") == 1
+
+
+def test_commit_moves_the_event_to_the_back_of_the_eviction_queue(clock: FakeClock) -> None:
+    store = MemoryReplayStore(max_entries=2, clock=clock)
+    store.reserve("a", 60, "t")
+    store.reserve("b", 60, "t")
+    store.commit("a", 600, "t")  # a is now the newest entry
+    store.reserve("c", 60, "t")  # evicts the oldest: b
+    assert store.reserve("a", 60, "t") is ReplayState.DONE
+    assert store.reserve("b", 60, "t2") is ReplayState.NEW

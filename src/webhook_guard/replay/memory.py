@@ -45,7 +45,11 @@ class MemoryReplayStore:
     def reserve(self, key: str, ttl: float, token: str) -> ReplayState:
         """See :meth:`ReplayStore.reserve`."""
         now = self._clock()
-        entry = self._entries.get(key)
+        try:
+            # One lookup: Cache.get() would cost a __contains__ and a __getitem__ call.
+            entry = self._entries[key]
+        except KeyError:
+            entry = None
         if entry is not None:
             if entry.__class__ is float:
                 if entry > now:  # type: ignore[operator,unused-ignore]
@@ -59,7 +63,7 @@ class MemoryReplayStore:
         """See :meth:`ReplayStore.commit`."""
         # Even if our reservation lapsed and another worker took the key, this event has
         # now been processed, so DONE is the truth.
-        self._entries.pop(key, None)
+        # FIFOCache moves a re-set key to the end, so retention counts from now.
         self._entries[key] = self._clock() + ttl
 
     def release(self, key: str, token: str) -> None:
