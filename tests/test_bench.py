@@ -21,4 +21,5 @@ def test_bench_core_quick_run_prints_its_tables() -> None:
         assert section in result.stdout, section
     # Every row names its target and says PASS or MISS.
     rows = [line for line in result.stdout.splitlines() if "KiB" in line or "MiB " in line]
-    assert rows and all(("PASS" in r or "MISS" in r) for r in rows if "x " in r)
+    assert rows
+    assert all(("PASS" in r or "MISS" in r) for r in rows if "x " in r)
