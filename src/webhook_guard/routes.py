@@ -57,11 +57,7 @@ def normalise_path(raw: str) -> NormalisedPath:
         decoded = unquote_to_bytes(raw).decode("utf-8")
     except UnicodeError:  # invalid UTF-8 once decoded, or lone surrogates handed in
         return NormalisedPath(None, False)
-    if (
-        "//" in decoded
-        or _PERCENT.search(decoded)
-        or any(ch < " " or ch == "\x7f" for ch in decoded)
-    ):
+    if "//" in decoded or _PERCENT.search(decoded) or _CONTROL.search(decoded):
         canonical = False
     segments: list[str] = []
     for segment in decoded.replace("\\", "/").split("/"):
