@@ -49,10 +49,10 @@ class WebhookRequest:
         # the few headers the guard reads are decoded on lookup. Repeated names (which
         # the guard must notice) are collected separately, only when there are any.
         headers = self.headers
-        table = unique_header_table(headers)
-        if table is not None and next(iter(table)).__class__ is bytes:
-            self._index = table  # ASGI's shape: nothing to convert and no repeats
-            return table
+        unique = unique_header_table(headers)
+        if unique is not None and unique[1]:
+            self._index = unique[0]  # ASGI's shape: nothing to convert and no repeats
+            return unique[0]
         items = list(headers.items() if isinstance(headers, Mapping) else headers)
         if items and items[0][0].__class__ is bytes:
             index = {n.lower(): v for n, v in items}
@@ -107,13 +107,14 @@ class WebhookRequest:
         )
 
 
-def unique_header_table(headers: HeadersInput) -> dict[Any, Any] | None:
+def unique_header_table(headers: HeadersInput) -> tuple[dict[Any, Any], bool] | None:
     """The headers as one dict of lower-case name -> value, when that loses nothing.
 
     That is for a dict or a list/tuple of pairs whose names are ASCII, either all str or
     all bytes, none repeated (case-insensitively). Otherwise None, and the caller needs
-    the general index. Names and values keep their type. Built with C-level calls only
-    (``dict()``, ``join``, ``islower``) because it runs once per request on the hot path.
+    the general index. Returns the dict and whether its names are bytes; names and values
+    keep their type. Only C-level calls (``dict()``, ``join``, ``islower``): it runs once
+    per request on the hot path.
     """
     cls = headers.__class__
     table: dict[Any, Any]
@@ -130,8 +131,9 @@ def unique_header_table(headers: HeadersInput) -> dict[Any, Any] | None:
         return None
     if not table:
         return None
+    as_bytes = next(iter(table)).__class__ is bytes
     try:
-        names = (b"" if next(iter(table)).__class__ is bytes else "").join(table)
+        names = (b"" if as_bytes else "").join(table)
     except TypeError:  # str and bytes names mixed
         return None
     # Non-ASCII names are left to the general index: str.lower() could fold one onto an
@@ -139,9 +141,9 @@ def unique_header_table(headers: HeadersInput) -> dict[Any, Any] | None:
     if not names.isascii():
         return None
     if names.islower():
-        return table
+        return table, as_bytes
     lowered = {name.lower(): value for name, value in table.items()}
-    return lowered if len(lowered) == len(table) else None
+    return (lowered, as_bytes) if len(lowered) == len(table) else None
 
 
 def _to_bytes(value: str | bytes) -> bytes:
