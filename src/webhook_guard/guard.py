@@ -178,12 +178,13 @@ class _FastPath:
         self._separator = spec.separator
         self._prefix = spec.prefix
         self._hex = spec.encoding == "hex"
-        # Per header family: (signature, timestamp, id) names as (str, bytes), looked up
-        # in the type the caller's headers use; None where the family has no such header.
-        self._families = [
-            tuple(None if n is None else (n.decode(), n) for n in names)
-            for names in zip(scheme._keys, scheme._ts_keys, scheme._id_keys, strict=True)
-        ]
+        # Per header family: (signature, timestamp, id) names, None where the family has
+        # no such header; as str and as bytes, for the type the caller's headers use.
+        families = list(zip(scheme._keys, scheme._ts_keys, scheme._id_keys, strict=True))
+        self._families = (
+            [tuple(None if n is None else n.decode() for n in names) for names in families],
+            families,
+        )
         self._before = _compile_template(scheme._before)
         self._after = _compile_template(scheme._after)
 
@@ -196,15 +197,14 @@ class _FastPath:
         if unique is None:
             return None
         table, as_bytes = unique
-        for family in self._families:
-            sig = table.get(family[0][as_bytes])  # type: ignore[index]
+        for sig_name, ts_name, id_name in self._families[as_bytes]:  # noqa: B007 (kept after break)
+            sig = table.get(sig_name)
             if sig is not None:
                 break
         else:
             return None
-        _, ts_name, id_name = family
-        ts = None if ts_name is None else table.get(ts_name[as_bytes])
-        eid = None if id_name is None else table.get(id_name[as_bytes])
+        ts = None if ts_name is None else table.get(ts_name)
+        eid = None if id_name is None else table.get(id_name)
         if as_bytes:
             sig, ts, eid = _latin1(sig), _latin1(ts), _latin1(eid)
         # Only ASCII str, on whose bytes both paths agree: the general path re-encodes str
