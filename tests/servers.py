@@ -29,12 +29,17 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, timeout: float = STARTUP_TIMEOUT, alive: Callable[[], bool] | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = STARTUP_TIMEOUT, alive: Callable[[], bool] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if alive is not None and not alive():
             raise RuntimeError(f"server on port {port} exited before it accepted connections")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.5),
+        ):
             return
         time.sleep(0.02)
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
@@ -45,7 +50,9 @@ def require(program: str) -> str:
         (p for p in (f"/usr/sbin/{program}", f"/usr/bin/{program}") if os.access(p, os.X_OK)), None
     )
     if path is None:
-        raise RuntimeError(f"{program} is not installed; .ci/run installs it (apt-get install {program})")
+        raise RuntimeError(
+            f"{program} is not installed; .ci/run installs it (apt-get install {program})"
+        )
     return path
 
 
@@ -83,7 +90,9 @@ def serve_wsgi(app: Any) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def run_process(args: Sequence[str], port: int, *, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def run_process(
+    args: Sequence[str], port: int, *, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process, wait until `port` accepts connections, stop it on exit.
 
     Its output goes to a file that is shown when it fails to start.
@@ -95,7 +104,9 @@ def run_process(args: Sequence[str], port: int, *, env: dict[str, str] | None = 
                 wait_for_port(port, alive=lambda: proc.poll() is None)
             except (RuntimeError, TimeoutError) as exc:
                 log.seek(0)
-                raise RuntimeError(f"{exc}\n--- {args[0]} output ---\n{log.read().decode(errors='replace')}") from None
+                raise RuntimeError(
+                    f"{exc}\n--- {args[0]} output ---\n{log.read().decode(errors='replace')}"
+                ) from None
             yield proc
         finally:
             if proc.poll() is None:
@@ -142,5 +153,8 @@ def nginx(server_block: str, *, port: int | None = None) -> Iterator[int]:
             "}\n"
         )
         # -e: nginx >= 1.19.5 would otherwise try the compiled-in error log first.
-        with run_process([require("nginx"), "-p", str(root), "-c", str(conf), "-e", f"{root}/logs/error.log"], port):
+        with run_process(
+            [require("nginx"), "-p", str(root), "-c", str(conf), "-e", f"{root}/logs/error.log"],
+            port,
+        ):
             yield port

@@ -1,4 +1,4 @@
-"""The real servers other tests rely on start, answer and stop (so a missing one fails here first)."""
+"""The real servers other tests rely on start, answer and stop (a missing one fails here)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,13 @@ def test_nginx_proxies_to_uvicorn_and_sets_forwarded_for() -> None:
         await send({"type": "http.response.body", "body": xff})  # type: ignore[operator]
 
     with serve_asgi(app) as upstream:
-        block = f"location / {{ proxy_pass {upstream}; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; }}"
+        block = (
+            f"location / {{ proxy_pass {upstream};"
+            " proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; }"
+        )
         with nginx(block) as port:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/x", headers={"X-Forwarded-For": "198.51.100.7"})
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/x", headers={"X-Forwarded-For": "198.51.100.7"}
+            )
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback URL built here)
                 assert response.read() == b"198.51.100.7, 127.0.0.1"
