@@ -22,7 +22,7 @@ from urllib.parse import quote
 from ..guard import Guard
 from ..request import WebhookRequest
 from ..verdict import Verdict
-from ._common import ConfigSource, body_too_large, logger, resolve_guard
+from ._common import SAFE_PATH, ConfigSource, body_too_large, logger, resolve_guard
 
 try:  # Only the FastAPI dependency needs it; FastAPI injects by this annotation.
     from starlette.requests import Request
@@ -44,8 +44,6 @@ __all__ = [
     "webhook_request",
     "webhook_verdict",
 ]
-
-_SAFE_PATH = "/!$&'()*+,;=:@~"
 
 
 class GuardMiddleware:
@@ -117,13 +115,10 @@ class GuardMiddleware:
 
 def webhook_request(scope: Scope, body: bytes = b"") -> WebhookRequest:
     """The :class:`~webhook_guard.WebhookRequest` for an HTTP scope (body as given)."""
+    # raw_path is the path as sent, so encoded tricks stay visible to the guard (some
+    # servers leave the query on it); without it the decoded path is re-encoded.
     raw = scope.get("raw_path")
-    if raw:
-        # raw_path is the path as sent, so encoded tricks stay visible to the guard;
-        # some servers leave the query on it.
-        path = raw.partition(b"?")[0].decode("latin-1")
-    else:
-        path = quote(scope["path"], safe=_SAFE_PATH)
+    path = raw.partition(b"?")[0].decode("latin-1") if raw else quote(scope["path"], safe=SAFE_PATH)
     client = scope.get("client")
     return WebhookRequest(
         scope["method"],
