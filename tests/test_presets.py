@@ -457,6 +457,48 @@ def test_convoy_repository_vectors(
     assert verdict.ok, verdict.detail
 
 
+def test_convoy_signs_its_compact_reencoding_of_the_body(make_guard: GuardFactory) -> None:
+    # Go repo test "should_generate_simple_hex_signature": the stored payload has spaces,
+    # Convoy signs the compacted JSON and sends the stored bytes.
+    payload = b'{"b": {}, "e": "123", "a": 1}'
+    sig = (
+        "c5dcfeda3f5a3154145234b2d0a533fc2b230f88da0fac0724619fd5"
+        "cdde673ad6c474dfd5c02367768bd3b3bd3595cc860e606a37e2f9362e054d5aa14d7cc4"
+    )
+    guard = make_guard(route("convoy", ["secret"], signature={"algorithm": "sha512"}))
+    verdict = guard.check(post("/hooks/convoy", {"X-Convoy-Signature": sig}, payload))
+    assert verdict.ok, verdict.detail
+    # Whitespace inside strings is content: compacting never touches it.
+    spaced = b'{"b": {}, "e": "1 23", "a": 1}'
+    assert guard.check(post("/hooks/convoy", {"X-Convoy-Signature": sig}, spaced)).reason is (
+        Reason.SIGNATURE_MISMATCH
+    )
+
+
+def test_convoy_fallback_skips_bodies_that_are_not_json(make_guard: GuardFactory) -> None:
+    # An unclosed string of escaped quotes would make compacting quadratic; such a body
+    # is not JSON, so Convoy cannot have signed it and only the raw body is checked.
+    body = b'{"a": "' + b'\\"' * 200_000
+    guard = make_guard(route("convoy", ["secret"]))
+    verdict = guard.check(post("/hooks/convoy", {"X-Convoy-Signature": "ab" * 32}, body))
+    assert verdict.reason is Reason.SIGNATURE_MISMATCH
+
+
+@pytest.mark.parametrize(
+    ("raw", "compact"),
+    [
+        (b'{ "a" : [1, 2],\n\t"b": "x y" }', b'{"a":[1,2],"b":"x y"}'),
+        (b'{"q": "say \\"hi there\\"", "n": null}', b'{"q":"say \\"hi there\\"","n":null}'),
+        (b'["\\\\", " "]', b'["\\\\"," "]'),
+        (b'{"u": "caf\xc3\xa9 \xe2\x98\x83"}', b'{"u":"caf\xc3\xa9 \xe2\x98\x83"}'),
+    ],
+)
+def test_go_compact(raw: bytes, compact: bytes) -> None:
+    from webhook_guard.signatures.convoy import go_compact
+
+    assert go_compact(raw) == compact
+
+
 def test_convoy_advanced_dot_separator_does_not_verify(make_guard: GuardFactory) -> None:
     dot = hmac.new(
         CONVOY_SECRET.encode(), b"1700000000." + CONVOY_PAYLOAD, hashlib.sha256

@@ -1,6 +1,7 @@
 """Signature schemes: one generic HMAC scheme, and provider presets that configure it."""
 
 from .base import HmacScheme, SignatureSpec
+from .convoy import ConvoyScheme
 from .presets import PRESETS, Preset
 from .twilio import TwilioScheme
 
@@ -14,6 +15,8 @@ def make_scheme(spec: SignatureSpec) -> HmacScheme:
     """
     if spec.scheme == "twilio":
         return TwilioScheme(spec)
+    if spec.scheme == "convoy":
+        return ConvoyScheme(spec)
     if spec.algorithm == "ed25519":
         from .ed25519 import Ed25519Scheme
 

@@ -211,16 +211,19 @@ PRESETS: dict[str, Preset] = {
             "id_header": "x-convoy-idempotency-key",
             "algorithm": "sha256",
             "encoding": "hex",
+            "scheme": "convoy",
         },
         summary={
             "headers": "`X-Convoy-Signature: <hex>` (simple format), `X-Convoy-Idempotency-Key`",
-            "signed bytes": "the raw body",
+            "signed bytes": "the body as Convoy re-encodes it (compact JSON); the raw body "
+            "is tried first, then with the whitespace between JSON tokens removed",
             "key": "the endpoint secret's UTF-8 bytes",
             "event id": "`X-Convoy-Idempotency-Key` when the producer set one, else a "
             "digest of the signature",
             "timestamp": "none (use `convoy-advanced` for timestamped signatures)",
             "quirks": "hash and encoding are per project: override `algorithm` (sha512) "
-            "and `encoding` (base64) to match",
+            "and `encoding` (base64) to match; whitespace between JSON tokens is not "
+            "covered by Convoy's signature",
         },
     ),
     "convoy-advanced": Preset(
@@ -234,10 +237,11 @@ PRESETS: dict[str, Preset] = {
             "algorithm": "sha256",
             "encoding": "hex",
             "signed_content": "{timestamp},{body}",
+            "scheme": "convoy",
         },
         summary={
             "headers": "`X-Convoy-Signature: t=<ts>,v1=<sig>[,v1=<sig>...]`",
-            "signed bytes": "`{t},{body}` (a comma, not a dot)",
+            "signed bytes": "`{t},{body}` (a comma, not a dot); the body as in `convoy`",
             "key": "each endpoint secret's UTF-8 bytes (one `v1` per active secret)",
             "event id": "`X-Convoy-Idempotency-Key`, else a digest of the signature",
             "timestamp": "`t=`, Unix seconds, both ways (the SDKs check only the past)",
