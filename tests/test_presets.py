@@ -561,3 +561,33 @@ def test_real_clock_sign_verifies_in_stripe_sdk_now() -> None:
     header = sign("stripe", JSON_BODY, secret=STRIPE_SECRET)["stripe-signature"]
     ts = int(header.split(",")[0].removeprefix("t="))
     assert abs(ts - time.time()) < 60
+
+
+def test_twilio_shared_key_hmac_sha256(make_guard: GuardFactory) -> None:
+    # A SharedKey with algorithm=HMAC_SHA256 (X-Twilio-Webhooks-Signature-Settings):
+    # the route says so with signature.algorithm.
+    url = "https://hooks.example.com/hooks/twilio"
+    sig = RequestValidator("shared-key").compute_signature(url, TWILIO_PARAMS, "HMAC_SHA256")
+    guard = make_guard(
+        route(
+            "twilio",
+            ["shared-key"],
+            public_url="https://hooks.example.com",
+            signature={"algorithm": "sha256"},
+        )
+    )
+    headers = {
+        "X-Twilio-Signature": sig,
+        "X-Twilio-Webhooks-Signature-Settings": "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    verdict = guard.check(post("/hooks/twilio", headers, form(TWILIO_PARAMS)))
+    assert verdict.ok, verdict.detail
+
+
+def test_every_preset_has_a_complete_docs_summary() -> None:
+    from webhook_guard.signatures.presets import PRESETS, SUMMARY_KEYS
+
+    for name, preset in PRESETS.items():
+        assert set(preset.summary) == set(SUMMARY_KEYS), name
+        assert all(preset.summary.values()), name

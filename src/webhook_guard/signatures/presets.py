@@ -39,6 +39,18 @@ class Preset:
     summary: Mapping[str, str] = field(default_factory=dict)
 
 
+#: The topics of every preset's ``summary``, in the order the docs show them.
+SUMMARY_KEYS = (
+    "headers",
+    "signature",
+    "signed bytes",
+    "key",
+    "event id",
+    "timestamp",
+    "tolerance",
+    "quirks",
+)
+
 _STANDARD: dict[str, Any] = {
     "header": ["webhook-signature", "svix-signature"],
     "timestamp_header": ["webhook-timestamp", "svix-timestamp"],
@@ -59,6 +71,8 @@ PRESETS: dict[str, Preset] = {
     "generic": Preset(
         signature={},
         summary={
+            "signature": "`signature.algorithm` (sha1, sha256, sha512, ed25519) and `encoding`",
+            "tolerance": "the route's `tolerance` when a timestamp is configured",
             "headers": "whatever `signature.header` names (required)",
             "signed bytes": "`signature.signed_content` (default `{body}`)",
             "key": "the secret's UTF-8 bytes (`secret_encoding: base64` to decode it)",
@@ -72,6 +86,7 @@ PRESETS: dict[str, Preset] = {
         signature=_STANDARD,
         ed25519={"version": "v1a", "secret_prefix": "whpk_", "secret_encoding": "base64"},
         summary={
+            "tolerance": "the route's `tolerance` (default 300 s), in both directions",
             "headers": "`webhook-id`, `webhook-timestamp`, `webhook-signature` "
             "(Svix: the same as `svix-*`)",
             "signature": "space-separated `v1,<base64>` tokens (several during rotation); "
@@ -99,6 +114,7 @@ PRESETS: dict[str, Preset] = {
         },
         event_id={"json": "/id"},
         summary={
+            "tolerance": "the route's `tolerance` (default 300 s), in both directions",
             "headers": "`Stripe-Signature: t=<ts>,v1=<hex>[,v1=<hex>...]`",
             "signature": "HMAC-SHA256, lowercase hex; only `v1` counts (`v0` test-mode "
             "signatures are ignored, so a `v0`-only header is malformed)",
@@ -114,6 +130,8 @@ PRESETS: dict[str, Preset] = {
     "github": Preset(
         signature={**_HUB, "header": "x-hub-signature-256", "id_header": "x-github-delivery"},
         summary={
+            "signature": "HMAC-SHA256, lowercase hex, prefix `sha256=`",
+            "tolerance": "none: no timestamp is signed, so replays are stopped by dedup alone",
             "headers": "`X-Hub-Signature-256: sha256=<hex>`, `X-GitHub-Delivery`",
             "signed bytes": "the raw body",
             "key": "the webhook secret's UTF-8 bytes",
@@ -128,6 +146,8 @@ PRESETS: dict[str, Preset] = {
         token_header="x-gitlab-token",  # noqa: S106 (a header name, not a password)
         event_id={"header": "idempotency-key"},
         summary={
+            "signature": "none: a shared token, compared in constant time",
+            "tolerance": "none: no timestamp is signed, so replays are stopped by dedup alone",
             "headers": "`X-Gitlab-Token: <token>` (plaintext), `Idempotency-Key`",
             "signed bytes": "none: the token authenticates the sender, not the body",
             "key": "the route's `secrets` are the accepted tokens (constant-time compare)",
@@ -150,6 +170,8 @@ PRESETS: dict[str, Preset] = {
             "signed_content": "v0:{timestamp}:{body}",
         },
         summary={
+            "signature": "HMAC-SHA256, hex, prefix `v0=`",
+            "tolerance": "the route's `tolerance` (default 300 s), in both directions",
             "headers": "`X-Slack-Signature: v0=<hex>`, `X-Slack-Request-Timestamp`",
             "signed bytes": "`v0:{timestamp}:{body}`",
             "key": "the signing secret's UTF-8 bytes",
@@ -168,6 +190,8 @@ PRESETS: dict[str, Preset] = {
             "encoding": "base64",
         },
         summary={
+            "signature": "HMAC-SHA256, base64",
+            "tolerance": "none: no timestamp is signed, so replays are stopped by dedup alone",
             "headers": "`X-Shopify-Hmac-Sha256: <base64>`, `X-Shopify-Webhook-Id` "
             "(Events preview: the same without `X-`)",
             "signed bytes": "the raw body",
@@ -182,6 +206,8 @@ PRESETS: dict[str, Preset] = {
     "bitbucket": Preset(
         signature={**_HUB, "header": "x-hub-signature", "id_header": "x-request-uuid"},
         summary={
+            "signature": "HMAC-SHA256, hex, prefix `sha256=`",
+            "tolerance": "none: no timestamp is signed, so replays are stopped by dedup alone",
             "headers": "`X-Hub-Signature: sha256=<hex>` (GitHub's SHA-1 header name, "
             "SHA-256 value), `X-Request-UUID`",
             "signed bytes": "the raw body",
@@ -195,6 +221,8 @@ PRESETS: dict[str, Preset] = {
     "bitbucket-server": Preset(
         signature={**_HUB, "header": "x-hub-signature", "id_header": "x-request-id"},
         summary={
+            "signature": "HMAC-SHA256, hex, prefix `sha256=`",
+            "tolerance": "none: no timestamp is signed, so replays are stopped by dedup alone",
             "headers": "`X-Hub-Signature: sha256=<hex>`, `X-Request-Id`",
             "signed bytes": "the raw body",
             "key": "the webhook secret's UTF-8 bytes",
@@ -214,6 +242,8 @@ PRESETS: dict[str, Preset] = {
             "scheme": "convoy",
         },
         summary={
+            "signature": "HMAC-SHA256 hex by default (per project: SHA-512, base64)",
+            "tolerance": "none: no timestamp is signed, so replays are stopped by dedup alone",
             "headers": "`X-Convoy-Signature: <hex>` (simple format), `X-Convoy-Idempotency-Key`",
             "signed bytes": "the body as Convoy re-encodes it (compact JSON); the raw body "
             "is tried first, then with the whitespace between JSON tokens removed",
@@ -240,6 +270,8 @@ PRESETS: dict[str, Preset] = {
             "scheme": "convoy",
         },
         summary={
+            "signature": "HMAC-SHA256 hex by default; one `v1=` per active endpoint secret",
+            "tolerance": "the route's `tolerance` (default 300 s), in both directions",
             "headers": "`X-Convoy-Signature: t=<ts>,v1=<sig>[,v1=<sig>...]`",
             "signed bytes": "`{t},{body}` (a comma, not a dot); the body as in `convoy`",
             "key": "each endpoint secret's UTF-8 bytes (one `v1` per active secret)",
@@ -260,6 +292,8 @@ PRESETS: dict[str, Preset] = {
             "scheme": "twilio",
         },
         summary={
+            "signature": "HMAC-SHA1, base64",
+            "tolerance": "none: no timestamp is signed, so replays are stopped by dedup alone",
             "headers": "`X-Twilio-Signature: <base64>`, `I-Twilio-Idempotency-Token`",
             "signed bytes": "the full URL Twilio called (`public_url` + path + query) "
             "followed by each form parameter's name and value, sorted; JSON bodies: the "
@@ -285,6 +319,8 @@ PRESETS: dict[str, Preset] = {
         },
         event_id={"json": "/event_id"},
         summary={
+            "signature": "HMAC-SHA256, hex; one `h1=` per active secret during rotation",
+            "tolerance": "the route's `tolerance` (default 300 s), in both directions",
             "headers": "`Paddle-Signature: ts=<ts>;h1=<hex>[;h1=<hex>...]`",
             "signed bytes": "`{ts}:{body}` (a colon)",
             "key": "the notification destination's secret key (`pdl_ntfset_...`), as it is",
