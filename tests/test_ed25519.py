@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import sys
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -151,3 +152,27 @@ def test_ed25519_without_cryptography_is_a_config_error(
         "routes[0].signature.algorithm: ed25519 needs the 'cryptography' package: "
         "pip install 'webhook-guard-middleware[ed25519]'"
     )
+
+
+def test_signing_a_v1a_route_needs_the_signing_key(make_guard: GuardFactory) -> None:
+    _, public, _ = keypair()
+    with pytest.raises(ValueError, match=r"pass the signing key \(secret='whsk_\.\.\.'\)"):
+        sign(make_guard(ed_route(public)), "sw", BODY)
+
+
+def test_cli_sign_on_a_v1a_route_explains_instead_of_crashing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from webhook_guard.cli import main
+
+    _, public, _ = keypair()
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "version: 1\nroutes:\n  - {name: ed, path: /hooks/ed, provider: standard, "
+        f"signature: {{algorithm: ed25519}}, secrets: ['{public}']}}\n"
+    )
+    body = tmp_path / "body.json"
+    body.write_bytes(BODY)
+    code = main(["sign", "--config", str(config), "--route", "ed", "--body-file", str(body)])
+    assert code == 2
+    assert "pass the signing key (secret='whsk_...')" in capsys.readouterr().err

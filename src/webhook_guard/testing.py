@@ -122,6 +122,11 @@ def sign(
     delivery = event_id or "msg_" + os.urandom(12).hex()
     if config.signature is not None:
         scheme = make_scheme(config.signature)
+        if config.signature.algorithm == "ed25519" and secret is None:
+            raise ValueError(
+                "the route holds Ed25519 public keys; pass the signing key "
+                "(secret='whsk_...') to sign"
+            )
         key = _pick(config.secrets, secret, now)
         req_path = path or config.path.replace("*", "test")
         values = {

@@ -302,7 +302,8 @@ PRESETS: dict[str, Preset] = {
             "event id": "`I-Twilio-Idempotency-Token`, else a digest of the signature",
             "timestamp": "none",
             "quirks": "needs the route's `public_url`; the URL is also tried with the "
-            "default port added or removed, as twilio-python does",
+            "default port added or removed, as twilio-python does; a SharedKey with "
+            "HMAC_SHA256 needs `signature: {algorithm: sha256}`",
         },
     ),
     # providers.md §2.12; paddle-python-sdk Notifications/PaddleSignature.py, Verifier.py.
