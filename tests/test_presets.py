@@ -591,3 +591,33 @@ def test_every_preset_has_a_complete_docs_summary() -> None:
     for name, preset in PRESETS.items():
         assert set(preset.summary) == set(SUMMARY_KEYS), name
         assert all(preset.summary.values()), name
+
+
+def test_gitlab_signing_token_is_standard_webhooks(make_guard: GuardFactory) -> None:
+    # GitLab 19 signing tokens follow Standard Webhooks (webhook-id = Idempotency-Key,
+    # whsec_ + base64 of 32 bytes); the classic token may come along in X-Gitlab-Token.
+    from datetime import datetime, timezone
+
+    import standardwebhooks
+
+    secret = "whsec_" + base64.b64encode(b"g" * 32).decode()
+    key = "908a6d9e-45fd-46c8-97e6-c4f350f219dd"
+    when = datetime.fromtimestamp(NOW, timezone.utc)
+    headers = {
+        "webhook-id": key,
+        "webhook-timestamp": str(TS),
+        "webhook-signature": standardwebhooks.Webhook(secret).sign(key, when, JSON_BODY.decode()),
+        "Idempotency-Key": key,
+        "X-Gitlab-Token": "classic",
+    }
+    guard = make_guard(
+        route(
+            "standard",
+            [secret],
+            path="/hooks/gitlab",
+            token={"header": "X-Gitlab-Token", "secrets": ["classic"]},
+        )
+    )
+    verdict = guard.check(post("/hooks/gitlab", headers, JSON_BODY))
+    assert verdict.ok, verdict.detail
+    assert verdict.event_id == key
