@@ -362,3 +362,42 @@ def test_over_a_socket_on_werkzeug_with_svix_signatures() -> None:
         assert_problem(forged, 401, Reason.SIGNATURE_MISMATCH)
     assert [c["verdict"].event_id for c in views.calls] == ["m1", "m2"]
     assert [c["json"]["amount"] for c in views.calls] == [1200, 1200]
+
+
+def test_protect_without_init_app_says_so() -> None:
+    wg = WebhookGuard(config={"version": 1, "routes": [sw_route()]})
+    app, _ = protected_app(wg)  # init_app never called for this app
+    app.config["TESTING"] = True
+    with pytest.raises(RuntimeError, match="init_app"):
+        app.test_client().post("/hooks/sw", data=BODY, headers=signed())
+
+
+def test_concurrent_redelivery_over_a_socket_gets_409_while_the_first_runs() -> None:
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    app = Flask(__name__)
+    WebhookGuard(app, config={"version": 1, "routes": [sw_route()]})
+
+    @app.post("/hooks/sw")
+    def slow() -> Any:
+        started.set()
+        release.wait(10)
+        return {"ok": True}
+
+    now = datetime.now(timezone.utc)
+    headers = sdk_signed("msg_slow", BODY, now)
+    with serve_wsgi(app) as url, httpx.Client(base_url=url) as http:
+        results: list[httpx.Response] = []
+        first = threading.Thread(
+            target=lambda: results.append(http.post("/hooks/sw", content=BODY, headers=headers))
+        )
+        first.start()
+        assert started.wait(10)
+        with httpx.Client(base_url=url) as other:
+            second = other.post("/hooks/sw", content=BODY, headers=headers)
+        release.set()
+        first.join(10)
+    assert_problem(second, 409, Reason.EVENT_IN_FLIGHT)
+    assert second.headers["retry-after"] == "60"
+    assert results[0].status_code == 200
