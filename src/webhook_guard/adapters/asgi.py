@@ -89,7 +89,8 @@ class GuardMiddleware:
         if body is None:  # the client went away mid-body: nobody to answer
             return
         if len(body) > limit:
-            await send_verdict(send, body_too_large(verdict, limit))
+            state["webhook"] = verdict = body_too_large(verdict, limit)
+            await send_verdict(send, verdict)
             return
         req.body = body
         verdict = state["webhook"] = await guard.acheck(req)
