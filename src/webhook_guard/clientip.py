@@ -29,6 +29,7 @@ __all__ = [
     "SOURCES",
     "ClientIPConfig",
     "ClientIPResolver",
+    "PeerInvalid",
     "ProxyHeadersInvalid",
 ]
 
@@ -109,6 +110,14 @@ class ProxyHeadersInvalid(Exception):
     def __init__(self, detail: str) -> None:
         self.detail = detail
         super().__init__(detail)
+
+
+class PeerInvalid(ProxyHeadersInvalid):
+    """The socket peer itself is not an IP address (a test client's placeholder name, say).
+
+    No header was at fault, so the guard answers ``ip_not_allowed`` when an address rule
+    has to be applied, and otherwise reports the peer as given.
+    """
 
 
 @dataclass(frozen=True)
@@ -207,6 +216,11 @@ class ClientIPResolver:
         self._behind_cloudflare = source == "cf-connecting-ip" or config.trusted_proxies.overlaps(
             NAMED_SETS["cloudflare"]
         )
+
+    @property
+    def header(self) -> str | None:
+        """The one (lower-case) header this resolver reads, or None for source ``peer``."""
+        return self._header or None
 
     def resolve(self, peer: str | None, headers: Mapping[str, Sequence[str]]) -> str | None:
         """The client address as a normalised string.
@@ -329,7 +343,7 @@ def _parse_peer(peer: str) -> IPAddress:
     try:
         return _parse_node(peer, forwarded=False)
     except ProxyHeadersInvalid as exc:
-        raise ProxyHeadersInvalid(
+        raise PeerInvalid(
             f"socket peer {_show(peer)} is not a usable IP address: {exc.detail}"
         ) from None
 
