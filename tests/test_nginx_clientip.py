@@ -1,0 +1,174 @@
+"""A real nginx in front of a real uvicorn app using the guard (DESIGN.md sections 5, 10).
+
+The test client runs on loopback like nginx itself, so nginx's realip module plays the
+internet: ``set_real_ip_from 127.0.0.1; real_ip_header X-Test-Peer;`` makes the address in
+``X-Test-Peer`` the client's connecting address ($remote_addr), exactly as if it had
+connected from there. nginx then appends it with ``proxy_set_header X-Forwarded-For
+$proxy_add_x_forwarded_for`` (keeping whatever X-Forwarded-For the client sent, as nginx
+does) and sets ``X-Real-IP $remote_addr``. The guard trusts only loopback (nginx), so it
+must find the address nginx saw, never one the client wrote.
+
+uvicorn runs with ``proxy_headers=False``: its own X-Forwarded-For handling would
+otherwise rewrite the socket peer before the guard sees it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from webhook_guard import Guard, WebhookRequest
+
+from .servers import nginx, serve_asgi
+
+GITHUB_HOOK = "140.82.112.9"  # inside GitHub's published `hooks` ranges
+STRANGER = "198.51.100.7"
+SECRET = "It's a Secret to Everybody"
+
+
+def make_app(guard: Guard) -> Any:
+    """A minimal ASGI app: builds a WebhookRequest, asks the guard, answers with the verdict."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        client = scope.get("client")
+        req = WebhookRequest(
+            scope["method"],
+            scope["raw_path"].decode("latin-1"),
+            query=scope["query_string"],
+            headers=scope["headers"],
+            body=body,
+            peer=client[0] if client else None,
+        )
+        verdict = await guard.acheck(req)
+        if verdict.ok:
+            await guard.acomplete(verdict, 200)
+        payload = {
+            "ok": verdict.ok,
+            "reason": verdict.reason.value if verdict.reason else None,
+            "client_ip": verdict.client_ip,
+            "detail": verdict.detail,
+        }
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200 if verdict.ok else verdict.status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
+
+    return app
+
+
+def config(client_ip: str) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "network": {"trusted_proxies": ["loopback"], "client_ip": client_ip},
+        "routes": [
+            {
+                "name": "github",
+                "path": "/hooks/github",
+                # GitHub's scheme spelled out (the preset may not exist in this version).
+                "provider": "generic",
+                "signature": {"header": "X-Hub-Signature-256", "prefix": "sha256="},
+                "secrets": [SECRET],
+                "event_id": "none",
+                "allow_ips": ["github"],
+            }
+        ],
+    }
+
+
+NGINX_BLOCK = """
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Test-Peer;
+    location / {{
+      proxy_pass {upstream};
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Test-Peer "";
+    }}
+"""
+
+
+@pytest.fixture(params=["x-forwarded-for", "x-real-ip"])
+def site(request: pytest.FixtureRequest) -> Iterator[tuple[Guard, str]]:
+    guard = Guard.from_dict(config(request.param))
+    with (
+        serve_asgi(make_app(guard), proxy_headers=False) as upstream,
+        nginx(NGINX_BLOCK.format(upstream=upstream)) as port,
+    ):
+        yield guard, f"http://127.0.0.1:{port}"
+
+
+def deliver(
+    guard: Guard, base: str, peer: str, extra: list[tuple[str, str]] | None = None
+) -> tuple[int, dict[str, Any]]:
+    body = b'{"zen":"Keep it logically awesome."}'
+    headers = [*guard_headers(guard, body), ("X-Test-Peer", peer), *(extra or [])]
+    response = httpx.post(f"{base}/hooks/github", content=body, headers=headers, timeout=10)
+    data: dict[str, Any] = response.json()
+    return response.status_code, data
+
+
+def guard_headers(guard: Guard, body: bytes) -> list[tuple[str, str]]:
+    from webhook_guard.testing import sign
+
+    return list(sign(guard, "github", body).items())
+
+
+def test_github_address_behind_nginx_is_accepted(site: tuple[Guard, str]) -> None:
+    status, verdict = deliver(*site, peer=GITHUB_HOOK)
+    assert status == 200, verdict
+    assert verdict["client_ip"] == GITHUB_HOOK
+
+
+def test_stranger_behind_nginx_is_refused(site: tuple[Guard, str]) -> None:
+    status, verdict = deliver(*site, peer=STRANGER)
+    assert status == 403
+    assert verdict["reason"] == "ip_not_allowed"
+    assert verdict["client_ip"] == STRANGER
+
+
+@pytest.mark.parametrize(
+    "spoof",
+    [
+        [("X-Forwarded-For", GITHUB_HOOK)],
+        [("X-Forwarded-For", f"{GITHUB_HOOK}, 127.0.0.1")],
+        [("X-Forwarded-For", GITHUB_HOOK), ("X-Forwarded-For", "::1")],
+        [("X-Real-IP", GITHUB_HOOK)],
+        [("Forwarded", f"for={GITHUB_HOOK}")],
+        [("X-Forwarded-For", "010.0.0.1")],  # garbage left of nginx's entry is never examined
+    ],
+    ids=["xff", "xff-with-loopback", "xff-two-lines", "x-real-ip", "forwarded", "xff-garbage"],
+)
+def test_spoofed_headers_through_nginx_do_not_pass(
+    site: tuple[Guard, str], spoof: list[tuple[str, str]]
+) -> None:
+    status, verdict = deliver(*site, peer=STRANGER, extra=spoof)
+    assert status == 403, verdict
+    assert verdict["reason"] == "ip_not_allowed"
+    assert verdict["client_ip"] == STRANGER
+
+
+def test_direct_request_to_uvicorn_is_judged_by_its_own_peer() -> None:
+    # Bypassing nginx: the peer is loopback (trusted), so a forged header is believed only
+    # as far as the rules allow: an all-trusted chain is refused, not taken at face value.
+    guard = Guard.from_dict(config("x-forwarded-for"))
+    with serve_asgi(make_app(guard), proxy_headers=False) as upstream:
+        body = b"{}"
+        headers = [*guard_headers(guard, body), ("X-Forwarded-For", "::1")]
+        response = httpx.post(f"{upstream}/hooks/github", content=body, headers=headers, timeout=10)
+    assert response.status_code == 400
+    assert response.json()["reason"] == "proxy_headers_invalid"
