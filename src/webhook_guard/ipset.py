@@ -3,7 +3,9 @@
 Each address family is kept as a sorted list of merged, disjoint, inclusive integer ranges,
 so a lookup is one address parse plus one :func:`bisect.bisect_right`. Named sets
 (``loopback``, ``private``, ``cloudflare``) are what ``network.trusted_proxies`` may refer to
-by name (DESIGN.md section 5).
+by name; provider lists (``github``, ``stripe``, ``cloudflare``, ``aws:<service>``) are what
+``allow_ips``/``deny_ips`` may name: a dated snapshot ships with the package and
+:func:`update_ranges` refreshes it from the provider's published JSON (DESIGN.md section 5).
 """
 
 from __future__ import annotations
