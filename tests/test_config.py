@@ -1766,3 +1766,15 @@ def test_route_without_allow_ips_has_no_allowlist() -> None:
     assert config.routes[0].allow_set is None
     assert not config.network.trusted_set
     assert not config.network.deny_set
+
+
+def test_trusted_proxies_from_a_file_and_deny_ips_by_provider(tmp_path: Path) -> None:
+    lbs = tmp_path / "lbs.txt"
+    lbs.write_text("10.1.0.0/16\n2001:db8:1b::/48\n")
+    cfg = top(network={"trusted_proxies": [f"file:{lbs}", "private"], "deny_ips": ["stripe"]})
+    net = load_config(cfg, env=ENV, now=NOW).network
+    assert "10.1.2.3" in net.trusted_set
+    assert "2001:db8:1b::9" in net.trusted_set
+    assert "192.168.1.1" in net.trusted_set
+    assert "3.18.12.63" in net.deny_set
+    assert "3.18.12.64" not in net.deny_set
