@@ -1778,3 +1778,17 @@ def test_trusted_proxies_from_a_file_and_deny_ips_by_provider(tmp_path: Path) ->
     assert "192.168.1.1" in net.trusted_set
     assert "3.18.12.63" in net.deny_set
     assert "3.18.12.64" not in net.deny_set
+
+
+def test_hand_built_configs_cannot_drop_the_compiled_address_sets() -> None:
+    from dataclasses import replace
+
+    from webhook_guard.config import NetworkConfig
+
+    with pytest.raises(ValueError, match="build it with load_config"):
+        NetworkConfig(trusted_proxies=("10.0.0.0/8",))
+    with pytest.raises(ValueError, match="build it with load_config"):
+        NetworkConfig(deny_ips=("192.0.2.1",))
+    route_config = load_config(base(), env=ENV, now=NOW).routes[0]
+    with pytest.raises(ValueError, match="allow_ips given without allow_set"):
+        replace(route_config, allow_ips=("github",))

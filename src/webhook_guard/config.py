@@ -93,6 +93,14 @@ class RouteConfig:
     allow_set: IPSet | None = None
     """The compiled allowlist; None when the route has none (every address may call)."""
 
+    def __post_init__(self) -> None:
+        if self.allow_ips and self.allow_set is None:
+            # An allowlist that is written but not compiled would silently allow everyone.
+            raise ValueError(
+                f"route {self.name!r}: allow_ips given without allow_set; build it with "
+                "load_config()"
+            )
+
 
 @dataclass(frozen=True)
 class ReplayConfig:
@@ -120,6 +128,18 @@ class NetworkConfig:
     trust_unix_socket: bool = False
     trusted_set: IPSet = field(default_factory=IPSet)
     deny_set: IPSet = field(default_factory=IPSet)
+
+    def __post_init__(self) -> None:
+        # The compiled sets are what is enforced; entries without them would be ignored.
+        for raw, compiled in (
+            (self.trusted_proxies, self.trusted_set),
+            (self.deny_ips, self.deny_set),
+        ):
+            if raw and not compiled:
+                raise ValueError(
+                    "NetworkConfig: entries given without their compiled IPSet; "
+                    "build it with load_config()"
+                )
 
     def client_ip_config(self) -> ClientIPConfig:
         """These settings as the :class:`~webhook_guard.clientip.ClientIPConfig` they mean."""
