@@ -128,10 +128,11 @@ def guard_headers(guard: Guard, body: bytes) -> list[tuple[str, str]]:
     return list(sign(guard, "github", body).items())
 
 
-def test_github_address_behind_nginx_is_accepted(site: tuple[Guard, str]) -> None:
-    status, verdict = deliver(*site, peer=GITHUB_HOOK)
+@pytest.mark.parametrize("peer", [GITHUB_HOOK, "2606:50c0::9"], ids=["v4", "v6"])
+def test_github_address_behind_nginx_is_accepted(site: tuple[Guard, str], peer: str) -> None:
+    status, verdict = deliver(*site, peer=peer)
     assert status == 200, verdict
-    assert verdict["client_ip"] == GITHUB_HOOK
+    assert verdict["client_ip"] == peer
 
 
 def test_stranger_behind_nginx_is_refused(site: tuple[Guard, str]) -> None:
