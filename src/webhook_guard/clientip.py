@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 from webhook_guard.ipset import NAMED_SETS, IPSet
@@ -358,6 +359,24 @@ def _parse_node(text: str, *, forwarded: bool) -> IPAddress:
         raise ProxyHeadersInvalid("empty element")
     if len(text) > _MAX_NODE_CHARS:
         raise ProxyHeadersInvalid(f"oversized element ({len(text)} characters)")
+    result = _parse_node_cached(text, forwarded)
+    if isinstance(result, str):
+        raise ProxyHeadersInvalid(result)
+    return result
+
+
+@lru_cache(maxsize=4096)
+def _parse_node_cached(text: str, forwarded: bool) -> IPAddress | str:
+    """The address, or why not. Cached: the same proxies and clients come back over and over,
+    and a hit is several times cheaper than building an ``ipaddress`` object; the length is
+    bounded by the caller, so hostile input cannot make the cache large."""
+    try:
+        return _parse_node_uncached(text, forwarded=forwarded)
+    except ProxyHeadersInvalid as exc:
+        return exc.detail
+
+
+def _parse_node_uncached(text: str, *, forwarded: bool) -> IPAddress:
     if not text.isascii():
         raise ProxyHeadersInvalid(f"non-ASCII characters in {_show(text)}")
     match = (_FWD_NODE if forwarded else _XFF_NODE).fullmatch(text)
