@@ -21,7 +21,7 @@ import yaml
 from .errors import ConfigError
 from .replay.redis_store import parse_redis_url, redact_url, require_redis
 from .routes import pattern_error
-from .secrets import MAX_ACTIVE_SECRETS, Secret, load_secret
+from .secrets import MAX_ACTIVE_SECRETS, Secret, _read_source, load_secret
 from .signatures.base import (
     ALGORITHMS,
     ENCODINGS,
@@ -94,8 +94,9 @@ class ReplayConfig:
     """The ``replay:`` section."""
 
     store: str = "memory"
-    """``memory`` or a Redis URL (``redis://``, ``rediss://``, ``redis+sentinel://``,
-    ``redis+cluster://``); its password is masked in ``repr``."""
+    """``memory`` or a Redis URL (``redis://``, ``rediss://``, ``unix://``,
+    ``redis+sentinel://``, ``redis+cluster://``), given literally or as ``env:NAME`` /
+    ``file:PATH``; its password is masked in ``repr``."""
     max_entries: int = 1_000_000
     processing_timeout: int = 60
     retention: int = 259_200
@@ -383,6 +384,9 @@ class _Parser:
             ),
         )
         store = _str(block.get("store", "memory"), "replay.store")
+        if store.startswith(("env:", "file:")):
+            # A Redis URL may carry a password: let it live where secrets live.
+            store = _read_source(store, "replay.store", self.env)[0].strip()
         if store != "memory":
             try:
                 parse_redis_url(store)
