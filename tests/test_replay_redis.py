@@ -468,6 +468,73 @@ def test_cluster_url_against_a_one_node_cluster() -> None:
                 guard.store.close()
 
 
+def self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (as an IP SAN, so hostname checks pass) and its key."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_rediss_url_speaks_tls_and_verifies_the_server(tmp_path: Path) -> None:
+    cert, key = self_signed_cert(tmp_path)
+    port = free_port()
+    args = [require("redis-server"), "--port", "0", "--tls-port", str(port)]
+    args += ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    args += ["--tls-cert-file", str(cert), "--tls-key-file", str(key)]
+    args += ["--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no"]
+    with run_process(args, port):
+        trusted = f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={cert}"
+        guard = Guard.from_dict(config(trusted))
+        plain = Guard.from_dict(config(f"redis://127.0.0.1:{port}/0", socket_timeout=0.5))
+        untrusted = Guard.from_dict(config(f"rediss://127.0.0.1:{port}/0"))
+        try:
+            verdict = guard.check(signed(guard, "evt_tls"))
+            assert verdict.ok
+            guard.complete(verdict, 200)
+            assert guard.check(signed(guard, "evt_tls")).reason is Reason.DUPLICATE_EVENT
+            # Plain text to a TLS port, or a server certificate nobody vouches for: refused.
+            for other in (plain, untrusted):
+                refused = other.check(signed(other, "evt_tls_2"))
+                assert refused.reason is Reason.REPLAY_STORE_UNAVAILABLE
+        finally:
+            for g in (guard, plain, untrusted):
+                assert isinstance(g.store, RedisReplayStore)
+                g.store.close()
+
+
 # -- configuration -------------------------------------------------------------------------
 
 
