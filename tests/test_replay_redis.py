@@ -416,6 +416,19 @@ def test_a_hung_redis_gives_a_prompt_503_not_a_hang() -> None:
 # -- Sentinel and Cluster against real servers ---------------------------------------------
 
 
+async def async_round(guard: Guard, event_id: str) -> list[Reason | None]:
+    """acheck twice (the second is in flight), acomplete, acheck again (a duplicate)."""
+    req = signed(guard, event_id)
+    first = await guard.acheck(req)
+    assert first.ok
+    busy = await guard.acheck(req)
+    await guard.acomplete(first, 200)
+    again = await guard.acheck(req)
+    assert isinstance(guard.store, RedisReplayStore)
+    await guard.store.aclose()
+    return [busy.reason, again.reason]
+
+
 def test_sentinel_url_finds_the_master(redis_url: str, raw: redis.Redis) -> None:
     master_port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
     port = free_port()
@@ -434,6 +447,11 @@ def test_sentinel_url_finds_the_master(redis_url: str, raw: redis.Redis) -> None
                 assert verdict.ok
                 guard.complete(verdict, 200)
                 assert raw.get("s:sw:evt_s") == b"d"  # written to the master
+                assert asyncio.run(async_round(guard, "evt_s_async")) == [
+                    Reason.EVENT_IN_FLIGHT,
+                    Reason.DUPLICATE_EVENT,
+                ]
+                assert raw.get("s:sw:evt_s_async") == b"d"
             finally:
                 assert isinstance(guard.store, RedisReplayStore)
                 guard.store.close()
@@ -462,6 +480,11 @@ def test_cluster_url_against_a_one_node_cluster() -> None:
                 guard.complete(first, 200)
                 assert guard.check(req).reason is Reason.DUPLICATE_EVENT
                 assert admin.get("c:sw:evt_c") == b"d"
+                assert asyncio.run(async_round(guard, "evt_c_async")) == [
+                    Reason.EVENT_IN_FLIGHT,
+                    Reason.DUPLICATE_EVENT,
+                ]
+                assert admin.get("c:sw:evt_c_async") == b"d"
             finally:
                 admin.close()
                 assert isinstance(guard.store, RedisReplayStore)

@@ -18,7 +18,6 @@ import asyncio
 import importlib.util
 import math
 import threading
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
@@ -207,12 +206,10 @@ class RedisReplayStore:
             **client_options,
         }
         self._lock = threading.Lock()
-        self._sync: tuple[Any, Any, Any] | None = None
+        self._sync: _Clients | None = None
         # One async client per event loop: redis.asyncio connections belong to the loop
         # that opened them.
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, Any, Any]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._async: dict[asyncio.AbstractEventLoop, _Clients] = {}
 
     def __repr__(self) -> str:
         return f"RedisReplayStore({redact_url(self._target.url)!r}, prefix={self.prefix!r})"
@@ -222,8 +219,9 @@ class RedisReplayStore:
     def reserve(self, key: str, ttl: float, token: str) -> ReplayState:
         """See :meth:`ReplayStore.reserve`."""
         try:
-            _, reserve, _ = self._client()
-            code = reserve(keys=[self.prefix + key], args=[b"r:" + token.encode(), _ms(ttl)])
+            code = self._client().reserve(
+                keys=[self.prefix + key], args=[b"r:" + token.encode(), _ms(ttl)]
+            )
         except Exception as exc:
             raise self._error("reserve", exc) from exc
         return self._state(code)
@@ -233,16 +231,14 @@ class RedisReplayStore:
         # DONE is the truth even if our reservation lapsed and another worker holds the
         # key now (as in the memory store), so no token check here.
         try:
-            client, _, _ = self._client()
-            client.set(self.prefix + key, _DONE, px=_ms(ttl))
+            self._client().client.set(self.prefix + key, _DONE, px=_ms(ttl))
         except Exception as exc:
             raise self._error("commit", exc) from exc
 
     def release(self, key: str, token: str) -> None:
         """See :meth:`ReplayStore.release`."""
         try:
-            _, _, release = self._client()
-            release(keys=[self.prefix + key], args=[b"r:" + token.encode()])
+            self._client().release(keys=[self.prefix + key], args=[b"r:" + token.encode()])
         except Exception as exc:
             raise self._error("release", exc) from exc
 
@@ -251,15 +247,17 @@ class RedisReplayStore:
         with self._lock:
             sync, self._sync = self._sync, None
         if sync is not None:
-            sync[0].close()
+            for client in (sync.client, *sync.others):
+                client.close()
 
     # -- async -----------------------------------------------------------------------
 
     async def areserve(self, key: str, ttl: float, token: str) -> ReplayState:
         """See :meth:`ReplayStore.areserve`."""
         try:
-            _, reserve, _ = self._aclient()
-            code = await reserve(keys=[self.prefix + key], args=[b"r:" + token.encode(), _ms(ttl)])
+            code = await self._aclient().reserve(
+                keys=[self.prefix + key], args=[b"r:" + token.encode(), _ms(ttl)]
+            )
         except Exception as exc:
             raise self._error("reserve", exc) from exc
         return self._state(code)
@@ -267,16 +265,14 @@ class RedisReplayStore:
     async def acommit(self, key: str, ttl: float, token: str) -> None:
         """See :meth:`ReplayStore.acommit`."""
         try:
-            client, _, _ = self._aclient()
-            await client.set(self.prefix + key, _DONE, px=_ms(ttl))
+            await self._aclient().client.set(self.prefix + key, _DONE, px=_ms(ttl))
         except Exception as exc:
             raise self._error("commit", exc) from exc
 
     async def arelease(self, key: str, token: str) -> None:
         """See :meth:`ReplayStore.arelease`."""
         try:
-            _, _, release = self._aclient()
-            await release(keys=[self.prefix + key], args=[b"r:" + token.encode()])
+            await self._aclient().release(keys=[self.prefix + key], args=[b"r:" + token.encode()])
         except Exception as exc:
             raise self._error("release", exc) from exc
 
@@ -284,35 +280,34 @@ class RedisReplayStore:
         """Close the async client of the running event loop."""
         entry = self._async.pop(asyncio.get_running_loop(), None)
         if entry is not None:
-            await entry[0].aclose()
+            for client in (entry.client, *entry.others):
+                await client.aclose()
 
     # -- internals -------------------------------------------------------------------
 
-    def _client(self) -> tuple[Any, Any, Any]:
+    def _client(self) -> _Clients:
         sync = self._sync
         if sync is None:
             with self._lock:
                 sync = self._sync
                 if sync is None:
-                    client = self._build(asynchronous=False)
-                    sync = self._sync = (
-                        client,
-                        client.register_script(_RESERVE),
-                        client.register_script(_RELEASE),
-                    )
+                    sync = self._sync = _Clients(*self._build(asynchronous=False))
         return sync
 
-    def _aclient(self) -> tuple[Any, Any, Any]:
+    def _aclient(self) -> _Clients:
         loop = asyncio.get_running_loop()
         entry = self._async.get(loop)
         if entry is None:
-            client = self._build(asynchronous=True)
-            entry = (client, client.register_script(_RESERVE), client.register_script(_RELEASE))
-            self._async[loop] = entry
+            # Forget clients of closed loops (their connections died with the loop), so
+            # code that runs a loop per call (asyncio.run, async_to_sync) does not pile up.
+            for dead in [other for other in self._async if other.is_closed()]:
+                del self._async[dead]
+            entry = self._async[loop] = _Clients(*self._build(asynchronous=True))
         return entry
 
-    def _build(self, *, asynchronous: bool) -> Any:
-        """A redis-py client for the target; it connects on its first command."""
+    def _build(self, *, asynchronous: bool) -> tuple[Any, list[Any]]:
+        """A redis-py client for the target (it connects on its first command) and the
+        clients it relies on (a Sentinel's connections to the sentinels)."""
         # The sync and asyncio flavours of redis-py mirror each other module by module.
         pkg = "redis.asyncio" if asynchronous else "redis"
         client_mod, cluster, retry, sentinel = (
@@ -328,7 +323,7 @@ class RedisReplayStore:
         options.setdefault("retry", retry.Retry(backoff.NoBackoff(), 1))
         target = self._target
         if target.kind == "single":
-            return client_mod.Redis.from_url(target.url, **options)
+            return client_mod.Redis.from_url(target.url, **options), []
         # Credentials, db and query options (ssl_ca_certs, ...) parsed the way redis-py
         # parses them for a single-node URL.
         parts = urlsplit(target.url)
@@ -346,13 +341,13 @@ class RedisReplayStore:
         if target.kind == "cluster":
             options.pop("db", None)
             nodes = [cluster.ClusterNode(host, port) for host, port in target.nodes]
-            return cluster.RedisCluster(startup_nodes=nodes, **options)
+            return cluster.RedisCluster(startup_nodes=nodes, **options), []
         sentinel_options = {
             k: options[k] for k in ("socket_timeout", "socket_connect_timeout", "retry")
         }
         sentinel_options["ssl"] = target.tls
         monitor = sentinel.Sentinel(list(target.nodes), sentinel_kwargs=sentinel_options)
-        return monitor.master_for(target.service, **options)
+        return monitor.master_for(target.service, **options), list(monitor.sentinels)
 
     @staticmethod
     def _state(code: object) -> ReplayState:
@@ -368,6 +363,18 @@ class RedisReplayStore:
             f"redis replay store {redact_url(self._target.url)}: {op} failed: "
             f"{type(exc).__name__}: {exc}"
         )
+
+
+class _Clients:
+    """A client, its two registered scripts, and the clients to close along with it."""
+
+    __slots__ = ("client", "others", "release", "reserve")
+
+    def __init__(self, client: Any, others: list[Any]) -> None:
+        self.client = client
+        self.reserve = client.register_script(_RESERVE)
+        self.release = client.register_script(_RELEASE)
+        self.others = others
 
 
 def _ms(seconds: float) -> int:
