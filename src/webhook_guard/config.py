@@ -19,7 +19,13 @@ from urllib.parse import urlsplit
 import yaml
 
 from .errors import ConfigError
-from .replay.redis_store import parse_redis_url, redact_url, require_redis
+from .replay.redis_store import (
+    DEFAULT_PREFIX,
+    DEFAULT_SOCKET_TIMEOUT,
+    parse_redis_url,
+    redact_url,
+    require_redis,
+)
 from .routes import pattern_error
 from .secrets import MAX_ACTIVE_SECRETS, Secret, _read_source, load_secret
 from .signatures.base import (
@@ -103,9 +109,9 @@ class ReplayConfig:
     """How long a processed event is remembered (default 3 days: Stripe's and Paddle's
     retry horizon). Must cover the timestamp window on both sides."""
     on_store_error: str = "fail_closed"
-    prefix: str = "webhook_guard:"
+    prefix: str = DEFAULT_PREFIX
     """Redis key prefix, so several guards (or apps) can share one Redis."""
-    socket_timeout: float = 0.5
+    socket_timeout: float = DEFAULT_SOCKET_TIMEOUT
     """Seconds to wait for Redis to connect or answer before ``on_store_error`` applies."""
 
     def __repr__(self) -> str:
@@ -393,10 +399,10 @@ class _Parser:
             except ValueError as exc:
                 raise _Invalid("replay.store", str(exc)) from None
             require_redis()
-        prefix = _str(block.get("prefix", "webhook_guard:"), "replay.prefix")
+        prefix = _str(block.get("prefix", DEFAULT_PREFIX), "replay.prefix")
         if len(prefix) > 100 or not prefix.isprintable():
             raise _Invalid("replay.prefix", "expected at most 100 printable characters")
-        timeout = block.get("socket_timeout", 0.5)
+        timeout = block.get("socket_timeout", DEFAULT_SOCKET_TIMEOUT)
         if (
             isinstance(timeout, bool)
             or not isinstance(timeout, (int, float))
