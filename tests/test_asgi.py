@@ -504,3 +504,29 @@ def test_exception_after_the_response_started_still_releases(guard: Guard) -> No
     )
     assert sent[0]["status"] == 204
     assert inner.bodies == [BODY.encode()]
+
+
+def test_two_uvicorn_workers_share_a_real_redis_replay_store() -> None:
+    from .servers import redis_server
+
+    now = datetime.now(timezone.utc)
+    with redis_server() as url:
+        config = {"version": 1, "replay": {"store": url}, "routes": [sw_route()]}
+        first, second = Recorder(), Recorder()
+        with (
+            # lifespan on: the middleware closes its redis connections at shutdown.
+            serve_asgi(GuardMiddleware(first.app(), config=config), lifespan="on") as url_a,
+            serve_asgi(GuardMiddleware(second.app(), config=config), lifespan="on") as url_b,
+        ):
+            headers = signed("msg_shared", when=now)
+            assert httpx.post(url_a + "/hooks/sw", content=BODY, headers=headers).status_code == 200
+            # The provider's redelivery lands on the other worker: acknowledged, not re-run.
+            again = httpx.post(url_b + "/hooks/sw", content=BODY, headers=headers)
+            assert_problem(again, 200, Reason.DUPLICATE_EVENT)
+            # A failed attempt on B is released in redis, so A processes the retry.
+            second.status = 500
+            retry = signed("msg_retry", when=now)
+            assert httpx.post(url_b + "/hooks/sw", content=BODY, headers=retry).status_code == 500
+            assert httpx.post(url_a + "/hooks/sw", content=BODY, headers=retry).status_code == 200
+    assert [v.event_id for _, v in first.calls] == ["msg_shared", "msg_retry"]
+    assert [v.event_id for _, v in second.calls] == ["msg_retry"]
