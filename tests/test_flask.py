@@ -401,3 +401,27 @@ def test_concurrent_redelivery_over_a_socket_gets_409_while_the_first_runs() -> 
     assert_problem(second, 409, Reason.EVENT_IN_FLIGHT)
     assert second.headers["retry-after"] == "60"
     assert results[0].status_code == 200
+
+
+def test_two_apps_share_a_real_redis_replay_store() -> None:
+    from .servers import redis_server
+
+    headers = sdk_signed("msg_shared", BODY)  # real clock: the guards use it too
+    with redis_server() as url:
+        config = {"version": 1, "replay": {"store": url}, "routes": [sw_route()]}
+        one, two = Views(), Views()
+        app_one, app_two = one.app(testing=False), two.app(testing=False)
+        WebhookGuard(app_one, config=config)
+        WebhookGuard(app_two, config=config)
+        try:
+            assert (
+                app_one.test_client().post("/hooks/sw", data=BODY, headers=headers).status_code
+                == 200
+            )
+            again = app_two.test_client().post("/hooks/sw", data=BODY, headers=headers)
+            assert_problem(again, 200, Reason.DUPLICATE_EVENT)
+        finally:
+            for app in (app_one, app_two):
+                app.extensions["webhook_guard"].guard.store.close()
+    assert len(one.calls) == 1
+    assert two.calls == []
