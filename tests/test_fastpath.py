@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from webhook_guard import Guard, MemoryReplayStore, Verdict, WebhookRequest
-from webhook_guard.guard import _configured, _FastPath
+from webhook_guard.guard import _configured
 from webhook_guard.request import unique_header_table
 from webhook_guard.testing import FakeClock, sign
 
@@ -350,14 +350,19 @@ def test_routes_with_other_checks_get_no_fast_path(
     assert _fast_path_of(base) is not None
 
 
-@pytest.mark.parametrize("field", ["trusted_proxies", "deny_ips"])
-def test_network_rules_disqualify(field: str) -> None:
-    guard = Guard.from_dict({"version": 1, "routes": [{"name": "r", **ROUTES["sw"]}]})
-    route = guard._routes["r"]
-    assert _FastPath.compile(guard.config, route) is not None
-    network = dataclasses.replace(guard.config.network, **{field: ("10.0.0.0/8",)})
-    config = dataclasses.replace(guard.config, network=network)
-    assert _FastPath.compile(config, route) is None
+@pytest.mark.parametrize(
+    ("route", "network"),
+    [
+        ({"allow_ips": ["203.0.113.0/24"]}, {}),
+        ({}, {"trusted_proxies": ["10.0.0.0/8"]}),
+        ({}, {"deny_ips": ["198.51.100.0/24"]}),
+        ({}, {"trust_unix_socket": True}),
+    ],
+)
+def test_client_address_rules_disqualify(route: dict[str, Any], network: dict[str, Any]) -> None:
+    # Step 2 runs whenever the general path would run it: then the fast path never does.
+    assert _fast_path_of({**ROUTES["sw"], **route}, network=network) is None
+    assert _fast_path_of(ROUTES["sw"], network={"client_ip": "peer"}) is not None
 
 
 def test_a_field_added_later_disqualifies_when_set() -> None:

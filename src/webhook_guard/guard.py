@@ -19,17 +19,22 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from .clientip import ClientIPResolver, PeerInvalid, ProxyHeadersInvalid
 from .config import Config, RouteConfig, load_config
 from .errors import ConfigError
-from .replay import MemoryReplayStore, ReplayState, ReplayStore
+from .replay import ReplayState, ReplayStore, open_store
 from .request import WebhookRequest, unique_header_table
 from .routes import RouteTable, normalise_path
 from .secrets import MAX_ACTIVE_SECRETS, Secret
+from .signatures import make_scheme
 from .signatures.base import MAX_SIGNATURES, Failure, HmacScheme, ParsedSignature
 from .verdict import Reason, Verdict
+
+if TYPE_CHECKING:
+    from .metrics import VerdictMetrics
 
 logger = logging.getLogger("webhook_guard")
 logger.addHandler(logging.NullHandler())
@@ -46,7 +51,9 @@ class _Route:
 
     __slots__ = (
         "allow",
+        "allow_set",
         "config",
+        "current_secret",
         "enforce",
         "expiring",
         "fast",
@@ -62,7 +69,8 @@ class _Route:
         self.name = config.name
         self.enforce = config.mode == "enforce"
         self.allow = (("allow", ", ".join(sorted(config.methods))),)
-        self.scheme = HmacScheme(config.signature) if config.signature else None
+        self.allow_set = config.allow_set
+        self.scheme = make_scheme(config.signature) if config.signature else None
         scheme = self.scheme
         # HMAC key schedules are computed once; each request copies them.
         self.keys: list[tuple[Secret, Any]] = (
@@ -71,6 +79,10 @@ class _Route:
         # Without expiry dates the active set never changes (config allows at most
         # MAX_ACTIVE_SECRETS then), so the per-request filter can be skipped.
         self.expiring = any(s.expires is not None for s, _ in self.keys)
+        # The first secret listed is the current one; a match on any other is "previous"
+        # (metrics count those so users see when an old secret can be retired).
+        ring = config.secrets or (config.token.secrets if config.token else [])
+        self.current_secret = ring[0].label if ring else None
         # Tokens are compared as SHA-256 digests so the comparison time does not depend
         # on the length of the configured token.
         self.token_digests: list[tuple[Secret, bytes]] = (
@@ -134,22 +146,38 @@ class _FastPath:
             "on_duplicate",
             "mode",
             "public_url",
+            "allow_ips",
+            "allow_set",
         }
     )
-    _NETWORK_FIELDS = frozenset({"client_ip"})  # without trusted proxies: always the peer
+    # Client address rules are checked through Guard._ip_rules (the general path's own
+    # switch for step 2); the other fields only matter with trusted proxies.
+    _NETWORK_FIELDS = frozenset(
+        {
+            "client_ip",
+            "trusted_proxies",
+            "deny_ips",
+            "all_hops_trusted",
+            "trust_unix_socket",
+            "trusted_set",
+            "deny_set",
+        }
+    )
     _CONFIG_FIELDS = frozenset({"routes", "replay", "network"})
 
     @classmethod
-    def compile(cls, config: Config, route: _Route) -> _FastPath | None:
+    def compile(cls, config: Config, route: _Route, ip_rules: bool) -> _FastPath | None:
         """The fast path for ``route``, or None unless every check it configures is one of:
         enforce mode, no token, an :class:`HmacScheme` (exactly, not a subclass) in
         ``plain`` or ``list`` format signing only ``{id}``, ``{timestamp}`` and ``{body}``
         with the timestamp in its own header, secrets without expiry, event ID ``auto`` or
-        ``none``, and no network rules."""
+        ``none``, and no client address step (``ip_rules`` is the guard's switch for it: any
+        trusted proxy, ``deny_ips`` or Unix-socket trust; or the route's ``allow_ips``)."""
         scheme, rc = route.scheme, route.config
         if (
             scheme is None
             or type(scheme) is not HmacScheme
+            or scheme.spec.scheme != "hmac"
             or not route.enforce
             or rc.token is not None
             or route.expiring
@@ -158,6 +186,8 @@ class _FastPath:
             or scheme.spec.format not in ("plain", "list")
             or scheme.spec.timestamp_key is not None
             or not scheme.fields <= {"id", "timestamp"}
+            or ip_rules
+            or route.allow_set is not None
             or _configured(rc, cls._ROUTE_FIELDS)
             or _configured(config.network, cls._NETWORK_FIELDS)
             or _configured(config, cls._CONFIG_FIELDS)
@@ -316,6 +346,10 @@ class Guard:
         config: a validated :class:`~webhook_guard.config.Config`.
         store: the replay store (default: an in-memory store sized by ``replay.max_entries``).
         clock: Unix time source for timestamps and secret expiry (tests pass a fake one).
+        on_verdict: called as ``on_verdict(verdict, request)`` after every check of a
+            webhook route (not for unrouted paths); an exception in it is logged, not raised.
+        metrics: a :class:`~webhook_guard.metrics.PrometheusMetrics` (``metrics`` extra) or
+            anything with its ``observe(verdict, seconds, previous_secret)`` method.
 
     ``check``/``acheck`` never raise for bad input; every refusal is a :class:`Verdict`.
     """
@@ -326,23 +360,37 @@ class Guard:
         *,
         store: ReplayStore | None = None,
         clock: Callable[[], float] = time.time,
+        on_verdict: Callable[[Verdict, WebhookRequest], None] | None = None,
+        metrics: VerdictMetrics | None = None,
     ) -> None:
         self.config = config
+        self._on_verdict = on_verdict
+        self._metrics = metrics
+        # Without a callback or metrics only rejections need _observe (to log them).
+        self._observed = on_verdict is not None or metrics is not None
         self.clock = clock
-        self.store: ReplayStore = (
-            store if store is not None else MemoryReplayStore(config.replay.max_entries)
-        )
+        self.store: ReplayStore = store if store is not None else open_store(config.replay)
         self._routes = {r.name: _Route(r) for r in config.routes}
         self._table: RouteTable[_Route] = RouteTable(
             (r.config.path, r) for r in self._routes.values()
         )
+        self._processing_timeout = config.replay.processing_timeout
+        self._retention = config.replay.retention
+        self._fail_open = config.replay.on_store_error == "fail_open"
+        network = config.network
+        self._resolver = ClientIPResolver(network.client_ip_config())
+        header = self._resolver.header
+        self._ip_header = header.encode("latin-1") if header else None
+        self._deny = network.deny_set if network.deny_set else None
+        # With no address rule at all, step 2 is skipped and the peer is reported as given.
+        self._ip_rules = bool(network.trusted_set) or network.trust_unix_socket or bool(self._deny)
         # Routes with a fast path, by the raw request path that certainly selects them
         # (checked through the general matcher itself): one dict lookup instead of
         # normalising and matching. Other spellings and prefix routes still get there
         # through normalise_path() and the table.
         self._fast_paths: dict[str, _Route] = {}
         for route in self._routes.values():
-            route.fast = _FastPath.compile(config, route)
+            route.fast = _FastPath.compile(config, route, self._ip_rules)
             norm = normalise_path(route.config.path)
             if (
                 route.fast
@@ -351,9 +399,6 @@ class Guard:
                 and self._table.match(norm.path) is route
             ):
                 self._fast_paths[route.config.path] = route
-        self._processing_timeout = config.replay.processing_timeout
-        self._retention = config.replay.retention
-        self._fail_open = config.replay.on_store_error == "fail_open"
         # Reservation tokens: unique per guard instance (random prefix) and per request.
         # (A C-level iterator: one next() per request instead of a concatenation.)
         self._tokens = map((os.urandom(6).hex() + "-").__add__, map(str, itertools.count()))
@@ -382,8 +427,12 @@ class Guard:
         webhook route, pass it through. ``ok`` with a route: read at most
         :meth:`body_limit` bytes, then call :meth:`check`. Not ``ok``: refuse now.
         """
+        t0 = time.perf_counter() if self._metrics is not None else 0.0
         started = self._start(req)
         if isinstance(started, Verdict):
+            # Only refusals are observed here; a pass is observed by the check() that follows.
+            if not started.ok:
+                self._observe(started, req, t0)
             return started
         route, client_ip, reported = started
         return Verdict._make(
@@ -401,6 +450,21 @@ class Guard:
             The verdict. When ``ok`` and a replay reservation was taken, call
             :meth:`complete` after the handler ran.
         """
+        t0 = time.perf_counter() if self._metrics is not None else 0.0
+        verdict = self._check(req)
+        if self._observed or not verdict.ok or verdict.reported:
+            self._observe(verdict, req, t0)
+        return verdict
+
+    async def acheck(self, req: WebhookRequest) -> Verdict:
+        """Async twin of :meth:`check`, for async replay stores."""
+        t0 = time.perf_counter() if self._metrics is not None else 0.0
+        verdict = await self._acheck(req)
+        if self._observed or not verdict.ok or verdict.reported:
+            self._observe(verdict, req, t0)
+        return verdict
+
+    def _check(self, req: WebhookRequest) -> Verdict:
         pending = self._fast_authenticate(req)
         if pending is None:
             outcome = self._authenticate(req)
@@ -416,8 +480,7 @@ class Guard:
             return self._store_failed(pending, exc)
         return self._after_reserve(pending, state, token)
 
-    async def acheck(self, req: WebhookRequest) -> Verdict:
-        """Async twin of :meth:`check`, for async replay stores."""
+    async def _acheck(self, req: WebhookRequest) -> Verdict:
         pending = self._fast_authenticate(req)
         if pending is None:
             outcome = self._authenticate(req)
@@ -495,6 +558,12 @@ class Guard:
                     route, Reason.METHOD_NOT_ALLOWED, detail, client_ip, headers=route.allow
                 )
             reported.append(Reason.METHOD_NOT_ALLOWED)
+        if self._ip_rules or route.allow_set is not None:
+            client_ip, failure = self._check_address(route, req)
+            if failure is not None:
+                if route.enforce:
+                    return self._reject(route, failure.reason, failure.detail, client_ip)
+                reported.append(failure.reason)
         # With the body in hand its real length is checked instead (see _authenticate).
         lengths = None if has_body else req.values(b"content-length")
         if lengths:
@@ -587,6 +656,45 @@ class Guard:
         if route is None or route.fast is None or req.method not in route.config.methods:
             return None
         return route.fast.authenticate(req, route, self.clock())
+
+    def _check_address(
+        self, route: _Route, req: WebhookRequest
+    ) -> tuple[str | None, Failure | None]:
+        """Step 2 (design §5): the client address, then ``deny_ips``, then ``allow_ips``.
+
+        Returns the client address to report and the failure, if any.
+        """
+        name = self._ip_header
+        headers: dict[str, list[str]] = {}
+        if name is not None:
+            headers[name.decode("latin-1")] = req.values(name) or []
+        has_lists = self._deny is not None or route.allow_set is not None
+        try:
+            addr = self._resolver.resolve_address(req.peer, headers)
+        except PeerInvalid as exc:
+            if not has_lists:
+                return req.peer, None
+            return req.peer, Failure(
+                Reason.IP_NOT_ALLOWED, f"{exc.detail}; it cannot match the address rules"
+            )
+        except ProxyHeadersInvalid as exc:
+            return None, Failure(Reason.PROXY_HEADERS_INVALID, exc.detail)
+        if addr is None:
+            if not has_lists:
+                return None, None
+            return None, Failure(
+                Reason.IP_NOT_ALLOWED,
+                "the request came over a Unix socket and names no client address, so it "
+                "cannot match the address rules (see network.trust_unix_socket)",
+            )
+        client_ip = str(addr)
+        if self._deny is not None and addr in self._deny:
+            return client_ip, Failure(Reason.IP_NOT_ALLOWED, f"{client_ip} is in deny_ips")
+        if route.allow_set is not None and addr not in route.allow_set:
+            return client_ip, Failure(
+                Reason.IP_NOT_ALLOWED, f"{client_ip} is not in this route's allow_ips"
+            )
+        return client_ip, None
 
     def _check_token(self, route: _Route, req: WebhookRequest, now: float) -> Failure | str:
         token = route.config.token
@@ -767,7 +875,6 @@ class Guard:
         if not route.enforce:
             pending.reported.append(reason)
             return self._accept(pending, None)
-        self._log_rejection(route.name, reason, detail, pending.client_ip)
         return Verdict._make(
             ok=False,
             reason=reason,
@@ -826,7 +933,6 @@ class Guard:
         client_ip: str | None,
         headers: tuple[tuple[str, str], ...] = (),
     ) -> Verdict:
-        self._log_rejection(route.name, reason, detail, client_ip)
         return Verdict._make(
             ok=False,
             reason=reason,
@@ -837,15 +943,27 @@ class Guard:
             headers=headers,
         )
 
-    @staticmethod
-    def _log_rejection(route: str, reason: Reason, detail: str, client_ip: str | None) -> None:
-        logger.info(
-            "webhook rejected: route=%s reason=%s client_ip=%s detail=%s",
-            route,
-            reason.value,
-            client_ip,
-            detail,
-        )
+    def _observe(self, verdict: Verdict, req: WebhookRequest, started: float) -> None:
+        """Log a rejection, count it, and call ``on_verdict``: never raises into the request."""
+        route = verdict.route
+        if route is None:
+            return  # not a webhook route: nothing was checked
+        if not verdict.ok or verdict.reported:
+            _log_verdict(verdict)
+        if self._metrics is not None:
+            previous = (
+                verdict.secret_id is not None
+                and verdict.secret_id != self._routes[route].current_secret
+            )
+            try:
+                self._metrics.observe(verdict, time.perf_counter() - started, previous)
+            except Exception:
+                logger.exception("webhook_guard metrics failed for route %s", route)
+        if self._on_verdict is not None:
+            try:
+                self._on_verdict(verdict, req)
+            except Exception:
+                logger.exception("on_verdict callback failed for route %s", route)
 
     @staticmethod
     def _settle(verdict: Verdict) -> tuple[str, str] | None:
@@ -908,6 +1026,45 @@ def _timestamp_outcome(tolerance: int, raw: str, now: float) -> Failure | int:
             f"timestamp is {-age} s in the future; tolerance {tolerance} s",
         )
     return ts
+
+
+def _log_verdict(verdict: Verdict) -> None:
+    """One line per rejection (or report-mode pass), with the fields also as ``extra`` for
+    structured handlers. Details never hold secrets or query-string tokens."""
+    reason = verdict.reason
+    status = verdict.status
+    if reason is None:
+        level, what = logging.WARNING, "webhook would be rejected (report mode)"
+        reason = verdict.reported[0]
+        status = reason.status
+    elif verdict.duplicate:
+        level, what = logging.INFO, "webhook duplicate"
+    else:
+        level, what = logging.WARNING, "webhook rejected"
+    if not logger.isEnabledFor(level):
+        return
+    reported = ",".join(r.value for r in verdict.reported)
+    logger.log(
+        level,
+        "%s: route=%s reason=%s status=%s client_ip=%s event_id=%s reported=%s detail=%s",
+        what,
+        verdict.route,
+        reason.value,
+        status,
+        verdict.client_ip,
+        verdict.event_id,
+        reported or "-",
+        verdict.detail or "-",
+        extra={
+            "webhook_route": verdict.route,
+            "webhook_reason": reason.value,
+            "webhook_status": status,
+            "webhook_client_ip": verdict.client_ip,
+            "webhook_event_id": verdict.event_id,
+            "webhook_reported": reported,
+            "webhook_detail": verdict.detail,
+        },
+    )
 
 
 def _json_pointer(body: bytes, pointer: tuple[str, ...]) -> str | None:

@@ -1,0 +1,163 @@
+"""Real servers for tests: uvicorn, werkzeug, redis-server and nginx on free loopback ports.
+
+A server the tests need but the machine lacks is an error, not a skip: `.ci/run` installs
+them, and a missing one must fail CI loudly (DESIGN.md section 10).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+STARTUP_TIMEOUT = 15.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(
+    port: int, timeout: float = STARTUP_TIMEOUT, alive: Callable[[], bool] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if alive is not None and not alive():
+            raise RuntimeError(f"server on port {port} exited before it accepted connections")
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.5),
+        ):
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
+
+
+def require(program: str) -> str:
+    path = shutil.which(program) or next(
+        (p for p in (f"/usr/sbin/{program}", f"/usr/bin/{program}") if os.access(p, os.X_OK)), None
+    )
+    if path is None:
+        raise RuntimeError(
+            f"{program} is not installed; .ci/run installs it (apt-get install {program})"
+        )
+    return path
+
+
+@contextlib.contextmanager
+def serve_asgi(app: Any, **uvicorn_options: Any) -> Iterator[str]:
+    """Run an ASGI app on uvicorn in a thread; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    options: dict[str, Any] = {"log_level": "warning", "lifespan": "off", **uvicorn_options}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for_port(port, alive=thread.is_alive)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def serve_wsgi(app: Any) -> Iterator[str]:
+    """Run a WSGI app on werkzeug's threaded server in a thread; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def run_process(
+    args: Sequence[str], port: int, *, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server process, wait until `port` accepts connections, stop it on exit.
+
+    Its output goes to a file that is shown when it fails to start.
+    """
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            try:
+                wait_for_port(port, alive=lambda: proc.poll() is None)
+            except (RuntimeError, TimeoutError) as exc:
+                log.seek(0)
+                raise RuntimeError(
+                    f"{exc}\n--- {args[0]} output ---\n{log.read().decode(errors='replace')}"
+                ) from None
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+@contextlib.contextmanager
+def redis_server(port: int | None = None) -> Iterator[str]:
+    """A throwaway redis-server with no persistence; yields its redis:// URL.
+
+    Pass the ``port`` of a stopped one to bring "the same" server back (empty).
+    """
+    port = port or free_port()
+    args = [require("redis-server"), "--port", str(port), "--bind", "127.0.0.1"]
+    args += ["--save", "", "--appendonly", "no", "--protected-mode", "no"]
+    with run_process(args, port):
+        yield f"redis://127.0.0.1:{port}/0"
+
+
+@contextlib.contextmanager
+def nginx(server_block: str, *, port: int | None = None) -> Iterator[int]:
+    """Run nginx in the foreground with one `server {}` body; yields the port it listens on.
+
+    `server_block` is the inside of the server block without `listen`; it is added here.
+    """
+    port = port or free_port()
+    with tempfile.TemporaryDirectory(prefix="wg-nginx-") as tmp:
+        root = Path(tmp)
+        (root / "logs").mkdir()
+        conf = root / "nginx.conf"
+        conf.write_text(
+            "daemon off;\n"
+            "worker_processes 1;\n"
+            f"pid {root}/nginx.pid;\n"
+            f"error_log {root}/logs/error.log warn;\n"
+            "events { worker_connections 64; }\n"
+            "http {\n"
+            f"  access_log off;\n  client_body_temp_path {root}/body;\n"
+            f"  proxy_temp_path {root}/proxy;\n  fastcgi_temp_path {root}/fastcgi;\n"
+            f"  uwsgi_temp_path {root}/uwsgi;\n  scgi_temp_path {root}/scgi;\n"
+            f"  server {{\n    listen 127.0.0.1:{port};\n{server_block}\n  }}\n"
+            "}\n"
+        )
+        # -e: nginx >= 1.19.5 would otherwise try the compiled-in error log first.
+        with run_process(
+            [require("nginx"), "-p", str(root), "-c", str(conf), "-e", f"{root}/logs/error.log"],
+            port,
+        ):
+            yield port
