@@ -465,12 +465,9 @@ class Guard:
         return verdict
 
     def _check(self, req: WebhookRequest) -> Verdict:
-        pending = self._fast_authenticate(req)
-        if pending is None:
-            outcome = self._authenticate(req)
-            if isinstance(outcome, Verdict):
-                return outcome
-            pending = outcome
+        pending = self._fast_authenticate(req) or self._authenticate(req)
+        if isinstance(pending, Verdict):
+            return pending
         if pending.key is None:
             return self._accept(pending, None)
         token = next(self._tokens)
@@ -481,12 +478,9 @@ class Guard:
         return self._after_reserve(pending, state, token)
 
     async def _acheck(self, req: WebhookRequest) -> Verdict:
-        pending = self._fast_authenticate(req)
-        if pending is None:
-            outcome = self._authenticate(req)
-            if isinstance(outcome, Verdict):
-                return outcome
-            pending = outcome
+        pending = self._fast_authenticate(req) or self._authenticate(req)
+        if isinstance(pending, Verdict):
+            return pending
         if pending.key is None:
             return self._accept(pending, None)
         token = next(self._tokens)
@@ -852,15 +846,7 @@ class Guard:
     def _after_reserve(self, pending: _Pending, state: ReplayState, token: str) -> Verdict:
         if state is _NEW:
             pending.token = token
-            return Verdict._accepted(
-                pending.route.name,
-                pending.client_ip,
-                pending.event_id,
-                pending.secret_id,
-                pending.timestamp,
-                tuple(pending.reported) if pending.reported else (),
-                pending,
-            )
+            return self._accept(pending, pending)
         route = pending.route
         if state is ReplayState.DONE:
             reason = Reason.DUPLICATE_EVENT
