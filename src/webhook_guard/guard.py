@@ -262,7 +262,7 @@ class _FastPath:
             event_id = eid
         values = (eid, ts)
         before, after = self._before, self._after
-        # Literals were UTF-8 in the template and the values are ASCII (see _ascii), so
+        # Literals were UTF-8 in the template and the values are ASCII (checked above), so
         # one UTF-8 encode gives the bytes HmacScheme.signed_parts() renders part by part.
         mac = self._mac.copy()
         if before:
@@ -400,8 +400,8 @@ class Guard:
             ):
                 self._fast_paths[route.config.path] = route
         # Reservation tokens: unique per guard instance (random prefix) and per request.
-        # (A C-level iterator: one next() per request instead of a concatenation.)
-        self._tokens = map((os.urandom(6).hex() + "-").__add__, map(str, itertools.count()))
+        self._token_prefix = os.urandom(6).hex() + "-"
+        self._counter = itertools.count()
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], **kwargs: Any) -> Guard:
@@ -470,7 +470,7 @@ class Guard:
             return pending
         if pending.key is None:
             return self._accept(pending, None)
-        token = next(self._tokens)
+        token = self._token_prefix + str(next(self._counter))
         try:
             state = self.store.reserve(pending.key, self._processing_timeout, token)
         except Exception as exc:
@@ -483,7 +483,7 @@ class Guard:
             return pending
         if pending.key is None:
             return self._accept(pending, None)
-        token = next(self._tokens)
+        token = self._token_prefix + str(next(self._counter))
         try:
             state = await self.store.areserve(pending.key, self._processing_timeout, token)
         except Exception as exc:
