@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import CLIENT_IP_SOURCES, DEFAULTS, MODES, ON_DUPLICATE, ON_STORE_ERROR
+from .clientip import SOURCES as CLIENT_IP_SOURCES
+from .config import ALL_HOPS_TRUSTED, DEFAULTS, MODES, ON_DUPLICATE, ON_STORE_ERROR
+from .replay.redis_store import DEFAULT_PREFIX, DEFAULT_SOCKET_TIMEOUT
 from .signatures.base import ALGORITHMS, ENCODINGS, FORMATS, SECRET_ENCODINGS
 from .signatures.presets import PRESETS
 
@@ -235,7 +237,8 @@ def _route() -> dict[str, Any]:
             "allow_ips": {
                 "type": "array",
                 "items": {"type": "string", "minLength": 1},
-                "description": "Source addresses allowed: CIDRs, named sets or file:PATH.",
+                "description": "Source addresses allowed: CIDRs, provider lists (github, "
+                "stripe, cloudflare, aws:SERVICE[/region]), named sets or file:PATH.",
             },
         },
         "One protected webhook route. It needs a signature (provider or signature, with "
@@ -277,14 +280,48 @@ def config_schema() -> dict[str, Any]:
                         "deny_ips": {
                             "type": "array",
                             "items": {"type": "string", "minLength": 1},
-                            "description": "Addresses refused on every route.",
+                            "description": "Addresses refused on every route (wins over "
+                            "allow_ips); the same entries as allow_ips.",
+                        },
+                        "all_hops_trusted": {
+                            "enum": list(ALL_HOPS_TRUSTED),
+                            "default": "reject",
+                            "description": "When every X-Forwarded-For/Forwarded hop is a "
+                            "trusted proxy: reject, or take the leftmost.",
+                        },
+                        "trust_unix_socket": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "Treat a Unix-socket peer as a trusted proxy.",
                         },
                     },
                     "Client address rules.",
                 ),
                 "replay": _obj(
                     {
-                        "store": {"type": "string", "default": "memory"},
+                        "store": {
+                            "type": "string",
+                            "minLength": 1,
+                            "default": "memory",
+                            "description": "memory (one process), or a Redis URL: "
+                            "redis://, rediss://, unix://, redis+sentinel://, "
+                            "redis+cluster://; env:NAME or file:PATH to keep its password "
+                            "out of the file.",
+                        },
+                        "prefix": {
+                            "type": "string",
+                            "maxLength": 100,
+                            "default": DEFAULT_PREFIX,
+                            "description": "Redis key prefix.",
+                        },
+                        "socket_timeout": {
+                            "type": "number",
+                            "exclusiveMinimum": 0,
+                            "maximum": 60,
+                            "default": DEFAULT_SOCKET_TIMEOUT,
+                            "description": "Seconds a Redis call may take before the "
+                            "on_store_error policy applies.",
+                        },
                         "max_entries": {"type": "integer", "minimum": 1, "default": 1_000_000},
                         "processing_timeout": {
                             "type": "integer",
