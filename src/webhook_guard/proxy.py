@@ -17,21 +17,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any
+import math
+import signal
+import sys
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 import httpx
 
+from .adapters._common import ConfigSource, resolve_guard
+from .adapters.asgi import ASGIApp, GuardMiddleware, Receive, Scope, Send, read_body, send_verdict
+from .guard import Guard
 from .verdict import PROBLEM_CONTENT_TYPE, Reason, Verdict
 
 logger = logging.getLogger("webhook_guard.proxy")
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: RFC 9110 section 7.6.1 connection-specific fields, plus the de facto Proxy-Connection
 #: and Keep-Alive: meaningful for one hop only, never forwarded in either direction.
@@ -98,15 +97,13 @@ def _connection_listed(headers: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
     return named
 
 
-def _problem(status: int, kind: str, title: str, detail: str) -> bytes:
-    body = {"type": f"urn:webhook-guard:proxy:{kind}", "title": title, "status": status}
-    body["detail"] = detail
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-async def _respond(send: Send, status: int, body: bytes, extra: Iterable[Any] = ()) -> None:
+async def _gateway_error(send: Send, status: int, kind: str, title: str, detail: str) -> None:
+    body = json.dumps(
+        {"type": f"urn:webhook-guard:proxy:{kind}", "title": title, "status": status,
+         "detail": detail},
+        separators=(",", ":"),
+    ).encode()  # fmt: skip
     headers = [(b"content-type", PROBLEM_CONTENT_TYPE.encode())]
-    headers += [(n.encode(), v.encode()) for n, v in extra]
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -178,9 +175,10 @@ class ForwardingApp:
             return
         verdict = scope.get("state", {}).get("webhook")
         if not isinstance(verdict, Verdict) or not verdict.ok or verdict.route is None:
-            await _respond(send, 404, _NOT_FOUND.problem_json())
+            await send_verdict(send, _NOT_FOUND)
             return
-        body = await self._read_body(receive)
+        # The guard middleware has already read (and bounded) the body and replays it.
+        body = await read_body(receive, sys.maxsize)
         if body is None:
             return  # the client went away
         await self._forward(scope, verdict, body, send)
@@ -195,18 +193,6 @@ class ForwardingApp:
                 await self.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-    @staticmethod
-    async def _read_body(receive: Receive) -> bytes | None:
-        # The guard middleware has already read (and bounded) the body and replays it.
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return b"".join(chunks)
 
     def upstream_headers(self, scope: Scope, verdict: Verdict) -> list[tuple[bytes, bytes]]:
         """The request headers sent upstream: the client's, minus hop-by-hop ones and
@@ -259,14 +245,14 @@ class ForwardingApp:
                 "upstream timed out (%s) for route %s", type(exc).__name__, verdict.route
             )
             detail = "the application behind this proxy did not answer in time"
-            await _respond(send, 504, _problem(504, "upstream_timeout", "Gateway timeout", detail))
+            await _gateway_error(send, 504, "upstream_timeout", "Gateway timeout", detail)
             return
         except httpx.HTTPError as exc:
             logger.error(
                 "upstream unreachable (%s: %s) for route %s", type(exc).__name__, exc, verdict.route
             )
             detail = "the application behind this proxy cannot be reached"
-            await _respond(send, 502, _problem(502, "upstream_unavailable", "Bad gateway", detail))
+            await _gateway_error(send, 502, "upstream_unavailable", "Bad gateway", detail)
             return
         try:
             listed = _connection_listed(response.headers.raw)
@@ -297,4 +283,87 @@ class ForwardingApp:
             await response.aclose()
 
 
-__all__ = ["ForwardingApp", "check_upstream"]
+def create_proxy(
+    config: Guard | ConfigSource,
+    upstream: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+) -> ASGIApp:
+    """The verifying reverse proxy as one ASGI app.
+
+    Args:
+        config: a :class:`~webhook_guard.Guard`, a config file path, mapping or Config.
+        upstream: base URL of the application behind the proxy.
+        timeout, connect_timeout: see :class:`ForwardingApp`.
+
+    Raises:
+        ConfigError: the configuration is invalid.
+        ValueError: ``upstream`` is not an absolute http(s) URL.
+    """
+    guard = config if isinstance(config, Guard) else resolve_guard(config, None, "create_proxy")
+    trusted = guard.config.network.trusted_set
+    forward = ForwardingApp(
+        upstream,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        # X-Forwarded-Proto is believed from the same peers as X-Forwarded-For.
+        trusted_proto=lambda peer: peer is not None and peer in trusted,
+    )
+    return GuardMiddleware(forward, guard=guard)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def serve(
+    *,
+    config: Guard | ConfigSource,
+    upstream: str,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    timeout: float = DEFAULT_TIMEOUT,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    log_level: str = "info",
+) -> None:
+    """Run the proxy on uvicorn until SIGTERM or SIGINT (then finish open requests).
+
+    The config is loaded before the socket is bound, so a bad one fails at once.
+    """
+    import uvicorn
+
+    app = create_proxy(config, upstream, timeout=timeout, connect_timeout=connect_timeout)
+    # uvicorn drains open requests on SIGTERM, then re-raises the signal with the handler
+    # that was installed before it; make that a normal exit, so a requested stop is not
+    # reported as a crash (exit status 0 instead of -15).
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    settings = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        # The guard resolves the client address under network.trusted_proxies; uvicorn
+        # must not rewrite the peer from X-Forwarded-For first.
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=max(math.ceil(timeout), 1),
+    )
+    # After uvicorn.Config has set up logging: webhook URLs may carry a token.
+    logging.getLogger("uvicorn.access").addFilter(redact_query)
+    uvicorn.Server(settings).run()
+
+
+def redact_query(record: logging.LogRecord) -> bool:
+    """Logging filter: drop the query string from uvicorn's access log lines, where a
+    URL token (``?token=...``) would otherwise be written to the log."""
+    args = record.args
+    if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+        path, sep, _ = args[2].partition("?")
+        if sep:
+            record.args = (*args[:2], path + "?[redacted]", *args[3:])
+    return True
+
+
+__all__ = ["ForwardingApp", "check_upstream", "create_proxy", "redact_query", "serve"]
