@@ -23,8 +23,9 @@ import httpx
 import pytest
 import standardwebhooks
 
-from tests.servers import free_port, serve_asgi, wait_for_port
+from tests.servers import free_port, nginx, serve_asgi, wait_for_port
 from webhook_guard import Guard
+from webhook_guard.adapters.asgi import read_body
 from webhook_guard.proxy import create_proxy
 
 SECRET = "whsec_" + base64.b64encode(b"p" * 32).decode()
@@ -58,12 +59,7 @@ class Upstream:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive, sys.maxsize) or b""
         self.seen.append(
             {
                 "path": scope["raw_path"].decode(),
@@ -275,7 +271,7 @@ def test_client_copies_of_proxy_headers_are_replaced(stack: tuple[Upstream, str]
 
 def test_unreachable_upstream_is_502_and_the_event_is_not_burnt() -> None:
     dead = f"http://127.0.0.1:{free_port()}"
-    with serve_asgi(create_proxy(CONFIG, dead), proxy_headers=False) as url:
+    with serve_asgi(create_proxy(CONFIG, dead), proxy_headers=False, lifespan="on") as url:
         headers = signed(BODY, "msg_down")
         for _ in range(2):
             r = httpx.post(f"{url}/hooks/orders", content=BODY, headers=headers)
@@ -365,3 +361,66 @@ def test_serve_with_a_bad_upstream_exits_2(tmp_path: Path, upstream_url: str) ->
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.startswith("error: --upstream: upstream ")
+
+
+# -- behind a real nginx, the trusted proxy in front of the guard -------------------------------
+
+NGINX_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "network": {"trusted_proxies": ["127.0.0.1/32"], "client_ip": "x-forwarded-for"},
+    "routes": [
+        {
+            "name": "git",
+            "path": "/hooks/git/*",
+            "token": {"header": "X-Token", "secrets": ["t0ken-for-tests"]},
+            "allow_ips": ["127.0.0.5/32"],  # "the provider", a loopback alias
+            "event_id": "none",
+        }
+    ],
+}
+
+
+def from_address(address: str) -> httpx.Client:
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=10)
+
+
+def test_behind_nginx_the_client_is_the_first_untrusted_hop(
+    upstream: tuple[Upstream, str],
+) -> None:
+    app, upstream_url = upstream
+    proxy = create_proxy(NGINX_CONFIG, upstream_url)
+    with serve_asgi(proxy, proxy_headers=False, lifespan="on") as guard_url:
+        block = (
+            f"location / {{ proxy_pass {guard_url};"
+            " proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;"
+            " proxy_set_header X-Forwarded-Proto https; }"
+        )
+        with nginx(block) as port:
+            edge = f"http://127.0.0.1:{port}/hooks/git/push"
+            token = {"X-Token": "t0ken-for-tests"}
+            with from_address("127.0.0.5") as provider:
+                # The provider's own (even forged) X-Forwarded-For is left of nginx's hop.
+                r = provider.post(
+                    edge, content=b"{}", headers={**token, "X-Forwarded-For": "6.6.6.6"}
+                )
+                assert r.status_code == 202
+            with from_address("127.0.0.6") as stranger:
+                r = stranger.post(
+                    edge, content=b"{}", headers={**token, "X-Forwarded-For": "127.0.0.5"}
+                )
+                assert r.status_code == 403
+                assert r.json()["reason"] == "ip_not_allowed"
+            # Straight to the guard, bypassing nginx: the peer is not trusted, so neither
+            # its X-Forwarded-For nor its X-Forwarded-Proto is believed.
+            with from_address("127.0.0.5") as direct:
+                r = direct.post(
+                    f"{guard_url}/hooks/git/direct", content=b"{}",
+                    headers={**token, "X-Forwarded-For": "10.9.9.9", "X-Forwarded-Proto": "https"},
+                )  # fmt: skip
+                assert r.status_code == 202
+    assert len(app.seen) == 2
+    via_nginx, direct_seen = (dict(s["headers"]) for s in app.seen)
+    assert via_nginx["x-forwarded-for"] == "127.0.0.5"
+    assert via_nginx["x-forwarded-proto"] == "https"  # believed: nginx is trusted
+    assert direct_seen["x-forwarded-for"] == "127.0.0.5"
+    assert direct_seen["x-forwarded-proto"] == "http"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 
 from tests.servers import free_port, serve_asgi
 from webhook_guard import Verdict
+from webhook_guard.adapters.asgi import read_body
 from webhook_guard.proxy import ForwardingApp, check_upstream
 
 ROUTED = "/hooks/"
@@ -25,12 +27,7 @@ async def upstream_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """Echoes what it received; a few paths misbehave on purpose."""
     if scope["type"] != "http":
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_body(receive, sys.maxsize) or b""
     path = scope["path"]
     if path.endswith("/slow"):
         await asyncio.sleep(3)
