@@ -273,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="webhook-guard",
         description="Verify incoming webhooks: signatures, timestamps, replays, source IPs.",
-        epilog="Exit codes: 0 ok/accepted, 1 rejected, 2 usage or config error.",
+        epilog="New here? Run 'webhook-guard demo'. 'webhook-guard COMMAND --help' explains "
+        "each command. Exit codes: 0 ok/accepted, 1 rejected, 2 usage or config error.",
     )
     parser.add_argument("--version", action="version", version=f"webhook-guard {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -322,9 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
         "upstream only once it passed every check; every other path gets 404. Needs the "
         "proxy extra. Stops cleanly on SIGTERM or Ctrl-C.",
     )
-    p.add_argument("--config", required=True, help="path to webhook-guard.yaml")
+    p.add_argument("--config", required=True, metavar="FILE", help="path to webhook-guard.yaml")
     p.add_argument(
-        "--upstream", required=True, help="base URL of the application, e.g. http://127.0.0.1:8000"
+        "--upstream",
+        required=True,
+        metavar="URL",
+        help="base URL of the application, e.g. http://127.0.0.1:8000",
     )
     p.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
@@ -336,19 +340,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout",
         type=float,
         default=30.0,
-        help="seconds the upstream may take between bytes before 504 (default: %(default)s)",
+        metavar="SECONDS",
+        help="how long the upstream may take between bytes before 504; also how long "
+        "SIGTERM waits for requests in flight (default: %(default)s)",
     )
     p.add_argument(
         "--connect-timeout",
         type=float,
         default=5.0,
-        help="seconds to connect to the upstream before 502 (default: %(default)s)",
+        metavar="SECONDS",
+        help="how long to try to connect to the upstream before 502 (default: %(default)s)",
     )
     p.add_argument(
         "--log-level",
         default="info",
         choices=["critical", "error", "warning", "info", "debug"],
-        help="(default: %(default)s)",
+        help="uvicorn's log level; query strings are redacted from access lines "
+        "(default: %(default)s)",
     )
     p.set_defaults(func=cmd_serve)
 
