@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .adapters._common import ConfigSource, resolve_guard
+from .adapters._common import ConfigSource
 from .adapters.asgi import ASGIApp, GuardMiddleware, Receive, Scope, Send, read_body, send_verdict
 from .guard import Guard
 from .verdict import PROBLEM_CONTENT_TYPE, Reason, Verdict
@@ -146,7 +146,7 @@ class ForwardingApp:
     ) -> None:
         self.upstream = check_upstream(upstream)
         self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
-        self._trusted_proto = trusted_proto or (lambda peer: False)
+        self.trusted_proto: Callable[[str | None], bool] = trusted_proto or (lambda peer: False)
         self._client = client
         self._own_client = client is None
 
@@ -214,7 +214,7 @@ class ForwardingApp:
         client = scope.get("client")
         peer = client[0] if client else None
         scheme = str(scope.get("scheme", "http")).encode()
-        if proto in (b"http", b"https") and self._trusted_proto(peer):
+        if proto in (b"http", b"https") and self.trusted_proto(peer):
             scheme = proto
         client_ip = verdict.client_ip or peer
         if client_ip:
@@ -301,16 +301,18 @@ def create_proxy(
         ConfigError: the configuration is invalid.
         ValueError: ``upstream`` is not an absolute http(s) URL.
     """
-    guard = config if isinstance(config, Guard) else resolve_guard(config, None, "create_proxy")
-    trusted = guard.config.network.trusted_set
-    forward = ForwardingApp(
-        upstream,
-        timeout=timeout,
-        connect_timeout=connect_timeout,
-        # X-Forwarded-Proto is believed from the same peers as X-Forwarded-For.
-        trusted_proto=lambda peer: peer is not None and peer in trusted,
+    forward = ForwardingApp(upstream, timeout=timeout, connect_timeout=connect_timeout)
+    # A guard built here from config belongs to the middleware, which closes its replay
+    # store (Redis connections) at lifespan shutdown; a Guard passed in stays the caller's.
+    middleware = (
+        GuardMiddleware(forward, guard=config)
+        if isinstance(config, Guard)
+        else GuardMiddleware(forward, config)
     )
-    return GuardMiddleware(forward, guard=guard)
+    trusted = middleware.guard.config.network.trusted_set
+    # X-Forwarded-Proto is believed from the same peers as X-Forwarded-For.
+    forward.trusted_proto = lambda peer: peer is not None and peer in trusted
+    return middleware
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
