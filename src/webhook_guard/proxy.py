@@ -132,7 +132,9 @@ class ForwardingApp:
         connect_timeout: seconds to wait for a connection (an unreachable one gets 502).
         trusted_proto: returns True for a socket peer whose ``X-Forwarded-Proto`` is
             believed (a TLS-terminating proxy in front); default: none is.
-        client: an httpx client to use (tests); by default one is made per app.
+        client: an httpx client to use (tests); by default one is made per app and
+            closed at lifespan shutdown (run the server with lifespan on, uvicorn's
+            default "auto" included).
     """
 
     def __init__(
