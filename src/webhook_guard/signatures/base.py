@@ -311,13 +311,22 @@ class HmacScheme:
         Every comparison is ``hmac.compare_digest``.
         """
         before, after = self.signed_parts(values)
+        return self.match(parsed, keys, (before, body, after))
+
+    @staticmethod
+    def match(
+        parsed: ParsedSignature, keys: Sequence[tuple[Secret, Any]], chunks: Sequence[bytes]
+    ) -> tuple[Secret, bytes] | None:
+        """The (secret, digest) whose HMAC over ``chunks`` equals one of the signatures sent.
+
+        Every comparison is ``hmac.compare_digest``; the message is fed in pieces so the
+        body is never copied.
+        """
         for secret, base in keys:
             mac = base.copy()
-            if before:
-                mac.update(before)
-            mac.update(body)
-            if after:
-                mac.update(after)
+            for chunk in chunks:
+                if chunk:
+                    mac.update(chunk)
             digest: bytes = mac.digest()
             for sig in parsed.signatures:
                 if hmac.compare_digest(digest, sig):

@@ -88,14 +88,9 @@ class TwilioScheme(HmacScheme):
         if suffix is None:
             return None
         for variant in _url_variants(url):
-            message = variant.encode() + suffix
-            for secret, base in keys:
-                mac = base.copy()
-                mac.update(message)
-                digest: bytes = mac.digest()
-                for sig in parsed.signatures:
-                    if hmac.compare_digest(digest, sig):
-                        return secret, digest
+            matched = self.match(parsed, keys, (variant.encode(), suffix))
+            if matched is not None:
+                return matched
         return None
 
     def sign(self, key_secret: Secret, body: bytes, values: dict[str, str]) -> dict[str, str]:
