@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import re
 from typing import Any
 
 import pytest
@@ -62,6 +64,28 @@ ROUTES: dict[str, dict[str, Any]] = {
         "secrets": ["bare-secret"],
         "event_id": "none",
     },
+    # kv format with the timestamp inside the signature header; event ID from the body.
+    "stripe": {"path": "/hooks/stripe", "provider": "stripe", "secrets": ["whsec_stripe"]},
+    "paddle": {"path": "/hooks/paddle", "provider": "paddle", "secrets": ["pdl_ntfset_x"]},
+    # Prefixed plain signature, timestamp header, no ID header: the signature is the ID.
+    "slack": {"path": "/hooks/slack", "provider": "slack", "secrets": ["slack-secret"]},
+    # ConvoyScheme: the compacted body is tried by the general path only.
+    "convoy": {"path": "/hooks/convoy", "provider": "convoy", "secrets": ["convoy-secret"]},
+    "convoy-adv": {
+        "path": "/hooks/convoy-adv",
+        "provider": "convoy-advanced",
+        "secrets": ["convoy-secret"],
+        "event_id": {"json": "/data/0"},
+    },
+    # Prefixed plain signature with an ID header (GitHub's shape).
+    "bitbucket": {"path": "/hooks/bb", "provider": "bitbucket", "secrets": ["bb-secret"]},
+    # The event ID from a header of its own (sign() sends it).
+    "delivery": {
+        "path": "/hooks/delivery",
+        "provider": "standard",
+        "secrets": [SW_SECRET],
+        "event_id": {"header": "X-Delivery"},
+    },
 }
 
 
@@ -69,7 +93,6 @@ def make_guards(clock: FakeClock) -> tuple[Guard, Guard]:
     config = {"version": 1, "routes": [{"name": n, **r} for n, r in ROUTES.items()]}
     fast = Guard.from_dict(config, store=MemoryReplayStore(1000, clock=clock), clock=clock)
     general = Guard.from_dict(config, store=MemoryReplayStore(1000, clock=clock), clock=clock)
-    general._fast_paths = {}
     for route in general._routes.values():
         route.fast = None
     return fast, general
@@ -121,6 +144,8 @@ def _names(edit: Any) -> Any:
 def _container(kind: str) -> Any:
     def mutate(r: Req) -> None:
         items = list(r["headers"].items())
+        if not items:  # every header dropped (a single-header scheme)
+            return
         if kind == "str-list":
             r["headers"] = items
         elif kind == "bytes-list":
@@ -152,6 +177,21 @@ def _attr(name: str, value: Any) -> Any:
 
 def _ts(delta: int) -> Any:
     return _edit_header("timestamp", lambda v: str(int(v) + delta) if v.isdigit() else v)
+
+
+def _kv_ts(delta: int) -> Any:
+    # The timestamp of a kv header (Stripe "t=", Paddle "ts="), moved by delta seconds.
+    return _edit_header(
+        "signature",
+        lambda v: re.sub(
+            r"(^|[,;])(ts?)=([0-9]+)", lambda m: f"{m[1]}{m[2]}={int(m[3]) + delta}", v
+        ),
+    )
+
+
+def _spaced_json(r: Req) -> None:
+    # Whitespace between JSON tokens, which Convoy's signature does not cover.
+    r["body"] = r["body"].replace(b'":', b'": ').replace(b",", b", ")
 
 
 def _svix_with_junk_webhook_signature(r: Req) -> None:
@@ -201,6 +241,27 @@ MUTATIONS = [
     _names(str.title),
     _names(str.upper),
     _names(lambda k: k.replace("k", "\N{KELVIN SIGN}")),  # lower() gives "k"
+    # kv headers: repeated, missing, extra and foreign pairs; spacing; the window.
+    _edit_header("signature", lambda v: re.sub(r"(ts?)=", r"\1=1,\1=", v, count=1)),
+    _edit_header("signature", lambda v: re.sub(r"(ts?=[0-9]+)([,;])", r"\1\2\1\2", v, count=1)),
+    _edit_header("signature", lambda v: re.sub(r"(^|[,;])ts?=[0-9]+", "", v)),
+    _edit_header("signature", lambda v: v + ",v1=" + "0" * 64),
+    _edit_header("signature", lambda v: "v1=" + "0" * 64 + "," + v),
+    _edit_header("signature", lambda v: v.replace("v1=", "v0=").replace("h1=", "h0=")),
+    _edit_header("signature", lambda v: v.replace(",", " , ").replace(";", "; ")),
+    _edit_header("signature", lambda v: v.replace("=", "= ", 1)),
+    _edit_header("signature", lambda v: v.replace("v0=", "")),  # Slack's prefix
+    _kv_ts(-301),
+    _kv_ts(301),
+    _kv_ts(-300),
+    _spaced_json,
+    _drop("delivery"),
+    _set("X-Delivery", ""),  # sent twice (see "x-delivery" above) or empty
+    _set("X-Delivery", "d 1"),
+    _set("X-Delivery", "d-\u00e9"),
+    _set("X-Delivery", "x" * 129),
+    _set("x-convoy-idempotency-key", "idem-1"),
+    _set("x-request-uuid", "{b-1}"),
 ]
 CONTAINERS = [
     _container(kind)
@@ -242,10 +303,27 @@ def request(
     )
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# JSON bodies carry event IDs at /id, /event_id and /data/0, some of them odd.
+JSON_BODIES = st.builds(
+    lambda i, spaced: json.dumps(
+        {"id": i, "event_id": i, "data": [i]}, separators=(", ", ": ") if spaced else (",", ":")
+    ).encode(),
+    st.one_of(
+        st.just("evt_1"),
+        st.text(max_size=10),
+        st.integers(),
+        st.booleans(),
+        st.none(),
+        st.just("x" * 129),
+    ),
+    st.booleans(),
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     route=st.sampled_from(sorted(ROUTES)),
-    body=st.binary(max_size=80),
+    body=st.one_of(st.binary(max_size=80), JSON_BODIES),
     mutations=st.lists(st.sampled_from(MUTATIONS), max_size=3),
     container=st.sampled_from(CONTAINERS),
     old_secret=st.booleans(),
@@ -257,6 +335,7 @@ def request(
         st.text(max_size=12),
     ),
     ts_offset=st.sampled_from([0, -300, -301, 300, 301, -(10**10)]),
+    prechecked=st.booleans(),
 )
 def test_fast_and_general_paths_give_identical_verdicts(
     route: str,
@@ -267,6 +346,7 @@ def test_fast_and_general_paths_give_identical_verdicts(
     advance: int,
     event_id: str | None,
     ts_offset: int,
+    prechecked: bool,
 ) -> None:
     clock = FakeClock(NOW)
     fast, general = make_guards(clock)
@@ -276,12 +356,31 @@ def test_fast_and_general_paths_give_identical_verdicts(
         fast, route, body, [*mutations, container], secret, event_id=event_id, timestamp=timestamp
     )
     clock.advance(advance)
+    if prechecked:
+        # As adapters do: the header index precheck builds is then the fast path's table.
+        same(fast.precheck(req), general.precheck(req))
     verdicts = fast.check(req), general.check(req)
     same(*verdicts)
     # The same delivery again once the first completed: a replay, or a retry after a refusal.
     fast.complete(verdicts[0], 200)
     general.complete(verdicts[1], 200)
     same(fast.check(req), general.check(req))
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES))
+def test_every_single_mutation_agrees(route: str) -> None:
+    # Exhaustive where the property above samples: each mutation alone, on a JSON body
+    # with an event ID, as str headers and as ASGI-style bytes pairs, prechecked or not.
+    for mutate in MUTATIONS:
+        for container in (_container("dict"), _container("bytes-list")):
+            for prechecked in (False, True):
+                clock = FakeClock(NOW)
+                fast, general = make_guards(clock)
+                body = b'{"id":"evt_1","event_id":"evt_1","data":["evt_1"]}'
+                req = request(fast, route, body, [mutate, container], None)
+                if prechecked:
+                    same(fast.precheck(req), general.precheck(req))
+                same(fast.check(req), general.check(req))
 
 
 def test_async_twin_agrees() -> None:
@@ -332,11 +431,19 @@ def _fast_path_of(route: dict[str, Any], **top: Any) -> object:
         ({"mode": "report"}, {}),
         ({"token": {"header": "X-Token", "secrets": ["t0ken"]}}, {}),
         ({"secrets": [{"value": SW_SECRET, "expires": "2099-01-01T00:00:00Z"}]}, {}),
-        ({"event_id": {"header": "X-Other"}}, {}),
-        ({"event_id": {"json": "/id"}}, {}),
         ({"provider": None, "signature": {"header": "X", "signed_content": "{method}{body}"}}, {}),
+        ({"provider": "twilio", "public_url": "https://example.com"}, {}),
         (
-            {"provider": None, "signature": {"header": "X", "format": "kv", "timestamp_key": "t"}},
+            {
+                "provider": None,
+                "signature": {
+                    "header": "X",
+                    "format": "kv",
+                    "timestamp_key": "t",
+                    "timestamp_header": "X-T",  # and in its own header too: ambiguous
+                    "signed_content": "{timestamp}.{body}",
+                },
+            },
             {},
         ),
     ],

@@ -19,7 +19,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl
 
 from .clientip import ClientIPResolver, PeerInvalid, ProxyHeadersInvalid
@@ -31,6 +31,7 @@ from .routes import RouteTable, normalise_path
 from .secrets import MAX_ACTIVE_SECRETS, Secret
 from .signatures import make_scheme
 from .signatures.base import MAX_SIGNATURES, Failure, HmacScheme, ParsedSignature
+from .signatures.convoy import ConvoyScheme
 from .verdict import Reason, Verdict
 
 if TYPE_CHECKING:
@@ -103,7 +104,8 @@ class _FastPath:
     pipeline runs. So every rejection, with its reason and detail,
     comes out of one place. tests/test_fastpath.py checks that both give identical
     verdicts on valid and tampered requests. The rules themselves are shared, not copied:
-    :func:`_timestamp_outcome`, :meth:`HmacScheme.encode` and the scheme's tokenizer.
+    :func:`_timestamp_outcome`, :func:`_json_pointer`, :func:`_digest_id`,
+    :meth:`HmacScheme.kv_pairs` and the scheme's tokenizer.
 
     It saves (issue: at most 3x raw ``hmac`` at 1 KiB) the header index and per-header
     lists, the ``ParsedSignature``/``Failure`` objects and the per-part rendering of the
@@ -115,17 +117,21 @@ class _FastPath:
         "_before",
         "_families",
         "_hex",
+        "_id_header",
+        "_id_pointer",
+        "_id_source",
+        "_kv",
         "_label",
         "_mac",
         "_max_body",
         "_needs_id",
         "_needs_ts",
+        "_plain",
         "_prefix",
         "_scheme",
         "_separator",
         "_single",
         "_tolerance",
-        "_use_id",
     )
 
     # RouteConfig / NetworkConfig / Config fields whose values compile() checks. A field
@@ -164,27 +170,32 @@ class _FastPath:
         }
     )
     _CONFIG_FIELDS = frozenset({"routes", "replay", "network"})
+    # Scheme classes (exactly, not their subclasses) and the ``scheme`` each is built for.
+    # ConvoyScheme only adds a second try over the compacted body once the raw body did
+    # not verify, and then this path has already handed over to the general one.
+    _SCHEMES: ClassVar[dict[type, str]] = {HmacScheme: "hmac", ConvoyScheme: "convoy"}
 
     @classmethod
     def compile(cls, config: Config, route: _Route, ip_rules: bool) -> _FastPath | None:
         """The fast path for ``route``, or None unless every check it configures is one of:
-        enforce mode, no token, an :class:`HmacScheme` (exactly, not a subclass) in
-        ``plain`` or ``list`` format signing only ``{id}``, ``{timestamp}`` and ``{body}``
-        with the timestamp in its own header, secrets without expiry, event ID ``auto`` or
-        ``none``, and no client address step (``ip_rules`` is the guard's switch for it: any
-        trusted proxy, ``deny_ips`` or Unix-socket trust; or the route's ``allow_ips``)."""
+        enforce mode, no token, an :class:`HmacScheme` or :class:`ConvoyScheme` in
+        ``plain``, ``list`` or ``kv`` format signing only ``{id}``, ``{timestamp}`` and
+        ``{body}``, the timestamp in its own header or (``kv``) in the signature header but
+        not both, secrets without expiry, any event ID source, and no client address step
+        (``ip_rules`` is the guard's switch for it: any trusted proxy, ``deny_ips`` or
+        Unix-socket trust; or the route's ``allow_ips``)."""
         scheme, rc = route.scheme, route.config
         if (
             scheme is None
-            or type(scheme) is not HmacScheme
-            or scheme.spec.scheme != "hmac"
+            or cls._SCHEMES.get(type(scheme)) != scheme.spec.scheme
             or not route.enforce
             or rc.token is not None
             or route.expiring
             or not route.keys
-            or rc.event_id.source not in ("auto", "none")
-            or scheme.spec.format not in ("plain", "list")
-            or scheme.spec.timestamp_key is not None
+            or rc.event_id.source not in ("auto", "none", "header", "json")
+            or not (rc.event_id.header or "").isascii()
+            or scheme.spec.format not in ("plain", "list", "kv")
+            or (scheme.spec.timestamp_key is not None and any(scheme._ts_keys))
             or not scheme.fields <= {"id", "timestamp"}
             or ip_rules
             or route.allow_set is not None
@@ -199,18 +210,26 @@ class _FastPath:
         self._scheme = scheme
         self._label, self._mac = route.keys[0][0].label, route.keys[0][1]
         self._tolerance = route.config.tolerance if scheme.has_timestamp else None
-        self._use_id = route.config.event_id.source == "auto"
         self._needs_id = "id" in scheme.fields
         self._needs_ts = "timestamp" in scheme.fields
         self._max_body = route.config.max_body_bytes
         spec = scheme.spec
-        self._single = spec.version + "," if spec.format == "list" else None
+        self._plain = spec.format == "plain"
+        self._kv = spec.format == "kv"
+        self._single = spec.version + ","  # (list format)
         self._separator = spec.separator
         self._prefix = spec.prefix
         self._hex = spec.encoding == "hex"
+        ids = route.config.event_id
+        self._id_source = ids.source
+        self._id_pointer = ids.pointer
+        name = (ids.header or "").lower()
+        self._id_header: tuple[Any, Any] = (name, name.encode())
+        # The scheme's ID header is read only when it is signed or is the event ID.
+        id_keys = scheme._id_keys if self._needs_id or ids.source == "auto" else []
         # Per header family: (signature, timestamp, id) names, None where the family has
         # no such header; as str and as bytes, for the type the caller's headers use.
-        families = list(zip(scheme._keys, scheme._ts_keys, scheme._id_keys, strict=True))
+        families = list(itertools.zip_longest(scheme._keys, scheme._ts_keys, id_keys))
         self._families = (
             [tuple(None if n is None else n.decode() for n in names) for names in families],
             families,
@@ -223,28 +242,58 @@ class _FastPath:
         body = req.body
         if len(body) > self._max_body:
             return None
-        unique = unique_header_table(req.headers)
-        if unique is None:
-            return None
-        table, as_bytes = unique
-        for sig_name, ts_name, id_name in self._families[as_bytes]:  # noqa: B007 (kept after break)
-            sig = table.get(sig_name)
+        table: dict[Any, Any]
+        index = req._index
+        if index is not None and req._dups is None:
+            # The general path's own header index, already built (precheck read
+            # Content-Length): lower-case bytes names, none repeated.
+            table, as_bytes = index, True
+        else:
+            unique = unique_header_table(req.headers)
+            if unique is None:
+                return None
+            table, as_bytes = unique
+        names: tuple[Any, ...]
+        sig: Any
+        for names in self._families[as_bytes]:
+            sig = table.get(names[0])
             if sig is not None:
                 break
         else:
             return None
-        ts = None if ts_name is None else table.get(ts_name)
-        eid = None if id_name is None else table.get(id_name)
-        if as_bytes:
-            sig, ts, eid = _latin1(sig), _latin1(ts), _latin1(eid)
-        # Only ASCII str, on whose bytes both paths agree: the general path re-encodes str
-        # values as latin-1 with replacement, this one encodes the signed prefix as UTF-8.
+        ts = None if names[1] is None else table.get(names[1])
+        eid = None if names[2] is None else table.get(names[2])
+        # Values as text, as WebhookRequest.values() decodes them. Only ASCII str, on whose
+        # bytes both paths agree: the general path re-encodes str values as latin-1 with
+        # replacement, this one encodes the signed prefix as UTF-8.
+        if isinstance(sig, bytes):
+            sig = sig.decode("latin-1")
         if not (sig.__class__ is str and sig.isascii()):
             return None
-        if ts is not None and not (ts.__class__ is str and ts.isascii()):
-            return None
-        if eid is not None and not (eid.__class__ is str and eid.isascii()):
-            eid = None  # as if absent: the checks below then leave it to the general path
+        if ts is not None:
+            if isinstance(ts, bytes):
+                ts = ts.decode("latin-1")
+            if not (ts.__class__ is str and ts.isascii()):
+                return None
+        if eid is not None:
+            if isinstance(eid, bytes):
+                eid = eid.decode("latin-1")
+            if not (eid.__class__ is str and eid.isascii()):
+                return None
+        if self._kv:
+            tokens, stamps = self._scheme.kv_pairs(sig)
+            if stamps:
+                if len(stamps) != 1:
+                    return None
+                ts = stamps[0]
+        elif self._plain:
+            tokens = [sig.strip()]  # HmacScheme._tokens() of a plain header, without the call
+        elif sig.startswith(self._single) and self._separator not in sig:
+            # One "v1,<sig>" entry, as nearly every sender sends: what _tokens() returns
+            # for it, without the split and the list comprehension.
+            tokens = [sig[len(self._single) :]]
+        else:
+            tokens = self._scheme._tokens(sig)
         signed_ts: int | None = None
         if self._tolerance is not None:
             if ts is None:
@@ -255,11 +304,6 @@ class _FastPath:
             signed_ts = outcome
         if (self._needs_id and eid is None) or (self._needs_ts and ts is None):
             return None
-        event_id: str | None = None
-        if self._use_id:
-            if eid is None or not _PRINTABLE_ID.fullmatch(eid):
-                return None  # the general path hashes such IDs or falls back to the digest
-            event_id = eid
         values = (eid, ts)
         before, after = self._before, self._after
         # Literals were UTF-8 in the template and the values are ASCII (checked above), so
@@ -285,18 +329,33 @@ class _FastPath:
         expected = self._prefix + (
             digest.hex() if self._hex else binascii.b2a_base64(digest, newline=False).decode()
         )
-        single = self._single
-        if single is not None and sig.startswith(single) and self._separator not in sig:
-            # One "v1,<sig>" entry, as nearly every sender sends: what _tokens() returns
-            # for it, without the split and the list.
-            tokens = [sig[len(single) :]]
-        else:
-            tokens = self._scheme._tokens(sig)[:MAX_SIGNATURES]
-        for token in tokens:
+        for token in tokens[:MAX_SIGNATURES]:
             if hmac.compare_digest(token, expected):
-                key = None if event_id is None else route.key_prefix + event_id
-                return _Pending(route, req.peer, [], event_id, key, self._label, signed_ts)
-        return None
+                break
+        else:
+            return None
+        # The event ID as Guard._event_id() finds it; an ID it would hash (not printable)
+        # or a header it would not use (empty) is left to it.
+        source = self._id_source
+        event_id: str | None
+        if source == "none":
+            return _Pending(route, req.peer, [], None, None, self._label, signed_ts)
+        if source == "auto":
+            event_id = eid
+        elif source == "json":
+            event_id = _json_pointer(body, self._id_pointer)
+        else:
+            found = table.get(self._id_header[as_bytes])
+            if found is None:
+                return None
+            event_id = found.decode("latin-1") if isinstance(found, bytes) else found
+        if event_id is None:
+            event_id = _digest_id(digest)
+        elif not (event_id.__class__ is str and _PRINTABLE_ID.fullmatch(event_id)):
+            return None
+        return _Pending(
+            route, req.peer, [], event_id, route.key_prefix + event_id, self._label, signed_ts
+        )
 
 
 class _Pending:
@@ -384,21 +443,16 @@ class Guard:
         self._deny = network.deny_set if network.deny_set else None
         # With no address rule at all, step 2 is skipped and the peer is reported as given.
         self._ip_rules = bool(network.trusted_set) or network.trust_unix_socket or bool(self._deny)
-        # Routes with a fast path, by the raw request path that certainly selects them
-        # (checked through the general matcher itself): one dict lookup instead of
-        # normalising and matching. Other spellings and prefix routes still get there
-        # through normalise_path() and the table.
-        self._fast_paths: dict[str, _Route] = {}
+        # Routes by the raw request path that certainly selects them (checked through the
+        # general matcher itself): one dict lookup instead of normalising and matching.
+        # Other spellings and prefix routes still get there through normalise_path() and
+        # the table.
+        self._exact: dict[str, _Route] = {}
         for route in self._routes.values():
             route.fast = _FastPath.compile(config, route, self._ip_rules)
             norm = normalise_path(route.config.path)
-            if (
-                route.fast
-                and norm.canonical
-                and norm.path
-                and self._table.match(norm.path) is route
-            ):
-                self._fast_paths[route.config.path] = route
+            if norm.canonical and norm.path and self._table.match(norm.path) is route:
+                self._exact[route.config.path] = route
         # Reservation tokens: unique per guard instance (random prefix) and per request.
         self._token_prefix = os.urandom(6).hex() + "-"
         self._counter = itertools.count()
@@ -435,8 +489,8 @@ class Guard:
                 self._observe(started, req, t0)
             return started
         route, client_ip, reported = started
-        return Verdict._make(
-            ok=True, route=route.name, client_ip=client_ip, reported=tuple(reported)
+        return Verdict._accepted(
+            route.name, client_ip, None, None, None, tuple(reported) if reported else (), None
         )
 
     def body_limit(self, route: str) -> int:
@@ -530,20 +584,22 @@ class Guard:
     def _start(
         self, req: WebhookRequest, has_body: bool = False
     ) -> Verdict | tuple[_Route, str | None, list[Reason]]:
-        norm = normalise_path(req.path)
-        route = self._table.match(norm.path) if norm.path is not None else None
-        if route is None:
-            return _PASS
+        route = self._exact.get(req.path)
         client_ip = req.peer
-        if not norm.canonical:
-            # Never pass such a request on: the application may resolve it to the route.
-            return self._reject(
-                route,
-                Reason.ROUTE_NOT_FOUND,
-                "the path is not in canonical form (encoded separators, dot segments or "
-                "repeated slashes)",
-                client_ip,
-            )
+        if route is None:
+            norm = normalise_path(req.path)
+            route = self._table.match(norm.path) if norm.path is not None else None
+            if route is None:
+                return _PASS
+            if not norm.canonical:
+                # Never pass such a request on: the application may resolve it to the route.
+                return self._reject(
+                    route,
+                    Reason.ROUTE_NOT_FOUND,
+                    "the path is not in canonical form (encoded separators, dot segments or "
+                    "repeated slashes)",
+                    client_ip,
+                )
         reported: list[Reason] = []
         if req.method not in route.config.methods:
             detail = f"{req.method} is not allowed here; use {route.allow[0][1]}"
@@ -641,7 +697,7 @@ class Guard:
     def _fast_authenticate(self, req: WebhookRequest) -> _Pending | None:
         """:meth:`_authenticate` for a request certain to pass on a qualifying route, or
         None: then the general pipeline decides (see :class:`_FastPath`)."""
-        route = self._fast_paths.get(req.path)
+        route = self._exact.get(req.path)
         if route is None:
             norm = normalise_path(req.path)
             if not norm.canonical or norm.path is None:
@@ -838,7 +894,7 @@ class Guard:
         # No ID from the provider: the verified signature itself identifies the delivery
         # (a replay carries the same one); token-only routes fall back to the body.
         if digest is not None:
-            return "sig:" + digest.hex()[:64]
+            return _digest_id(digest)
         return "body:" + hashlib.sha256(req.body).hexdigest()
 
     # -- outcomes --------------------------------------------------------------------
@@ -987,9 +1043,10 @@ def _compile_template(parts: list[str | bytes]) -> bytes | tuple[str, Callable[.
     return fmt, operator.itemgetter(*order)
 
 
-def _latin1(value: Any) -> Any:
-    """A bytes header value as text, as WebhookRequest.values() decodes it."""
-    return value.decode("latin-1") if isinstance(value, bytes) else value
+def _digest_id(digest: bytes) -> str:
+    """The event ID of a delivery that names none: its verified signature (a replay
+    carries the same one)."""
+    return "sig:" + digest.hex()[:64]
 
 
 def _timestamp_outcome(tolerance: int, raw: str, now: float) -> Failure | int:

@@ -226,21 +226,14 @@ class HmacScheme:
         if fmt != "kv":
             tokens = self._tokens(value)
         else:
-            tokens = []
-            ts_key = spec.timestamp_key
-            for pair in value.split(spec.separator):
-                key, eq, val = pair.strip().partition("=")
-                if not eq:
-                    continue
-                if key == spec.version:
-                    tokens.append(val)
-                elif key == ts_key:
-                    if parsed.timestamp is not None:
-                        parsed.ts_failure = Failure(
-                            Reason.TIMESTAMP_MALFORMED,
-                            f"the {header} header carries {ts_key}= more than once",
-                        )
-                    parsed.timestamp = val
+            tokens, stamps = self.kv_pairs(value)
+            for val in stamps:
+                if parsed.timestamp is not None:
+                    parsed.ts_failure = Failure(
+                        Reason.TIMESTAMP_MALFORMED,
+                        f"the {header} header carries {spec.timestamp_key}= more than once",
+                    )
+                parsed.timestamp = val
         parsed.seen = len(tokens)
         decode = self._decode
         signatures = [s for s in map(decode, tokens[:MAX_SIGNATURES]) if s is not None]
@@ -253,6 +246,23 @@ class HmacScheme:
                 f"the {header} header holds no well-formed {wanted}signature "
                 f"({spec.encoding}, {self.digest_size} bytes)",
             )
+
+    def kv_pairs(self, value: str) -> tuple[list[str], list[str]]:
+        """The ``version`` signatures (still encoded) and the ``timestamp_key`` values, in
+        order, of a ``kv`` header value; pairs without ``=`` and other keys are ignored."""
+        spec = self.spec
+        version, ts_key = spec.version, spec.timestamp_key
+        tokens: list[str] = []
+        stamps: list[str] = []
+        for pair in value.split(spec.separator):
+            key, eq, val = pair.strip().partition("=")
+            if not eq:
+                continue
+            if key == version:
+                tokens.append(val)
+            elif key == ts_key:
+                stamps.append(val)
+        return tokens, stamps
 
     def _tokens(self, value: str) -> list[str]:
         """The signatures in a ``plain`` or ``list`` header value, still encoded."""
