@@ -237,8 +237,11 @@ class _FastPath:
         self._before = _compile_template(scheme._before)
         self._after = _compile_template(scheme._after)
 
-    def authenticate(self, req: WebhookRequest, route: _Route, now: float) -> _Pending | None:
-        """See the class docstring. Never raises on hostile input."""
+    def authenticate(
+        self, req: WebhookRequest, route: _Route, now: float
+    ) -> _Pending | Verdict | None:
+        """See the class docstring (and, without an event ID, the accepted verdict
+        itself). Never raises on hostile input."""
         body = req.body
         if len(body) > self._max_body:
             return None
@@ -339,7 +342,8 @@ class _FastPath:
         source = self._id_source
         event_id: str | None
         if source == "none":
-            return _Pending(route, req.peer, [], None, None, self._label, signed_ts)
+            # No replay reservation: the verdict itself, as Guard._accept() makes it.
+            return Verdict._accepted(route.name, req.peer, None, self._label, signed_ts, (), None)
         if source == "auto":
             event_id = eid
         elif source == "json":
@@ -694,7 +698,7 @@ class Guard:
                 key = route.key_prefix + event_id
         return _Pending(route, client_ip, reported, event_id, key, secret_id, signed_ts)
 
-    def _fast_authenticate(self, req: WebhookRequest) -> _Pending | None:
+    def _fast_authenticate(self, req: WebhookRequest) -> _Pending | Verdict | None:
         """:meth:`_authenticate` for a request certain to pass on a qualifying route, or
         None: then the general pipeline decides (see :class:`_FastPath`)."""
         route = self._exact.get(req.path)
