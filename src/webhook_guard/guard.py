@@ -17,7 +17,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from .config import Config, RouteConfig, load_config
@@ -28,6 +28,9 @@ from .routes import RouteTable, normalise_path
 from .secrets import MAX_ACTIVE_SECRETS, Secret
 from .signatures.base import Failure, HmacScheme, ParsedSignature
 from .verdict import Reason, Verdict
+
+if TYPE_CHECKING:
+    from .metrics import VerdictMetrics
 
 logger = logging.getLogger("webhook_guard")
 logger.addHandler(logging.NullHandler())
@@ -44,6 +47,7 @@ class _Route:
     __slots__ = (
         "allow",
         "config",
+        "current_secret",
         "enforce",
         "expiring",
         "keys",
@@ -66,6 +70,10 @@ class _Route:
         # Without expiry dates the active set never changes (config allows at most
         # MAX_ACTIVE_SECRETS then), so the per-request filter can be skipped.
         self.expiring = any(s.expires is not None for s, _ in self.keys)
+        # The first secret listed is the current one; a match on any other is "previous"
+        # (metrics count those so users see when an old secret can be retired).
+        ring = config.secrets or (config.token.secrets if config.token else [])
+        self.current_secret = ring[0].label if ring else None
         # Tokens are compared as SHA-256 digests so the comparison time does not depend
         # on the length of the configured token.
         self.token_digests: list[tuple[Secret, bytes]] = (
@@ -117,6 +125,10 @@ class Guard:
         config: a validated :class:`~webhook_guard.config.Config`.
         store: the replay store (default: an in-memory store sized by ``replay.max_entries``).
         clock: Unix time source for timestamps and secret expiry (tests pass a fake one).
+        on_verdict: called as ``on_verdict(verdict, request)`` after every check of a
+            webhook route (not for unrouted paths); an exception in it is logged, not raised.
+        metrics: a :class:`~webhook_guard.metrics.PrometheusMetrics` (``metrics`` extra) or
+            anything with its ``observe(verdict, seconds, previous_secret)`` method.
 
     ``check``/``acheck`` never raise for bad input; every refusal is a :class:`Verdict`.
     """
@@ -127,8 +139,14 @@ class Guard:
         *,
         store: ReplayStore | None = None,
         clock: Callable[[], float] = time.time,
+        on_verdict: Callable[[Verdict, WebhookRequest], None] | None = None,
+        metrics: VerdictMetrics | None = None,
     ) -> None:
         self.config = config
+        self._on_verdict = on_verdict
+        self._metrics = metrics
+        # Without a callback or metrics only rejections need _observe (to log them).
+        self._observed = on_verdict is not None or metrics is not None
         self.clock = clock
         self.store: ReplayStore = (
             store if store is not None else MemoryReplayStore(config.replay.max_entries)
@@ -168,8 +186,12 @@ class Guard:
         webhook route, pass it through. ``ok`` with a route: read at most
         :meth:`body_limit` bytes, then call :meth:`check`. Not ``ok``: refuse now.
         """
+        t0 = time.perf_counter() if self._metrics is not None else 0.0
         started = self._start(req)
         if isinstance(started, Verdict):
+            # Only refusals are observed here; a pass is observed by the check() that follows.
+            if not started.ok:
+                self._observe(started, req, t0)
             return started
         route, client_ip, reported = started
         return Verdict._make(
@@ -187,6 +209,21 @@ class Guard:
             The verdict. When ``ok`` and a replay reservation was taken, call
             :meth:`complete` after the handler ran.
         """
+        t0 = time.perf_counter() if self._metrics is not None else 0.0
+        verdict = self._check(req)
+        if self._observed or not verdict.ok or verdict.reported:
+            self._observe(verdict, req, t0)
+        return verdict
+
+    async def acheck(self, req: WebhookRequest) -> Verdict:
+        """Async twin of :meth:`check`, for async replay stores."""
+        t0 = time.perf_counter() if self._metrics is not None else 0.0
+        verdict = await self._acheck(req)
+        if self._observed or not verdict.ok or verdict.reported:
+            self._observe(verdict, req, t0)
+        return verdict
+
+    def _check(self, req: WebhookRequest) -> Verdict:
         pending = self._authenticate(req)
         if isinstance(pending, Verdict):
             return pending
@@ -199,8 +236,7 @@ class Guard:
             return self._store_failed(pending, exc)
         return self._after_reserve(pending, state, token)
 
-    async def acheck(self, req: WebhookRequest) -> Verdict:
-        """Async twin of :meth:`check`, for async replay stores."""
+    async def _acheck(self, req: WebhookRequest) -> Verdict:
         pending = self._authenticate(req)
         if isinstance(pending, Verdict):
             return pending
@@ -542,7 +578,6 @@ class Guard:
         if not route.enforce:
             pending.reported.append(reason)
             return self._accept(pending, None)
-        self._log_rejection(route.name, reason, detail, pending.client_ip)
         return Verdict._make(
             ok=False,
             reason=reason,
@@ -602,7 +637,6 @@ class Guard:
         client_ip: str | None,
         headers: tuple[tuple[str, str], ...] = (),
     ) -> Verdict:
-        self._log_rejection(route.name, reason, detail, client_ip)
         return Verdict._make(
             ok=False,
             reason=reason,
@@ -613,15 +647,27 @@ class Guard:
             headers=headers,
         )
 
-    @staticmethod
-    def _log_rejection(route: str, reason: Reason, detail: str, client_ip: str | None) -> None:
-        logger.info(
-            "webhook rejected: route=%s reason=%s client_ip=%s detail=%s",
-            route,
-            reason.value,
-            client_ip,
-            detail,
-        )
+    def _observe(self, verdict: Verdict, req: WebhookRequest, started: float) -> None:
+        """Log a rejection, count it, and call ``on_verdict``: never raises into the request."""
+        route = verdict.route
+        if route is None:
+            return  # not a webhook route: nothing was checked
+        if not verdict.ok or verdict.reported:
+            _log_verdict(verdict)
+        if self._metrics is not None:
+            previous = (
+                verdict.secret_id is not None
+                and verdict.secret_id != self._routes[route].current_secret
+            )
+            try:
+                self._metrics.observe(verdict, time.perf_counter() - started, previous)
+            except Exception:
+                logger.exception("webhook_guard metrics failed for route %s", route)
+        if self._on_verdict is not None:
+            try:
+                self._on_verdict(verdict, req)
+            except Exception:
+                logger.exception("on_verdict callback failed for route %s", route)
 
     @staticmethod
     def _settle(verdict: Verdict) -> _Reservation | None:
@@ -640,6 +686,45 @@ class Guard:
             type(exc).__name__,
             exc,
         )
+
+
+def _log_verdict(verdict: Verdict) -> None:
+    """One line per rejection (or report-mode pass), with the fields also as ``extra`` for
+    structured handlers. Details never hold secrets or query-string tokens."""
+    reason = verdict.reason
+    status = verdict.status
+    if reason is None:
+        level, what = logging.WARNING, "webhook would be rejected (report mode)"
+        reason = verdict.reported[0]
+        status = reason.status
+    elif verdict.duplicate:
+        level, what = logging.INFO, "webhook duplicate"
+    else:
+        level, what = logging.WARNING, "webhook rejected"
+    if not logger.isEnabledFor(level):
+        return
+    reported = ",".join(r.value for r in verdict.reported)
+    logger.log(
+        level,
+        "%s: route=%s reason=%s status=%s client_ip=%s event_id=%s reported=%s detail=%s",
+        what,
+        verdict.route,
+        reason.value,
+        status,
+        verdict.client_ip,
+        verdict.event_id,
+        reported or "-",
+        verdict.detail or "-",
+        extra={
+            "webhook_route": verdict.route,
+            "webhook_reason": reason.value,
+            "webhook_status": status,
+            "webhook_client_ip": verdict.client_ip,
+            "webhook_event_id": verdict.event_id,
+            "webhook_reported": reported,
+            "webhook_detail": verdict.detail,
+        },
+    )
 
 
 def _json_pointer(body: bytes, pointer: tuple[str, ...]) -> str | None:
