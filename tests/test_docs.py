@@ -162,12 +162,20 @@ def check_pip(block: Block, command: str) -> None:
     """``pip install`` lines must name this distribution and existing extras."""
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = set(meta["optional-dependencies"])
+    # Other packages a page installs must be ones the project itself depends on or tests.
+    known = {
+        re.split(r"[<>=\[ ]", dep, maxsplit=1)[0].lower()
+        for deps in meta["optional-dependencies"].values()
+        for dep in deps
+    }
     for arg in shlex.split(command)[2:]:
         if arg.startswith("-"):
             continue
         m = re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[([a-z0-9,_-]+)\])?", arg)
         assert m, f"{block.where}: cannot read pip argument {arg!r}"
-        assert m.group(1) == meta["name"], f"{block.where}: installs {m.group(1)!r}"
+        if m.group(1) != meta["name"]:
+            assert m.group(1).lower() in known, f"{block.where}: installs {m.group(1)!r}"
+            continue
         for extra in filter(None, (m.group(2) or "").split(",")):
             assert extra in extras, f"{block.where}: no extra {extra!r} in pyproject.toml"
 
@@ -233,6 +241,7 @@ def run_page(page: str, workdir: Path) -> None:
             )
             runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
             runner.run(test, clear_globs=False)
+            namespace.update(test.globs)  # DocTest copies its globals
             if runner.failures:
                 raise AssertionError(f"{block.where}: {runner.failures} doctest failure(s)")
         elif block.lang == "yaml":
