@@ -10,6 +10,8 @@ Django or other process-wide state), in its own temporary directory:
   :func:`webhook_guard.load_config`; a block without ``version`` is a fragment, loaded
   merged into a minimal config. ``title="x.yaml"`` also writes the file.
 * Any other block with a ``title`` is written to that file (e.g. a ``body.json``).
+* ```` ```nginx ```` blocks are the inside of a ``server {}`` block; nginx must start
+  with them. A page that names ``env:REDIS_URL`` gets a real redis-server there.
 * ```` ```console ```` blocks: each ``$ webhook-guard ...`` line runs (as
   ``python -m webhook_guard.cli``) and its output must match the lines that follow
   (doctest rules, ``...`` matches anything); ``$ pip install`` lines must name this
@@ -23,6 +25,7 @@ A block that truly cannot run is preceded by ``<!-- docs-test: skip REASON -->``
 from __future__ import annotations
 
 import base64
+import contextlib
 import doctest
 import hashlib
 import json
@@ -58,7 +61,7 @@ def secret_for(name: str) -> str:
 TEST_SECRET = secret_for("literal")
 
 #: Fence languages that are shown, not run. Anything else must be handled above.
-INERT = {"text", "http", "nginx", "ini", "toml", "dockerfile", "caddy", "json"}
+INERT = {"text", "http", "ini", "toml", "dockerfile", "caddy", "json"}
 _FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w+-]*)(?P<info>[^\n`]*)$")
 _SKIP = re.compile(r"<!--\s*docs-test:\s*skip\b(?P<reason>[^>]*)-->")
 _TITLE = re.compile(r'title="([^"]+)"')
@@ -218,8 +221,19 @@ def run_page(page: str, workdir: Path) -> None:
     """Run every block of one page, in order (called in a subprocess per page)."""
     import warnings
 
+    from tests.servers import redis_server
+
     warnings.simplefilter("error")
     env = page_env(page)
+    with contextlib.ExitStack() as stack:
+        if "REDIS_URL" in env:  # a page about the Redis store gets a real one
+            env["REDIS_URL"] = stack.enter_context(redis_server())
+        _run_blocks(page, workdir, env)
+
+
+def _run_blocks(page: str, workdir: Path, env: dict[str, str]) -> None:
+    from tests.servers import nginx
+
     os.environ.update(env)
     os.chdir(workdir)
     sys.path.insert(0, str(workdir))
@@ -252,6 +266,10 @@ def run_page(page: str, workdir: Path) -> None:
             run_console(block, workdir, env)
         elif block.lang == "json":
             json.loads(block.text)
+        elif block.lang == "nginx":
+            # nginx refuses to start on an invalid directive: the snippet must be real.
+            with nginx(block.text):
+                pass
         else:
             assert block.lang in INERT, f"{block.where}: unknown code block language"
         if block.title and block.lang not in ("python", "yaml"):
@@ -277,6 +295,8 @@ def test_page_examples_run(page: str, tmp_path: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    # Warnings raised in __del__ (unclosed sockets, files) cannot fail the page: catch them.
+    assert "Exception ignored in" not in result.stderr, result.stderr
 
 
 def test_skips_give_a_reason() -> None:
