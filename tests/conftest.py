@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+import standardwebhooks
 
 from webhook_guard import Guard, MemoryReplayStore, WebhookRequest
 from webhook_guard.testing import FakeClock
@@ -58,3 +60,17 @@ def post(
     peer: str | None = "203.0.113.9",
 ) -> WebhookRequest:
     return WebhookRequest(method, path, query=query, headers=headers or {}, body=body, peer=peer)
+
+
+def sdk_signed(
+    msg_id: str, body: str, when: datetime | None = None, secret: str = SW_SECRET
+) -> dict[str, str]:
+    """Standard Webhooks headers made by the real standardwebhooks SDK (``when``
+    defaults to the real clock: adapters tested over a socket use a real-clock guard)."""
+    when = when or datetime.now(timezone.utc)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": standardwebhooks.Webhook(secret).sign(msg_id, when, body),
+        "content-type": "application/json",
+    }

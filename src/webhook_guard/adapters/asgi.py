@@ -1,0 +1,203 @@
+"""ASGI adapter: :class:`GuardMiddleware` (Starlette, FastAPI, any ASGI app) and the
+FastAPI dependency :func:`webhook_verdict`.
+
+Example::
+
+    from webhook_guard.adapters.asgi import GuardMiddleware
+
+    app = GuardMiddleware(app, config="webhook-guard.yaml")
+
+Pure ASGI (no ``BaseHTTPMiddleware``): the body of a webhook route is read once, under the
+route's ``max_body_bytes``, and replayed byte for byte to the app. The verdict is put at
+``scope["state"]["webhook"]`` (Starlette: ``request.state.webhook``) for every HTTP request,
+with ``route=None`` on paths no route covers, which are passed through untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, TypeAlias
+from urllib.parse import quote
+
+from ..guard import Guard
+from ..request import WebhookRequest
+from ..verdict import Verdict
+from ._common import SAFE_PATH, ConfigSource, body_too_large, logger, resolve_guard
+
+try:  # Only the FastAPI dependency needs it; FastAPI injects by this annotation.
+    from starlette.requests import Request
+except ImportError:  # pragma: no cover - the middleware itself needs no framework
+    Request = Any  # type: ignore[assignment,misc]
+
+# Own aliases, as in starlette.types, so that no framework is needed.
+Scope: TypeAlias = MutableMapping[str, Any]
+Message: TypeAlias = MutableMapping[str, Any]
+Receive: TypeAlias = Callable[[], Awaitable[Message]]
+Send: TypeAlias = Callable[[Message], Awaitable[None]]
+ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+__all__ = [
+    "GuardMiddleware",
+    "read_body",
+    "replay_body",
+    "send_verdict",
+    "webhook_request",
+    "webhook_verdict",
+]
+
+
+class GuardMiddleware:
+    """Verify webhooks in front of an ASGI app.
+
+    Args:
+        app: the ASGI application to protect.
+        config: a YAML file path, a parsed mapping or a :class:`~webhook_guard.Config`.
+        guard: an already built :class:`~webhook_guard.Guard` instead of ``config``.
+
+    Refusals are answered here with ``application/problem+json`` and never reach the app;
+    so are duplicates (200 under ``on_duplicate: acknowledge``). After the app answered,
+    the event ID is committed (status < 500) or released (status >= 500, no response, or
+    an exception) so that the provider's retry is processed.
+    """
+
+    def __init__(
+        self, app: ASGIApp, config: ConfigSource | None = None, *, guard: Guard | None = None
+    ) -> None:
+        self.app = app
+        self.guard = resolve_guard(config, guard, "GuardMiddleware")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # lifespan, websocket
+            await self.app(scope, receive, send)
+            return
+        guard = self.guard
+        req = webhook_request(scope)
+        verdict = guard.precheck(req)
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
+        state["webhook"] = verdict
+        if not verdict.ok:
+            await send_verdict(send, verdict)
+            return
+        if verdict.route is None:
+            await self.app(scope, receive, send)
+            return
+
+        limit = guard.body_limit(verdict.route)
+        body = await read_body(receive, limit)
+        if body is None:  # the client went away mid-body: nobody to answer
+            return
+        if len(body) > limit:
+            await send_verdict(send, body_too_large(verdict, limit))
+            return
+        req.body = body
+        verdict = state["webhook"] = await guard.acheck(req)
+        if not verdict.ok:
+            await send_verdict(send, verdict)
+            return
+
+        status: int | None = None
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, replay_body(body, receive), send_wrapper)
+        except BaseException:
+            await guard.acomplete(verdict, None)
+            raise
+        await guard.acomplete(verdict, status)
+
+
+def webhook_request(scope: Scope, body: bytes = b"") -> WebhookRequest:
+    """The :class:`~webhook_guard.WebhookRequest` for an HTTP scope (body as given)."""
+    # raw_path is the path as sent, so encoded tricks stay visible to the guard (some
+    # servers leave the query on it); without it the decoded path is re-encoded.
+    raw = scope.get("raw_path")
+    path = raw.partition(b"?")[0].decode("latin-1") if raw else quote(scope["path"], safe=SAFE_PATH)
+    client = scope.get("client")
+    return WebhookRequest(
+        scope["method"],
+        path,
+        scope.get("query_string", b""),
+        scope["headers"],
+        body,
+        client[0] if client else None,
+    )
+
+
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """Read the whole request body, stopping once it is longer than ``limit``.
+
+    Returns:
+        The body; ``limit + 1`` or more bytes when it is too large (the rest is left
+        unread); ``None`` when the client disconnected first.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        if chunk:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                break
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that first hands out ``body`` in one message, then defers to
+    ``receive`` (which then reports the client's disconnect)."""
+    pending = True
+
+    async def wrapped() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return wrapped
+
+
+async def send_verdict(send: Send, verdict: Verdict) -> None:
+    """Answer with the verdict's ``application/problem+json`` response."""
+    payload = verdict.problem_json()
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in verdict.response_headers()]
+    headers.append((b"content-length", str(len(payload)).encode("latin-1")))
+    await send({"type": "http.response.start", "status": verdict.status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def webhook_verdict(request: Request) -> Verdict:
+    """FastAPI dependency: the verified webhook's :class:`~webhook_guard.Verdict`.
+
+    Example::
+
+        @app.post("/hooks/orders")
+        def orders(verdict: Annotated[Verdict, Depends(webhook_verdict)]) -> dict[str, str]:
+            return {"event": verdict.event_id}
+
+    Fails closed: when no :class:`GuardMiddleware` ran, or no configured route covers the
+    handler's path, the request was not verified, so the handler must not run (500).
+    """
+    from starlette.exceptions import HTTPException
+
+    verdict = request.scope.get("state", {}).get("webhook")
+    if not isinstance(verdict, Verdict) or verdict.route is None:
+        logger.error(
+            "webhook_verdict on %s: %s",
+            request.url.path,
+            "no route covers this path" if verdict else "GuardMiddleware is not installed",
+        )
+        raise HTTPException(500, "webhook verification is not set up for this path")
+    return verdict

@@ -1,0 +1,357 @@
+"""Django adapter: :class:`WebhookGuardMiddleware`, the :func:`protect` decorator and the
+system checks.
+
+Settings::
+
+    MIDDLEWARE = [
+        "webhook_guard.adapters.django.WebhookGuardMiddleware",   # before CsrfViewMiddleware
+        ...
+    ]
+    WEBHOOK_GUARD = {"CONFIG": BASE_DIR / "webhook-guard.yaml"}   # or an inline dict
+    INSTALLED_APPS += ["webhook_guard.adapters.django"]         # system checks at startup
+
+``WEBHOOK_GUARD`` keys: ``CONFIG`` (a YAML path, a mapping or a ``Config``) or ``GUARD``
+(a built :class:`~webhook_guard.Guard`); ``GUARD_ALL`` (default True: check every request
+a configured route covers; False: only views decorated with :func:`protect`).
+
+Works under WSGI and ASGI, with sync and async views. The verdict is ``request.webhook``.
+A verified webhook needs no ``csrf_exempt`` (a provider cannot send a CSRF token); every
+other request, including one let through in ``mode: report``, still meets Django's CSRF
+protection.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar, cast
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+
+from ..config import Config
+from ..errors import ConfigError
+from ..guard import Guard
+from ..request import WebhookRequest
+from ..verdict import PROBLEM_CONTENT_TYPE, Verdict
+from ._common import body_too_large, logger, resolve_guard, wsgi_path
+from .asgi import webhook_request
+
+__all__ = ["WebhookGuardMiddleware", "check_settings", "protect"]
+
+SETTING = "WEBHOOK_GUARD"
+MIDDLEWARE_PATH = "webhook_guard.adapters.django.WebhookGuardMiddleware"
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+class _Settings:
+    """``settings.WEBHOOK_GUARD``, read on use (so ``override_settings`` works); the guard
+    is rebuilt only when the setting object changes, keeping its replay store otherwise."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._source: object = None
+        self._guard: Guard | None = None
+
+    @property
+    def value(self) -> Any:
+        return getattr(settings, SETTING, None)
+
+    @property
+    def guard_all(self) -> bool:
+        value = self.value
+        return bool(value.get("GUARD_ALL", True)) if isinstance(value, Mapping) else True
+
+    def guard(self) -> Guard:
+        value = self.value
+        guard = self._guard
+        if guard is not None and value is self._source:
+            return guard
+        with self._lock:
+            if self._guard is None or value is not self._source:
+                self._guard = build_guard(value)
+                self._source = value
+            return self._guard
+
+
+conf = _Settings()
+
+
+def build_guard(value: Any) -> Guard:
+    """The guard ``settings.WEBHOOK_GUARD`` describes.
+
+    Raises:
+        ImproperlyConfigured: the setting is missing or malformed, or the configuration
+            it names is invalid (the message lists every error with its place).
+    """
+    if not isinstance(value, Mapping):
+        raise ImproperlyConfigured(
+            f"settings.{SETTING} must be a dict such as "
+            '{"CONFIG": BASE_DIR / "webhook-guard.yaml"}, got ' + type(value).__name__
+        )
+    unknown = sorted(set(value) - {"CONFIG", "GUARD", "GUARD_ALL"})
+    if unknown:
+        raise ImproperlyConfigured(
+            f"settings.{SETTING}: unknown key(s) {', '.join(unknown)}; "
+            "expected CONFIG or GUARD, and GUARD_ALL"
+        )
+    config, guard = value.get("CONFIG"), value.get("GUARD")
+    if config is not None and not isinstance(config, (str, os.PathLike, Mapping, Config)):
+        raise ImproperlyConfigured(
+            f"settings.{SETTING}['CONFIG'] must be a file path or a dict, "
+            f"got {type(config).__name__}"
+        )
+    try:
+        return resolve_guard(config, guard, f"settings.{SETTING}")
+    except TypeError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+    except ConfigError as exc:
+        raise ImproperlyConfigured(f"settings.{SETTING}['CONFIG']:\n{exc}") from exc
+
+
+# -- the check, shared by the middleware and protect() ---------------------------------
+
+
+def _webhook_request(request: HttpRequest) -> WebhookRequest:
+    scope = getattr(request, "scope", None)
+    if scope is not None:  # ASGIRequest: raw path and repeated header lines are kept
+        return webhook_request(scope)
+    meta = request.META
+    return WebhookRequest(
+        request.method or "GET",
+        wsgi_path(meta),
+        meta.get("QUERY_STRING", ""),
+        list(request.headers.items()),
+        b"",
+        meta.get("REMOTE_ADDR") or None,
+    )
+
+
+def _prepare(request: HttpRequest, guard: Guard) -> WebhookRequest | Verdict:
+    """Precheck and read the body: the request to check, or the final verdict."""
+    req = _webhook_request(request)
+    verdict = guard.precheck(req)
+    if not verdict.ok or verdict.route is None:
+        return verdict
+    try:
+        # Bounded by Content-Length (checked above) under WSGI; under ASGI Django has
+        # already buffered the body and checks DATA_UPLOAD_MAX_MEMORY_SIZE on it.
+        req.body = request.body
+    except RequestDataTooBig:
+        return body_too_large(verdict, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    return req
+
+
+def _verify(request: HttpRequest, guard: Guard) -> Verdict:
+    prepared = _prepare(request, guard)
+    return guard.check(prepared) if isinstance(prepared, WebhookRequest) else prepared
+
+
+async def _averify(request: HttpRequest, guard: Guard) -> Verdict:
+    prepared = _prepare(request, guard)
+    return await guard.acheck(prepared) if isinstance(prepared, WebhookRequest) else prepared
+
+
+def _admit(request: HttpRequest, verdict: Verdict) -> HttpResponse | None:
+    """Record the verdict; the refusal to send, or None to go on to the view."""
+    request.webhook = verdict
+    if not verdict.ok:
+        response = HttpResponse(
+            verdict.problem_json(), status=verdict.status, content_type=PROBLEM_CONTENT_TYPE
+        )
+        for name, value in verdict.headers:
+            response[name] = value
+        return response
+    if verdict.route is not None and not verdict.reported:
+        # Authenticated by its signature or token, not by a session cookie: the hook
+        # CsrfViewMiddleware itself honours (the test client sets it the same way).
+        request._dont_enforce_csrf_checks = True
+    return None
+
+
+class WebhookGuardMiddleware:
+    """Verify webhooks before Django's views (sync and async capable).
+
+    Refusals and duplicates get an ``application/problem+json`` answer and never reach the
+    view. The event ID is committed when the response status is below 500 and released on
+    5xx (which is also what a view's exception becomes) so the provider's retry is processed.
+
+    Raises:
+        ImproperlyConfigured: at startup, when ``settings.WEBHOOK_GUARD`` is broken.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+        conf.guard()  # fail at startup, not on the first webhook
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        if not conf.guard_all:
+            return self.get_response(request)
+        guard = conf.guard()
+        verdict = _verify(request, guard)
+        refusal = _admit(request, verdict)
+        if refusal is not None:
+            return refusal
+        try:
+            response: HttpResponseBase = self.get_response(request)
+        except BaseException:
+            guard.complete(verdict, None)
+            raise
+        guard.complete(verdict, response.status_code)
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        get_response = cast(Callable[[HttpRequest], Awaitable[HttpResponseBase]], self.get_response)
+        if not conf.guard_all:
+            return await get_response(request)
+        guard = conf.guard()
+        verdict = await _averify(request, guard)
+        refusal = _admit(request, verdict)
+        if refusal is not None:
+            return refusal
+        try:
+            response = await get_response(request)
+        except BaseException:
+            await guard.acomplete(verdict, None)
+            raise
+        await guard.acomplete(verdict, response.status_code)
+        return response
+
+
+def protect(route: str) -> Callable[[V], V]:
+    """Decorator: verify a single view's requests (sync or async) against route ``route``.
+
+    Needs only ``settings.WEBHOOK_GUARD``, not the middleware; under the middleware the
+    request is checked once. The view is ``csrf_exempt`` because every request that
+    reaches it was verified here. A request whose path ``route`` does not cover is
+    refused with 500: fix the route's ``path`` or the decorator's name.
+    """
+
+    def mismatch(request: HttpRequest, verdict: Verdict) -> HttpResponse | None:
+        if verdict.route == route:
+            return None
+        logger.error(
+            "view for %s is protected as route %r but the path matches %s",
+            request.path,
+            route,
+            repr(verdict.route) if verdict.route else "no route",
+        )
+        return HttpResponse("webhook verification is not set up for this path", status=500)
+
+    def _refuse(request: HttpRequest, verdict: Verdict) -> HttpResponse | None:
+        refusal = _admit(request, verdict)
+        return refusal if refusal is not None else mismatch(request, verdict)
+
+    def decorate(view: V) -> V:
+        if iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                verdict = getattr(request, "webhook", None)
+                if verdict is not None:  # the middleware checked it already
+                    refusal = mismatch(request, verdict)
+                    return refusal if refusal is not None else await view(request, *args, **kwargs)
+                guard = conf.guard()
+                verdict = await _averify(request, guard)
+                refusal = _refuse(request, verdict)
+                if refusal is not None:
+                    return refusal
+                try:
+                    response = await view(request, *args, **kwargs)
+                except BaseException:
+                    await guard.acomplete(verdict, None)
+                    raise
+                await guard.acomplete(verdict, response.status_code)
+                return response
+
+            async_wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+            return cast(V, async_wrapper)
+
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            verdict = getattr(request, "webhook", None)
+            if verdict is not None:
+                refusal = mismatch(request, verdict)
+                return refusal if refusal is not None else view(request, *args, **kwargs)
+            guard = conf.guard()
+            verdict = _verify(request, guard)
+            refusal = _refuse(request, verdict)
+            if refusal is not None:
+                return refusal
+            try:
+                response = view(request, *args, **kwargs)
+            except BaseException:
+                guard.complete(verdict, None)
+                raise
+            guard.complete(verdict, response.status_code)
+            return response
+
+        wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+        return cast(V, wrapper)
+
+    return decorate
+
+
+# -- system checks ---------------------------------------------------------------------
+
+
+def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Report a broken ``WEBHOOK_GUARD`` at startup (``manage.py check``, runserver).
+
+    IDs: ``webhook_guard.E001`` setting missing while the middleware is installed,
+    ``E002`` setting or configuration invalid, ``W001`` a route allows bodies larger than
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (Django would refuse them first).
+    """
+    value = conf.value
+    if value is None:
+        if MIDDLEWARE_PATH in getattr(settings, "MIDDLEWARE", ()):
+            return [
+                checks.Error(
+                    f"{MIDDLEWARE_PATH} is installed but settings.{SETTING} is not set.",
+                    hint=f'Add {SETTING} = {{"CONFIG": BASE_DIR / "webhook-guard.yaml"}}.',
+                    id="webhook_guard.E001",
+                )
+            ]
+        return []
+    try:
+        guard = build_guard(value)
+    except ImproperlyConfigured as exc:
+        return [
+            checks.Error(
+                str(exc),
+                hint="Run `webhook-guard check` on the configuration for details.",
+                id="webhook_guard.E002",
+            )
+        ]
+    messages: list[checks.CheckMessage] = []
+    django_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    for index, route in enumerate(guard.config.routes):
+        if django_limit is not None and route.max_body_bytes > django_limit:
+            messages.append(
+                checks.Warning(
+                    f"routes[{index}] ({route.name}): max_body_bytes {route.max_body_bytes} "
+                    f"exceeds DATA_UPLOAD_MAX_MEMORY_SIZE ({django_limit}).",
+                    hint="Django refuses larger bodies first; raise "
+                    "DATA_UPLOAD_MAX_MEMORY_SIZE or lower max_body_bytes.",
+                    id="webhook_guard.W001",
+                )
+            )
+    return messages
+
+
+# Registered on import: by INSTALLED_APPS (so `manage.py check` and runserver run it) or
+# when the middleware is loaded.
+checks.register(check_settings, checks.Tags.security)

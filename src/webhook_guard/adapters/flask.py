@@ -1,0 +1,196 @@
+"""Flask adapter: the :class:`WebhookGuard` extension and its ``protect()`` decorator.
+
+Example::
+
+    from webhook_guard.adapters.flask import WebhookGuard
+
+    guard = WebhookGuard(app, config="webhook-guard.yaml")   # every configured route
+
+    @app.post("/hooks/github")
+    def github():
+        event = request.get_json()        # the body is still there, already verified
+        return {"delivery": g.webhook.event_id}
+
+App factories: ``guard = WebhookGuard()`` at import time, ``guard.init_app(app)`` in the
+factory, with ``app.config["WEBHOOK_GUARD_CONFIG"]`` (a path or a mapping). An explicit
+``config=``/``guard=`` argument wins over the app config. ``guard_all=False`` (or
+``WEBHOOK_GUARD_ALL = False``) checks only the views decorated with ``@guard.protect(...)``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..guard import Guard
+from ..request import WebhookRequest
+from ..verdict import Verdict
+from ._common import ConfigSource, body_too_large, logger, resolve_guard, wsgi_path
+
+__all__ = ["WebhookGuard"]
+
+EXTENSION = "webhook_guard"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _AppState:
+    """What :meth:`WebhookGuard.init_app` keeps per app, in ``app.extensions``."""
+
+    def __init__(self, guard: Guard, guard_all: bool) -> None:
+        self.guard = guard
+        self.guard_all = guard_all
+
+
+class WebhookGuard:
+    """Verify webhooks in a Flask app.
+
+    Args:
+        app: the app; omit it and call :meth:`init_app` later (app factories).
+        config: a YAML file path, a parsed mapping or a :class:`~webhook_guard.Config`;
+            default ``app.config["WEBHOOK_GUARD_CONFIG"]``.
+        guard: an already built :class:`~webhook_guard.Guard` instead of ``config``.
+        guard_all: check every request whose path a configured route covers (default,
+            ``app.config["WEBHOOK_GUARD_ALL"]`` when set); False: only views decorated
+            with :meth:`protect`.
+
+    The verdict is at ``flask.g.webhook``. Refusals and duplicates are answered with
+    ``application/problem+json`` and never reach the view. The event ID is committed when
+    the response status is below 500 and released on 5xx or an exception, so the
+    provider's retry is processed.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        config: ConfigSource | None = None,
+        *,
+        guard: Guard | None = None,
+        guard_all: bool | None = None,
+    ) -> None:
+        self._config = config
+        self._guard = guard
+        self._guard_all = guard_all
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Register the guard with ``app`` (``app.extensions["webhook_guard"]``).
+
+        Raises:
+            TypeError: no configuration was given (argument or app config).
+            ConfigError: the configuration is invalid.
+        """
+        config = self._config
+        if config is None and self._guard is None:
+            config = app.config.get("WEBHOOK_GUARD_CONFIG")
+        guard = resolve_guard(config, self._guard, "WebhookGuard")
+        guard_all = self._guard_all
+        if guard_all is None:
+            guard_all = bool(app.config.get("WEBHOOK_GUARD_ALL", True))
+        app.extensions[EXTENSION] = _AppState(guard, guard_all)
+        app.before_request(_before_request)
+        app.after_request(_after_request)
+        app.teardown_request(_teardown_request)
+
+    def protect(self, route: str) -> Callable[[F], F]:
+        """Decorator: verify the view's requests against the route named ``route``.
+
+        A view also covered by ``guard_all`` is checked once. A request whose path is not
+        covered by ``route`` is refused with 500: the view was not verified, so it must
+        not run (fix the route's ``path`` or the decorator's name).
+        """
+
+        def decorate(view: F) -> F:
+            @functools.wraps(view)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                refusal = _verify()
+                if refusal is not None:
+                    return refusal
+                verdict: Verdict = g.webhook
+                if verdict.route != route:
+                    logger.error(
+                        "view %s is protected as route %r but its path %s matches %s",
+                        request.endpoint,
+                        route,
+                        request.path,
+                        repr(verdict.route) if verdict.route else "no route",
+                    )
+                    return Response("webhook verification is not set up for this path", 500)
+                return view(*args, **kwargs)
+
+            return cast(F, wrapper)
+
+        return decorate
+
+
+def _state() -> _AppState:
+    state = current_app.extensions.get(EXTENSION)
+    if not isinstance(state, _AppState):
+        raise RuntimeError("WebhookGuard.init_app(app) was not called for this app")
+    return state
+
+
+def _before_request() -> Response | None:
+    return _verify() if _state().guard_all else None
+
+
+def _verify() -> Response | None:
+    """Check the current request once; the refusal to send, or None to go on."""
+    verdict = g.get("webhook")
+    if verdict is None:
+        verdict = g.webhook = _check(_state().guard)
+    if not verdict.ok:
+        return _problem(verdict)
+    return None
+
+
+def _check(guard: Guard) -> Verdict:
+    environ = request.environ
+    req = WebhookRequest(
+        request.method,
+        wsgi_path(environ),
+        request.query_string,
+        list(request.headers.items()),
+        b"",
+        environ.get("REMOTE_ADDR") or None,
+    )
+    verdict = guard.precheck(req)
+    if not verdict.ok or verdict.route is None:
+        return verdict
+    limit = guard.body_limit(verdict.route)
+    current = request.max_content_length
+    if current is not None and current < limit:
+        limit = current  # the app's own MAX_CONTENT_LENGTH is stricter
+    # werkzeug enforces max_content_length while reading a body without Content-Length
+    # (chunked), but stops silently at exactly the limit, so one byte more is allowed
+    # to tell "exactly the limit" from "too large". The body is cached: get_data(),
+    # get_json() and form still work in the view.
+    request.max_content_length = limit + 1
+    try:
+        req.body = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        return body_too_large(verdict, limit)
+    if len(req.body) > limit:
+        return body_too_large(verdict, limit)
+    return guard.check(req)
+
+
+def _problem(verdict: Verdict) -> Response:
+    return Response(verdict.problem_json(), verdict.status, verdict.response_headers())
+
+
+def _after_request(response: Response) -> Response:
+    if "webhook" in g:
+        g.webhook_status = response.status_code
+    return response
+
+
+def _teardown_request(exc: BaseException | None) -> None:
+    # Teardown runs also when the view raised (after_request then may not): release then.
+    verdict = g.get("webhook")
+    if verdict is not None:
+        _state().guard.complete(verdict, None if exc is not None else g.get("webhook_status"))

@@ -1,0 +1,381 @@
+"""The Django middleware, protect() and system checks: Django's test clients (sync and
+async), and real servers over a socket (werkzeug for WSGI, uvicorn for ASGI)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import django
+import httpx
+import pytest
+from django.conf import settings
+
+if not settings.configured:
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="test-only-not-secret",
+        ALLOWED_HOSTS=["*"],
+        ROOT_URLCONF=__name__,
+        INSTALLED_APPS=["webhook_guard.adapters.django"],
+        MIDDLEWARE=[
+            "webhook_guard.adapters.django.WebhookGuardMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+        ],
+        WEBHOOK_GUARD={"CONFIG": {"version": 1, "routes": []}},
+        USE_TZ=True,
+    )
+    django.setup()
+
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.test import AsyncClient, Client, override_settings
+from django.urls import path
+
+from webhook_guard import Reason, Verdict
+from webhook_guard.adapters import django as adapter
+from webhook_guard.adapters.django import protect
+
+from .conftest import SW_SECRET, sdk_signed, sw_route
+from .servers import serve_asgi, serve_wsgi
+
+BODY = '{"type":"invoice.paid","amount":1200}'
+SEEN: list[dict[str, Any]] = []
+BEHAVIOUR: dict[str, Any] = {"status": 200, "raise": False}
+
+
+def _record(request: HttpRequest) -> HttpResponse:
+    SEEN.append(
+        {"body": request.body, "json": json.loads(request.body), "verdict": request.webhook}
+    )
+    if BEHAVIOUR["raise"]:
+        raise RuntimeError("view bug")
+    return JsonResponse({"ok": True}, status=BEHAVIOUR["status"])
+
+
+def hook(request: HttpRequest) -> HttpResponse:
+    return _record(request)
+
+
+async def ahook(request: HttpRequest) -> HttpResponse:
+    return _record(request)
+
+
+def plain(request: HttpRequest) -> HttpResponse:
+    verdict = getattr(request, "webhook", None)
+    return JsonResponse({"route": verdict.route if verdict else "unset"})
+
+
+@protect("psw")
+def protected(request: HttpRequest) -> HttpResponse:
+    return _record(request)
+
+
+@protect("pasw")
+async def aprotected(request: HttpRequest) -> HttpResponse:
+    return _record(request)
+
+
+@protect("sw")
+def misnamed(request: HttpRequest) -> HttpResponse:
+    return _record(request)
+
+
+urlpatterns = [
+    path("hooks/sw", hook),
+    path("hooks/async", ahook),
+    path("hooks/report", hook),
+    path("protected/sw", protected),
+    path("protected/async", aprotected),
+    path("protected/misnamed", misnamed),
+    path("plain", plain),
+]
+
+
+def routes(**overrides: Any) -> list[dict[str, Any]]:
+    return [
+        sw_route(max_body_bytes=1024, **overrides),
+        sw_route(name="asw", path="/hooks/async"),
+        sw_route(name="report", path="/hooks/report", mode="report"),
+        sw_route(name="psw", path="/protected/sw"),
+        sw_route(name="pasw", path="/protected/async"),
+        sw_route(name="pmis", path="/protected/misnamed"),
+    ]
+
+
+def guard_setting(guard_all: bool = True, **overrides: Any) -> dict[str, Any]:
+    # A fresh dict per test: the adapter rebuilds the guard (and its replay store).
+    return {"CONFIG": {"version": 1, "routes": routes(**overrides)}, "GUARD_ALL": guard_all}
+
+
+@pytest.fixture(autouse=True)
+def fresh() -> Iterator[None]:
+    SEEN.clear()
+    BEHAVIOUR.update({"status": 200, "raise": False})
+    with override_settings(WEBHOOK_GUARD=guard_setting()):
+        yield
+
+
+@pytest.fixture
+def client() -> Client:
+    return Client(enforce_csrf_checks=True, raise_request_exception=False)
+
+
+def signed(msg_id: str | None = None, body: str = BODY) -> dict[str, str]:
+    return sdk_signed(msg_id or "msg_" + uuid.uuid4().hex, body)
+
+
+def post(client: Client, url: str, headers: dict[str, str], body: str = BODY) -> Any:
+    return client.post(url, body, content_type="application/json", headers=headers)
+
+
+def assert_problem(resp: Any, status: int, reason: Reason) -> dict[str, Any]:
+    assert resp.status_code == status
+    assert resp["Content-Type"] == "application/problem+json"
+    problem: dict[str, Any] = json.loads(resp.content)
+    assert problem["reason"] == reason.value
+    return problem
+
+
+# -- middleware, sync ------------------------------------------------------------------
+
+
+def test_signed_webhook_reaches_the_view_without_csrf_exempt(client: Client) -> None:
+    resp = post(client, "/hooks/sw", signed("msg_d1"))
+    assert resp.status_code == 200
+    [seen] = SEEN
+    assert seen["body"] == BODY.encode()
+    assert seen["json"]["amount"] == 1200
+    verdict: Verdict = seen["verdict"]
+    assert (verdict.route, verdict.event_id) == ("sw", "msg_d1")
+
+
+def test_unverified_post_still_meets_csrf(client: Client) -> None:
+    assert client.post("/plain", "x", content_type="text/plain").status_code == 403
+
+
+def test_report_mode_failure_does_not_skip_csrf(client: Client) -> None:
+    headers = signed()
+    headers["webhook-signature"] = "v1,AAAA"  # reported, let through... and CSRF applies
+    assert post(client, "/hooks/report", headers).status_code == 403
+    assert SEEN == []
+    assert post(client, "/hooks/report", signed()).status_code == 200
+
+
+def test_forged_and_unsigned_requests_are_refused(client: Client) -> None:
+    assert_problem(post(client, "/hooks/sw", signed(), BODY + " "), 401, Reason.SIGNATURE_MISMATCH)
+    assert_problem(post(client, "/hooks/sw", {}), 401, Reason.SIGNATURE_MISSING)
+    assert SEEN == []
+
+
+def test_duplicate_is_acknowledged_without_the_view(client: Client) -> None:
+    headers = signed()
+    assert post(client, "/hooks/sw", headers).status_code == 200
+    assert_problem(post(client, "/hooks/sw", headers), 200, Reason.DUPLICATE_EVENT)
+    assert len(SEEN) == 1
+
+
+@pytest.mark.parametrize("failure", ["status", "raise"])
+def test_view_failure_releases_the_event(client: Client, failure: str) -> None:
+    BEHAVIOUR.update({"status": 503} if failure == "status" else {"raise": True})
+    headers = signed()
+    assert post(client, "/hooks/sw", headers).status_code >= 500
+    BEHAVIOUR.update({"status": 200, "raise": False})
+    assert post(client, "/hooks/sw", headers).status_code == 200
+    assert len(SEEN) == 2
+    assert_problem(post(client, "/hooks/sw", headers), 200, Reason.DUPLICATE_EVENT)
+
+
+def test_body_limits(client: Client) -> None:
+    too_big = "x" * 1025
+    problem = assert_problem(
+        post(client, "/hooks/sw", signed(body=too_big), too_big), 413, Reason.BODY_TOO_LARGE
+    )
+    assert "1025" in problem["detail"]
+    exact = json.dumps({"pad": "x" * 1013})
+    assert post(client, "/hooks/sw", signed(body=exact), exact).status_code == 200
+
+
+def test_wrong_method_is_405_with_allow(client: Client) -> None:
+    resp = client.put("/hooks/sw", BODY, content_type="application/json", headers=signed())
+    assert_problem(resp, 405, Reason.METHOD_NOT_ALLOWED)
+    assert resp["Allow"] == "POST"
+
+
+def test_unrouted_path_gets_a_route_none_verdict(client: Client) -> None:
+    assert client.get("/plain").json() == {"route": None}
+
+
+# -- middleware, async -----------------------------------------------------------------
+
+
+def test_async_client_with_async_and_sync_views() -> None:
+    async def scenario() -> list[int]:
+        aclient = AsyncClient(enforce_csrf_checks=True)
+        statuses = []
+        for url in ("/hooks/async", "/hooks/sw"):
+            headers = signed()
+            for _ in range(2):
+                resp = await aclient.post(
+                    url, BODY, content_type="application/json", headers=headers
+                )
+                statuses.append(resp.status_code)
+        forged = await aclient.post(
+            "/hooks/async", BODY + " ", content_type="application/json", headers=signed()
+        )
+        statuses.append(forged.status_code)
+        statuses.append((await aclient.post("/plain", "x", content_type="text/plain")).status_code)
+        return statuses
+
+    assert asyncio.run(scenario()) == [200, 200, 200, 200, 401, 403]
+    assert [s["verdict"].route for s in SEEN] == ["asw", "sw"]  # the replays never ran
+
+
+# -- protect() ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("guard_all", [True, False])
+def test_protect_checks_once_with_or_without_the_middleware(
+    client: Client, guard_all: bool
+) -> None:
+    with override_settings(WEBHOOK_GUARD=guard_setting(guard_all=guard_all)):
+        for url in ("/protected/sw", "/protected/async"):
+            headers = signed()
+            assert post(client, url, headers).status_code == 200  # a second check: 409
+            assert_problem(post(client, url, headers), 200, Reason.DUPLICATE_EVENT)
+            assert_problem(post(client, url, {}), 401, Reason.SIGNATURE_MISSING)
+        # Without guard_all an undecorated webhook path is not checked at all (CSRF 403).
+        status = post(client, "/hooks/sw", signed()).status_code
+    assert status == (200 if guard_all else 403)
+    assert [s["verdict"].route for s in SEEN[:2]] == ["psw", "pasw"]
+
+
+@pytest.mark.parametrize("guard_all", [True, False])
+def test_protect_with_a_route_that_does_not_cover_the_path_fails_closed(
+    client: Client, guard_all: bool
+) -> None:
+    with override_settings(WEBHOOK_GUARD=guard_setting(guard_all=guard_all)):
+        assert post(client, "/protected/misnamed", signed()).status_code == 500
+    assert SEEN == []
+
+
+def test_protect_release_on_view_failure_under_protect_only(client: Client) -> None:
+    with override_settings(WEBHOOK_GUARD=guard_setting(guard_all=False)):
+        BEHAVIOUR["status"] = 500
+        headers = signed()
+        assert post(client, "/protected/sw", headers).status_code == 500
+        BEHAVIOUR["status"] = 200
+        assert post(client, "/protected/sw", headers).status_code == 200
+    assert len(SEEN) == 2
+
+
+# -- settings and system checks ---------------------------------------------------------
+
+
+def test_config_from_a_yaml_path(tmp_path: Path, client: Client) -> None:
+    config = tmp_path / "webhook-guard.yaml"
+    config.write_text(json.dumps({"version": 1, "routes": routes()}))
+    with override_settings(WEBHOOK_GUARD={"CONFIG": config}):
+        assert post(client, "/hooks/sw", signed()).status_code == 200
+        assert_problem(post(client, "/hooks/sw", {}), 401, Reason.SIGNATURE_MISSING)
+
+
+@pytest.mark.parametrize(
+    ("value", "check_id", "fragment"),
+    [
+        ({"CONFIG": {"version": 1, "routes": [{"name": "x"}]}}, "webhook_guard.E002", "routes[0]"),
+        ({"CONFIG": 42}, "webhook_guard.E002", "must be a file path or a dict"),
+        ({"CONFIG": "/nonexistent/webhook-guard.yaml"}, "webhook_guard.E002", "cannot read"),
+        ({}, "webhook_guard.E002", "pass config="),
+        (
+            {"CONFIG": {"version": 1, "routes": []}, "GAURD_ALL": False},
+            "webhook_guard.E002",
+            "GAURD_ALL",
+        ),
+        ("webhook-guard.yaml", "webhook_guard.E002", "must be a dict"),
+        (None, "webhook_guard.E001", "is not set"),
+        (
+            {"CONFIG": {"version": 1, "routes": [sw_route(max_body_bytes=10_000_000)]}},
+            "webhook_guard.W001",
+            "DATA_UPLOAD_MAX_MEMORY_SIZE",
+        ),
+    ],
+)
+def test_system_check_reports_broken_settings(value: Any, check_id: str, fragment: str) -> None:
+    with override_settings(WEBHOOK_GUARD=value):
+        [message] = adapter.check_settings()
+    assert message.id == check_id
+    assert fragment in message.msg
+    assert message.hint
+    assert SW_SECRET not in message.msg
+
+
+def test_system_check_is_registered_and_passes_on_a_good_config() -> None:
+    assert adapter.check_settings() == []
+    assert adapter.check_settings in checks.registry.registry.get_checks()
+    bad = {"CONFIG": {"version": 1, "routes": [sw_route(secrets=["env:NOPE_NOT_SET"])]}}
+    with override_settings(WEBHOOK_GUARD=bad), pytest.raises(SystemCheckError, match="NOPE"):
+        call_command("check")
+
+
+def test_check_ids_are_unique() -> None:
+    source = Path(adapter.__file__).read_text()
+    ids = re.findall(r'id="(webhook_guard\.[EW]\d{3})"', source)
+    assert len(ids) == len(set(ids)) == 3
+
+
+def test_middleware_refuses_to_start_on_a_broken_config() -> None:
+    with (
+        override_settings(WEBHOOK_GUARD={"CONFIG": {"version": 2}}),
+        pytest.raises(ImproperlyConfigured, match="version"),
+    ):
+        adapter.WebhookGuardMiddleware(lambda request: HttpResponse())
+
+
+# -- real servers -----------------------------------------------------------------------
+
+
+def _exercise(url: str, async_path: bool) -> None:
+    target = "/hooks/async" if async_path else "/hooks/sw"
+    with httpx.Client(base_url=url) as http:
+        headers = signed()
+        ok = http.post(target, content=BODY, headers=headers)
+        assert ok.status_code == 200, ok.text
+        dup = http.post(target, content=BODY, headers=headers)
+        assert_problem_httpx(dup, 200, Reason.DUPLICATE_EVENT)
+        forged = http.post(target, content=BODY.replace("1200", "1"), headers=signed())
+        assert_problem_httpx(forged, 401, Reason.SIGNATURE_MISMATCH)
+        assert http.post("/plain", content="x").status_code == 403  # CSRF still on
+        encoded = http.post("/hooks%2Fsw", content=BODY, headers=signed())
+        assert_problem_httpx(encoded, 404, Reason.ROUTE_NOT_FOUND)
+    assert len(SEEN) == 1
+    assert SEEN[0]["body"] == BODY.encode()
+
+
+def assert_problem_httpx(resp: httpx.Response, status: int, reason: Reason) -> None:
+    assert resp.status_code == status
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert resp.json()["reason"] == reason.value
+
+
+def test_django_wsgi_on_werkzeug() -> None:
+    from django.core.wsgi import get_wsgi_application
+
+    with serve_wsgi(get_wsgi_application()) as url:
+        _exercise(url, async_path=False)
+
+
+@pytest.mark.parametrize("async_path", [False, True])
+def test_django_asgi_on_uvicorn(async_path: bool) -> None:
+    from django.core.asgi import get_asgi_application
+
+    with serve_asgi(get_asgi_application()) as url:
+        _exercise(url, async_path=async_path)
