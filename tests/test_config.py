@@ -429,8 +429,15 @@ ERROR_CASES = [
     ),
     # provider and signature block
     P(
-        route(provider="stripe"),
-        [("routes[0].provider", "unknown provider 'stripe' (known: generic, standard)")],
+        route(provider="acme"),
+        [
+            (
+                "routes[0].provider",
+                "unknown provider 'acme' (known: bitbucket, bitbucket-server, convoy, "
+                "convoy-advanced, generic, github, gitlab, paddle, shopify, slack, standard, "
+                "stripe, twilio)",
+            )
+        ],
         id="provider-unknown",
     ),
     P(
@@ -506,7 +513,7 @@ ERROR_CASES = [
     ),
     P(
         generic(algorithm="md5"),
-        [(f"{SIG}.algorithm", "must be one of sha1, sha256, sha512; got 'md5'")],
+        [(f"{SIG}.algorithm", "must be one of sha1, sha256, sha512, ed25519; got 'md5'")],
         id="algorithm",
     ),
     P(
@@ -1076,7 +1083,7 @@ def test_errors_from_every_section_are_reported_together() -> None:
     cfg["defaults"] = {"mode": "audit"}
     cfg["replay"] = {"store": "redis"}
     cfg["network"] = {"trusted_proxies": ["10.0.0.0/8"]}
-    cfg["routes"][0]["provider"] = "stripe"
+    cfg["routes"][0]["provider"] = "acme"
     tok = {"query": "t", "secrets": [TOKEN]}
     cfg["routes"].append({"name": "x", "path": "/x", "token": tok})
     cfg["routes"].append({"name": "x", "path": "/y", "token": tok})

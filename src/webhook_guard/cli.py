@@ -57,13 +57,17 @@ def cmd_sign(args: argparse.Namespace) -> int:
         names = ", ".join(r.name for r in guard.config.routes)
         print(f"error: no route named {args.route!r} (routes: {names})", file=sys.stderr)
         return EXIT_USAGE
-    headers = sign(
-        guard,
-        args.route,
-        _read_body(args.body_file),
-        timestamp=args.timestamp,
-        event_id=args.event_id,
-    )
+    try:
+        headers = sign(
+            guard,
+            args.route,
+            _read_body(args.body_file),
+            timestamp=args.timestamp,
+            event_id=args.event_id,
+        )
+    except ValueError as exc:  # e.g. an Ed25519 route holds public keys only
+        print(f"error: cannot sign for route {args.route!r}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     for name, value in headers.items():
         print(f"{name}: {value}")
     return EXIT_OK

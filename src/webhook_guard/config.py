@@ -21,12 +21,13 @@ import yaml
 from .errors import ConfigError
 from .routes import pattern_error
 from .secrets import MAX_ACTIVE_SECRETS, Secret, load_secret
+from .signatures import make_scheme
 from .signatures.base import (
     ALGORITHMS,
+    ASYMMETRIC,
     ENCODINGS,
     FORMATS,
     SECRET_ENCODINGS,
-    HmacScheme,
     SignatureSpec,
 )
 from .signatures.presets import PRESETS
@@ -465,7 +466,23 @@ class _Parser:
 
         provider = block.get("provider")
         signature: SignatureSpec | None = None
-        if provider is not None or "signature" in block:
+        token = None
+        preset = PRESETS.get(provider) if isinstance(provider, str) else None
+        if preset is not None and preset.token_header is not None:
+            # A token preset (GitLab): the secrets are tokens compared with a header.
+            for key in ("signature", "token"):
+                if key in block:
+                    raise _Invalid(
+                        f"{where}.{key}",
+                        f"provider {provider!r} sends a plain token in "
+                        f"{preset.token_header}, so it takes only 'secrets'",
+                    )
+            token = TokenConfig(
+                source="header",
+                name=preset.token_header,
+                secrets=self._secrets(block.get("secrets"), f"{where}.secrets", None),
+            )
+        elif provider is not None or "signature" in block:
             provider = _str(provider, f"{where}.provider") if provider is not None else "generic"
             if provider not in PRESETS:
                 raise _Invalid(
@@ -478,11 +495,10 @@ class _Parser:
         secrets: tuple[Secret, ...] = ()
         if signature is not None:
             secrets = self._secrets(block.get("secrets"), f"{where}.secrets", signature)
-        elif "secrets" in block:
+        elif "secrets" in block and token is None:
             raise _Invalid(
                 f"{where}.secrets", "secrets need a provider or signature block to verify with"
             )
-        token = None
         if block.get("token") is not None:
             token = self._token(block["token"], f"{where}.token")
         if signature is None and token is None:
@@ -491,7 +507,10 @@ class _Parser:
                 "no authentication configured: set 'provider' (or 'signature') with "
                 "'secrets', and/or 'token'",
             )
-        event_id = self._event_id(block.get("event_id", "auto"), f"{where}.event_id", signature)
+        default_event_id = preset.event_id if preset is not None else "auto"
+        event_id = self._event_id(
+            block.get("event_id", default_event_id), f"{where}.event_id", signature
+        )
         return RouteConfig(
             name=name,
             path=path,
@@ -520,9 +539,13 @@ class _Parser:
     def _signature(
         self, provider: str, raw: object, where: str, public_url: str | None, route_where: str
     ) -> SignatureSpec:
-        merged: dict[str, Any] = dict(PRESETS[provider])
-        if raw is not None:
-            merged.update(_mapping(raw, where, _SIGNATURE_KEYS))
+        preset = PRESETS[provider]
+        merged: dict[str, Any] = dict(preset.signature)
+        user: Mapping[str, Any] = {} if raw is None else _mapping(raw, where, _SIGNATURE_KEYS)
+        merged.update(user)
+        if merged.get("algorithm") in ASYMMETRIC:
+            _require_cryptography(f"{where}.algorithm")
+            merged.update({k: v for k, v in preset.ed25519.items() if k not in user})
         if provider == "generic" and "header" not in merged:
             raise _Invalid(
                 f"{where}.header" if raw is not None else where,
@@ -552,7 +575,9 @@ class _Parser:
         spec = SignatureSpec(
             headers=headers,
             algorithm=_choice(
-                merged.get("algorithm", "sha256"), f"{where}.algorithm", tuple(ALGORITHMS)
+                merged.get("algorithm", "sha256"),
+                f"{where}.algorithm",
+                (*ALGORITHMS, *ASYMMETRIC),
             ),
             encoding=_choice(merged.get("encoding", "hex"), f"{where}.encoding", ENCODINGS),
             prefix=self._plain_str(merged.get("prefix", ""), f"{where}.prefix"),
@@ -571,9 +596,10 @@ class _Parser:
             secret_encoding=_choice(
                 merged.get("secret_encoding", "raw"), f"{where}.secret_encoding", SECRET_ENCODINGS
             ),
+            scheme=merged.get("scheme", "hmac"),
         )
         try:
-            scheme = HmacScheme(spec)
+            scheme = make_scheme(spec)
         except ValueError as exc:
             # Formatter's own messages ("Single '}' encountered") need the context.
             raise _Invalid(
@@ -606,7 +632,7 @@ class _Parser:
         items = _list(raw, where)
         if not items:
             raise _Invalid(where, "at least one secret is required")
-        scheme = HmacScheme(spec) if spec is not None else None
+        scheme = make_scheme(spec) if spec is not None else None
         secrets = []
         labels: dict[str, int] = {}
         for i, item in enumerate(items):
@@ -614,7 +640,7 @@ class _Parser:
             secret = load_secret(item, item_where, env=self.env, now=self.now)
             try:
                 if scheme is not None:
-                    scheme.derive_key(secret)
+                    scheme.prepare(secret)
             except ValueError as exc:
                 raise _Invalid(item_where, str(exc)) from None
             if secret.label in labels:
@@ -673,3 +699,14 @@ class _Parser:
                 source="header", header=_header(block["header"], f"{where}.header")
             )
         return EventIdConfig(source="json", pointer=_pointer(block["json"], f"{where}.json"))
+
+
+def _require_cryptography(where: str) -> None:
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        raise _Invalid(
+            where,
+            "ed25519 needs the 'cryptography' package: "
+            "pip install 'webhook-guard-middleware[ed25519]'",
+        ) from None

@@ -26,6 +26,7 @@ from .replay import MemoryReplayStore, ReplayState, ReplayStore
 from .request import WebhookRequest
 from .routes import RouteTable, normalise_path
 from .secrets import MAX_ACTIVE_SECRETS, Secret
+from .signatures import make_scheme
 from .signatures.base import Failure, HmacScheme, ParsedSignature
 from .verdict import Reason, Verdict
 
@@ -61,7 +62,7 @@ class _Route:
         self.name = config.name
         self.enforce = config.mode == "enforce"
         self.allow = (("allow", ", ".join(sorted(config.methods))),)
-        self.scheme = HmacScheme(config.signature) if config.signature else None
+        self.scheme = make_scheme(config.signature) if config.signature else None
         scheme = self.scheme
         # HMAC key schedules are computed once; each request .copy()s them.
         self.keys: list[tuple[Secret, Any]] = (

@@ -16,19 +16,23 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any, overload
+from urllib.parse import urlsplit
 
-from .config import RouteConfig
+from .config import RouteConfig, load_config
 from .guard import Guard
 from .secrets import Secret
-from .signatures.base import HmacScheme
+from .signatures import PRESETS, make_scheme
 
 __all__ = ["FakeClock", "sign"]
 
 
+@overload
 def sign(
-    guard: Guard,
+    target: Guard,
     route: str,
     body: bytes | str,
+    /,
     *,
     secret: str | bytes | None = None,
     timestamp: int | None = None,
@@ -36,33 +40,97 @@ def sign(
     method: str = "POST",
     path: str | None = None,
     query: str = "",
+) -> dict[str, str]: ...
+
+
+@overload
+def sign(
+    target: RouteConfig | str,
+    body: bytes | str,
+    /,
+    *,
+    secret: str | bytes | None = None,
+    timestamp: int | None = None,
+    event_id: str | None = None,
+    method: str = "POST",
+    path: str | None = None,
+    query: str = "",
+    url: str | None = None,
+) -> dict[str, str]: ...
+
+
+def sign(
+    target: Guard | RouteConfig | str,
+    *args: Any,
+    secret: str | bytes | None = None,
+    timestamp: int | None = None,
+    event_id: str | None = None,
+    method: str = "POST",
+    path: str | None = None,
+    query: str = "",
+    url: str | None = None,
 ) -> dict[str, str]:
-    """The headers the route's provider would send with ``body``.
+    """The headers a provider would send with ``body``, for testing your own handlers.
+
+    Three forms::
+
+        sign(guard, "billing", body)                  # a configured route, its own secret
+        sign(guard.config.route("billing"), body)     # the same, from a RouteConfig
+        sign("stripe", body, secret="whsec_...")      # a preset name and a secret
+
+    Example (a Stripe-style request your handler's tests can send)::
+
+        headers = sign("stripe", b'{"id":"evt_1"}', secret="whsec_test")
+        # {"stripe-signature": "t=1700000000,v1=5f0c..."}
 
     Args:
-        guard: the guard whose route to sign for.
-        route: the route name.
-        body: the exact body bytes (str is UTF-8 encoded).
-        secret: the secret to sign with; default: the route's first active secret.
-        timestamp: Unix seconds; default: the guard's clock.
-        event_id: the delivery ID; default: a random ``msg_...`` ID.
+        target: a :class:`~webhook_guard.Guard` (then the route name comes next), a
+            :class:`~webhook_guard.config.RouteConfig`, or a preset name.
+        body: the exact body bytes (str is UTF-8 encoded). Stripe's and Paddle's event ID
+            is read from the body (``id`` / ``event_id``), so put it there.
+        secret: the secret to sign with; default: the route's first active secret
+            (required with a preset name). For ``algorithm: ed25519`` routes this is the
+            private key, ``whsk_`` + base64 of the 32-byte seed.
+        timestamp: Unix seconds; default: the guard's clock, else the current time.
+        event_id: the delivery ID for presets that send one in a header; default: a random
+            ``msg_...`` ID.
         method, path, query: only needed for schemes that sign them; ``path`` defaults to
             the route's path (with ``*`` replaced by ``test``).
+        url: with a preset name, the full URL the provider calls (Twilio signs it); sets
+            ``public_url``, ``path`` and ``query``.
 
     Returns:
-        Header name -> value. A route with a header token gets that header too; for a
-        query or basic-auth token, add it to the URL or ``Authorization`` yourself.
+        Header name (lower case) -> value. A route with a header token (GitLab) gets that
+        header too; for a query or basic-auth token, add it to the URL or ``Authorization``
+        yourself.
     """
-    config: RouteConfig = guard.config.route(route)
+    if isinstance(target, Guard):
+        route_name, body = args
+        config: RouteConfig = target.config.route(route_name)
+        now = target.clock()
+    else:
+        (body,) = args
+        now = time.time()
+        if isinstance(target, RouteConfig):
+            config = target
+        else:
+            if secret is None:
+                raise ValueError("signing for a preset name needs secret=")
+            config, path, query = _preset_route(target, secret, url, path, query)
     payload = body.encode() if isinstance(body, str) else body
-    now = guard.clock()
     headers: dict[str, str] = {}
+    delivery = event_id or "msg_" + os.urandom(12).hex()
     if config.signature is not None:
-        scheme = HmacScheme(config.signature)
+        scheme = make_scheme(config.signature)
+        if config.signature.algorithm == "ed25519" and secret is None:
+            raise ValueError(
+                "the route holds Ed25519 public keys; pass the signing key "
+                "(secret='whsk_...') to sign"
+            )
         key = _pick(config.secrets, secret, now)
         req_path = path or config.path.replace("*", "test")
         values = {
-            "id": event_id or "msg_" + os.urandom(12).hex(),
+            "id": delivery,
             "timestamp": str(int(now) if timestamp is None else timestamp),
             "method": method.upper(),
             "path": req_path,
@@ -71,8 +139,34 @@ def sign(
         headers.update(scheme.sign(key, payload, values))
     if config.token is not None and config.token.source == "header":
         assert config.token.name is not None
-        headers[config.token.name] = _pick(config.token.secrets, None, now).reveal().decode()
+        given = secret if config.signature is None else None
+        headers[config.token.name] = _pick(config.token.secrets, given, now).reveal().decode()
+    if config.event_id.source == "header" and config.event_id.header:
+        headers.setdefault(config.event_id.header, delivery)
     return headers
+
+
+def _preset_route(
+    preset: str, secret: str | bytes, url: str | None, path: str | None, query: str
+) -> tuple[RouteConfig, str | None, str]:
+    """A one-route config for ``preset``, validated like any other."""
+    route: dict[str, Any] = {"name": "test", "path": "/test", "provider": preset}
+    if url is not None:
+        parts = urlsplit(url)
+        route["public_url"] = f"{parts.scheme}://{parts.netloc}"
+        path, query = parts.path or "/", parts.query
+    elif preset in PRESETS and "{url}" in str(PRESETS[preset].signature.get("signed_content")):
+        raise ValueError(f"the {preset} preset signs the URL: pass url=")
+    text = secret if isinstance(secret, str) else secret.decode()
+    if text.startswith("whsk_"):
+        # A Standard Webhooks v1a signing key: the route holds its public key.
+        from .signatures.ed25519 import public_key_for
+
+        route["signature"] = {"algorithm": "ed25519"}
+        text = public_key_for(text)
+    route["secrets"] = [text]
+    config = load_config({"version": 1, "routes": [route]})
+    return config.routes[0], path, query
 
 
 def _pick(secrets: tuple[Secret, ...], given: str | bytes | None, now: float) -> Secret:

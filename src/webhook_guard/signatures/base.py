@@ -26,6 +26,8 @@ ALGORITHMS: dict[str, Callable[[], Any]] = {
     "sha256": hashlib.sha256,
     "sha512": hashlib.sha512,
 }
+#: Signature algorithms besides the HMAC digests above (need an optional extra).
+ASYMMETRIC = ("ed25519",)
 ENCODINGS = ("hex", "base64")
 FORMATS = ("plain", "kv", "list")
 SECRET_ENCODINGS = ("raw", "base64")
@@ -56,6 +58,8 @@ class SignatureSpec:
     id_headers: tuple[str, ...] = ()
     secret_prefix: str = ""
     secret_encoding: str = "raw"
+    scheme: str = "hmac"
+    """``hmac`` (the template above), or a provider's own canonicalisation (``twilio``)."""
 
 
 @dataclass
@@ -70,10 +74,12 @@ class ParsedSignature:
     """What one request's signature headers say, before anything is trusted."""
 
     # A plain slotted class: built once per request, on the hot path.
-    __slots__ = ("event_id", "failure", "seen", "signatures", "timestamp", "ts_failure")
+    __slots__ = ("context", "event_id", "failure", "seen", "signatures", "timestamp", "ts_failure")
 
     def __init__(self) -> None:
         self.signatures: list[bytes] = []
+        #: Scheme-specific request facts needed to rebuild the signed bytes (Twilio).
+        self.context: str = ""
         self.failure: Failure | None = None
         self.timestamp: str | None = None
         self.ts_failure: Failure | None = None
@@ -111,8 +117,8 @@ class HmacScheme:
 
     def __init__(self, spec: SignatureSpec) -> None:
         self.spec = spec
-        self._digest = ALGORITHMS[spec.algorithm]
-        self.digest_size: int = self._digest().digest_size
+        self._digest = ALGORITHMS.get(spec.algorithm, hashlib.sha256)
+        self.digest_size: int = self._signature_size()
         self._before, self._after = _parse_template(spec.signed_content)
         self.fields = frozenset(f for f in (*self._before, *self._after) if isinstance(f, str))
         self.has_timestamp = bool(spec.timestamp_key or spec.timestamp_headers)
@@ -123,6 +129,9 @@ class HmacScheme:
         self._keys = [h.encode() for h in spec.headers]
         self._ts_keys = [h.encode() if h else None for h in self._ts_headers]
         self._id_keys = [h.encode() if h else None for h in self._id_headers]
+
+    def _signature_size(self) -> int:
+        return int(self._digest().digest_size)
 
     # -- keys -------------------------------------------------------------------------
 
@@ -301,12 +310,15 @@ class HmacScheme:
                     return secret, digest
         return None
 
+    def _sign_bytes(self, key_secret: Secret, message: bytes) -> bytes:
+        mac = self.prepare(key_secret)
+        mac.update(message)
+        return bytes(mac.digest())
+
     def sign(self, key_secret: Secret, body: bytes, values: dict[str, str]) -> dict[str, str]:
         """The headers a sender using this scheme would send (see webhook_guard.testing)."""
-        mac = self.prepare(key_secret)
         before, after = self.signed_parts(values)
-        mac.update(before + body + after)
-        digest = mac.digest()
+        digest = self._sign_bytes(key_secret, before + body + after)
         encoded = digest.hex() if self.spec.encoding == "hex" else base64.b64encode(digest).decode()
         sig = self.spec.prefix + encoded
         spec = self.spec

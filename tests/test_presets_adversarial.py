@@ -1,0 +1,332 @@
+"""Every preset against the same attacks; each must fail with its precise reason code.
+
+Requests are signed with webhook_guard.testing.sign, which test_presets.py checks against
+the providers' SDKs and published vectors.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from webhook_guard import Guard, Reason, WebhookRequest
+from webhook_guard.testing import FakeClock, sign
+
+from .conftest import NOW, SW_SECRET, SW_SECRET_OLD, GuardFactory
+
+TS = int(NOW)
+JSON = b'{"id":"evt_A1","event_id":"evt_B2","data":{"n":1}}'
+FORM = b"To=%2B18005551212&From=%2B14158675310&Body=hi&MessageSid=SM1"
+PUBLIC_URL = "https://hooks.example.com"
+
+#: preset -> (current secret, another secret). Both valid for the preset's key format.
+SECRETS: dict[str, tuple[str, str]] = {
+    "standard": (SW_SECRET, SW_SECRET_OLD),
+    "stripe": ("whsec_current_stripe", "whsec_other_stripe"),
+    "github": ("gh-current", "gh-other"),
+    "gitlab": ("gl-current", "gl-other"),
+    "slack": ("slack-current", "slack-other"),
+    "shopify": ("shpss_current", "shpss_other"),
+    "bitbucket": ("bb-current", "bb-other"),
+    "twilio": ("twilio-current", "twilio-other"),
+    "bitbucket-server": ("bbs-current", "bbs-other"),
+    "convoy": ("convoy-current", "convoy-other"),
+    "paddle": ("pdl_ntfset_current", "pdl_ntfset_other"),
+    "convoy-advanced": ("convoy-adv-current", "convoy-adv-other"),
+}
+PRESET_NAMES = list(SECRETS)
+SIGNED = [p for p in PRESET_NAMES if p != "gitlab"]
+TIMESTAMPED = ["standard", "stripe", "slack", "paddle", "convoy-advanced"]
+
+
+def body_for(preset: str) -> bytes:
+    return FORM if preset == "twilio" else JSON
+
+
+def path_for(preset: str, name: str | None = None) -> str:
+    return f"/hooks/{name or preset}"
+
+
+def route(preset: str, secrets: list[Any] | None = None, name: str | None = None) -> dict[str, Any]:
+    r: dict[str, Any] = {
+        "name": name or preset,
+        "path": path_for(preset, name),
+        "provider": preset,
+        "secrets": secrets if secrets is not None else [SECRETS[preset][0]],
+    }
+    if preset == "twilio":
+        r["public_url"] = PUBLIC_URL
+    return r
+
+
+def signed(
+    preset: str,
+    secret: str | None = None,
+    body: bytes | None = None,
+    timestamp: int = TS,
+    path: str | None = None,
+    event_id: str = "delivery-1",
+) -> dict[str, str]:
+    kwargs: dict[str, Any] = {}
+    if preset == "twilio":
+        kwargs["url"] = PUBLIC_URL + (path or path_for(preset))
+    return sign(
+        preset,
+        body if body is not None else body_for(preset),
+        secret=secret or SECRETS[preset][0],
+        timestamp=timestamp,
+        event_id=event_id,
+        **kwargs,
+    )
+
+
+def request(
+    preset: str, headers: dict[str, str], body: bytes | None = None, path: str | None = None
+) -> WebhookRequest:
+    return WebhookRequest(
+        "POST",
+        path or path_for(preset),
+        headers=headers,
+        body=body if body is not None else body_for(preset),
+        peer="203.0.113.9",
+    )
+
+
+def auth_header(guard: Guard, name: str) -> str:
+    config = guard.config.route(name)
+    if config.signature is not None:
+        return config.signature.headers[0]
+    assert config.token is not None
+    assert config.token.name is not None
+    return config.token.name
+
+
+def mismatch(preset: str) -> Reason:
+    return Reason.TOKEN_INVALID if preset == "gitlab" else Reason.SIGNATURE_MISMATCH
+
+
+def iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, timezone.utc).isoformat()
+
+
+# -- happy path ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", PRESET_NAMES)
+def test_signed_request_verifies_and_names_the_secret(
+    make_guard: GuardFactory, preset: str
+) -> None:
+    guard = make_guard(route(preset))
+    verdict = guard.check(request(preset, signed(preset)))
+    assert verdict.ok, verdict.detail
+    assert verdict.secret_id == "secrets[0]"
+    assert verdict.event_id is not None
+
+
+# -- body and key -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", SIGNED)
+def test_tampered_body(make_guard: GuardFactory, preset: str) -> None:
+    body = body_for(preset)
+    tampered = body.replace(b"1", b"2") if preset != "twilio" else body + b"&Extra=1"
+    verdict = make_guard(route(preset)).check(request(preset, signed(preset), tampered))
+    assert verdict.reason is Reason.SIGNATURE_MISMATCH, verdict.detail
+
+
+@pytest.mark.parametrize("preset", PRESET_NAMES)
+def test_wrong_secret(make_guard: GuardFactory, preset: str) -> None:
+    headers = signed(preset, secret=SECRETS[preset][1])
+    verdict = make_guard(route(preset)).check(request(preset, headers))
+    assert verdict.reason is mismatch(preset), verdict.detail
+    assert verdict.secret_id is None
+
+
+@pytest.mark.parametrize("preset", PRESET_NAMES)
+def test_expired_previous_secret(make_guard: GuardFactory, preset: str) -> None:
+    current, previous = SECRETS[preset]
+    secrets = [current, {"value": previous, "label": "previous", "expires": iso(NOW - 1)}]
+    guard = make_guard(route(preset, secrets))
+    verdict = guard.check(request(preset, signed(preset, secret=previous)))
+    assert verdict.reason is mismatch(preset), verdict.detail
+
+
+@pytest.mark.parametrize("preset", PRESET_NAMES)
+def test_rotation_accepts_both_until_the_previous_expires(
+    make_guard: GuardFactory, clock: FakeClock, preset: str
+) -> None:
+    current, previous = SECRETS[preset]
+    secrets = [
+        {"value": current, "label": "current"},
+        {"value": previous, "label": "previous", "expires": iso(NOW + 3600)},
+    ]
+    guard = make_guard(route(preset, secrets))
+
+    def delivery(secret: str, label: str, timestamp: int = TS) -> WebhookRequest:
+        # A distinct delivery each time: its own ID header, and body ID (Stripe, Paddle).
+        body = body_for(preset).replace(b"evt_", f"evt_{label}_".encode())
+        headers = signed(preset, secret, body, timestamp, event_id=f"delivery-{label}")
+        return request(preset, headers, body)
+
+    for secret, label in ((current, "current"), (previous, "previous")):
+        verdict = guard.check(delivery(secret, label))
+        assert verdict.ok, verdict.detail
+        assert verdict.secret_id == label
+    clock.advance(3601)
+    now = int(clock.now)
+    late = guard.check(delivery(previous, "late", now))
+    assert late.reason is mismatch(preset), late.detail
+    assert guard.check(delivery(current, "later", now)).secret_id == "current"
+
+
+# -- the signature header -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", PRESET_NAMES)
+def test_missing_signature(make_guard: GuardFactory, preset: str) -> None:
+    guard = make_guard(route(preset))
+    headers = signed(preset)
+    del headers[auth_header(guard, preset)]
+    verdict = guard.check(request(preset, headers))
+    expected = Reason.TOKEN_MISSING if preset == "gitlab" else Reason.SIGNATURE_MISSING
+    assert verdict.reason is expected, verdict.detail
+
+
+@pytest.mark.parametrize("preset", PRESET_NAMES)
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "doubled"])
+def test_malformed_signature(make_guard: GuardFactory, preset: str, damage: str) -> None:
+    guard = make_guard(route(preset))
+    headers = signed(preset)
+    name = auth_header(guard, preset)
+    value = headers.pop(name)
+    items: list[tuple[str, str]] = list(headers.items())
+    if damage == "garbage":
+        items.append((name, "not a signature \u00ff"))
+    elif damage == "truncated":
+        items.append((name, value[:-4]))
+    elif damage == "empty":
+        items.append((name, ""))
+    else:
+        items += [(name, value), (name, value)]
+    verdict = guard.check(
+        WebhookRequest("POST", path_for(preset), headers=items, body=body_for(preset))
+    )
+    if preset == "gitlab":
+        expected = Reason.TOKEN_MISSING if damage == "empty" else Reason.TOKEN_INVALID
+    else:
+        expected = Reason.SIGNATURE_MALFORMED
+    assert verdict.reason is expected, verdict.detail
+
+
+def _hex_to_b64(value: str) -> str:
+    return base64.b64encode(bytes.fromhex(value)).decode()
+
+
+def _b64_to_hex(value: str) -> str:
+    return base64.b64decode(value).hex()
+
+
+#: preset -> how to turn its good header into one of another scheme version or encoding.
+WRONG_VERSION = {
+    "standard": lambda v: v.replace("v1,", "v2,"),
+    "stripe": lambda v: v.replace("v1=", "v0="),  # test-mode only: a downgrade
+    "github": lambda v: v.replace("sha256=", "sha1="),
+    "slack": lambda v: v.replace("v0=", "v1="),
+    "shopify": _b64_to_hex,
+    "bitbucket": lambda v: v.replace("sha256=", "sha1="),
+    "bitbucket-server": lambda v: v.replace("sha256=", "sha512="),
+    "twilio": _b64_to_hex,
+    "convoy": _hex_to_b64,
+    "paddle": lambda v: v.replace("h1=", "h2="),
+    "convoy-advanced": lambda v: v.replace("v1=", "v2="),
+}
+
+
+@pytest.mark.parametrize("preset", SIGNED)
+def test_wrong_scheme_version(make_guard: GuardFactory, preset: str) -> None:
+    guard = make_guard(route(preset))
+    headers = signed(preset)
+    name = auth_header(guard, preset)
+    headers[name] = WRONG_VERSION[preset](headers[name])
+    verdict = guard.check(request(preset, headers))
+    assert verdict.reason is Reason.SIGNATURE_MALFORMED, verdict.detail
+
+
+# -- timestamps and replays -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", TIMESTAMPED)
+@pytest.mark.parametrize(
+    ("offset", "reason"),
+    [(-301, Reason.TIMESTAMP_TOO_OLD), (301, Reason.TIMESTAMP_IN_FUTURE)],
+)
+def test_stale_and_future_timestamps(
+    make_guard: GuardFactory, preset: str, offset: int, reason: Reason
+) -> None:
+    verdict = make_guard(route(preset)).check(
+        request(preset, signed(preset, timestamp=TS + offset))
+    )
+    assert verdict.reason is reason, verdict.detail
+    assert f"{abs(offset)} s" in verdict.detail
+
+
+@pytest.mark.parametrize("preset", TIMESTAMPED)
+def test_edge_of_the_window_is_accepted(make_guard: GuardFactory, preset: str) -> None:
+    guard = make_guard(route(preset))
+    assert guard.check(request(preset, signed(preset, timestamp=TS - 300))).ok
+
+
+@pytest.mark.parametrize("preset", PRESET_NAMES)
+def test_replayed_delivery_is_a_duplicate(make_guard: GuardFactory, preset: str) -> None:
+    guard = make_guard(route(preset))
+    headers = signed(preset)
+    first = guard.check(request(preset, headers))
+    assert first.ok, first.detail
+    guard.complete(first, 200)
+    again = guard.check(request(preset, headers))
+    assert again.reason is Reason.DUPLICATE_EVENT
+    assert again.event_id == first.event_id
+
+
+# -- wrong route, wrong provider ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", PRESET_NAMES)
+def test_signature_moved_between_routes(make_guard: GuardFactory, preset: str) -> None:
+    current, other = SECRETS[preset]
+    guard = make_guard(
+        route(preset, [current], name=f"{preset}-a"), route(preset, [other], name=f"{preset}-b")
+    )
+    path_a = path_for(preset, f"{preset}-a")
+    headers = signed(preset, secret=current, path=path_a)
+    assert guard.check(request(preset, headers, path=path_a)).ok
+    moved = guard.check(request(preset, headers, path=path_for(preset, f"{preset}-b")))
+    assert moved.reason is mismatch(preset), moved.detail
+
+
+def test_twilio_signature_for_another_url_with_the_same_token(make_guard: GuardFactory) -> None:
+    # Twilio signs the URL: the same Auth Token on two routes still does not transfer.
+    token = SECRETS["twilio"][0]
+    guard = make_guard(route("twilio", [token], name="a"), route("twilio", [token], name="b"))
+    headers = signed("twilio", path="/hooks/a")
+    assert guard.check(request("twilio", headers, path="/hooks/a")).ok
+    moved = guard.check(request("twilio", headers, path="/hooks/b"))
+    assert moved.reason is Reason.SIGNATURE_MISMATCH
+
+
+@pytest.mark.parametrize("index", range(len(PRESET_NAMES)))
+def test_request_for_one_provider_sent_to_another(make_guard: GuardFactory, index: int) -> None:
+    # Each preset's request goes to the next preset's route (ordered so no two neighbours
+    # share a header), signed with the target's own secret: still refused.
+    source = PRESET_NAMES[index]
+    target = PRESET_NAMES[(index + 1) % len(PRESET_NAMES)]
+    guard = make_guard(route(target))
+    # Signed with the target's own secret where the source's key format allows it, so
+    # the refusal comes from the scheme, not the key.
+    headers = signed(source, secret=None if source == "standard" else SECRETS[target][0])
+    verdict = guard.check(request(target, headers, body_for(source)))
+    expected = Reason.TOKEN_MISSING if target == "gitlab" else Reason.SIGNATURE_MISSING
+    assert verdict.reason is expected, (source, target, verdict.detail)
