@@ -348,6 +348,26 @@ def test_verdict_table_matches_the_fields() -> None:
     assert list(rows) == public
 
 
+def test_every_preset_has_its_facts_on_its_page() -> None:
+    """Each preset's docs summary is its page's table, word for word (no drift)."""
+    from webhook_guard.signatures.presets import PRESETS, SUMMARY_KEYS
+
+    for name, preset in PRESETS.items():
+        page = next(
+            (p for p in PAGES if p.startswith("providers/") and name.startswith(p[10:-3])),
+            None,
+        )
+        assert page, f"preset {name!r} has no page under docs/providers/"
+        text = (DOCS / page).read_text(encoding="utf-8")
+        heading = f"## What `provider: {name}` checks"
+        assert heading in text, f"docs/{page}: no '{heading}' table"
+        rows: dict[str, str] = {}
+        for line in text.split(heading, 1)[1].split("\n\n", 2)[1].splitlines()[2:]:
+            topic, value = (c.strip() for c in line.strip("|").split("|", 1))
+            rows[topic] = value.replace("&#124;", "|")
+        assert rows == {k: preset.summary[k] for k in SUMMARY_KEYS}, f"docs/{page}"
+
+
 def _probe_route(**extra: Any) -> dict[str, Any]:
     route = {"name": "r", "path": "/p", "provider": "generic", "secrets": ["s"]}
     return {**route, "signature": {"header": "x-s"}, **extra}
