@@ -119,9 +119,12 @@ def run_process(
 
 
 @contextlib.contextmanager
-def redis_server() -> Iterator[str]:
-    """A throwaway redis-server with no persistence; yields its redis:// URL."""
-    port = free_port()
+def redis_server(port: int | None = None) -> Iterator[str]:
+    """A throwaway redis-server with no persistence; yields its redis:// URL.
+
+    Pass the ``port`` of a stopped one to bring "the same" server back (empty).
+    """
+    port = port or free_port()
     args = [require("redis-server"), "--port", str(port), "--bind", "127.0.0.1"]
     args += ["--save", "", "--appendonly", "no", "--protected-mode", "no"]
     with run_process(args, port):

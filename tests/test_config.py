@@ -917,7 +917,7 @@ ERROR_CASES = [
     ),
     P(
         top(replay={"store": "redis"}),
-        [("replay.store", "'redis' is not supported; 'memory' is the only store in this version")],
+        [("replay.store", "'redis' is not a store; use memory or a URL such as redis://")],
         id="replay-store-redis",
     ),
     P(

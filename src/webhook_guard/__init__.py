@@ -7,7 +7,7 @@
 from .config import Config, load_config
 from .errors import ConfigError, ReplayStoreError, WebhookGuardError
 from .guard import Guard
-from .replay import MemoryReplayStore, ReplayState, ReplayStore
+from .replay import MemoryReplayStore, RedisReplayStore, ReplayState, ReplayStore
 from .request import WebhookRequest
 from .secrets import Secret
 from .verdict import Reason, Verdict
@@ -20,6 +20,7 @@ __all__ = [
     "Guard",
     "MemoryReplayStore",
     "Reason",
+    "RedisReplayStore",
     "ReplayState",
     "ReplayStore",
     "ReplayStoreError",

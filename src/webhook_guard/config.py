@@ -19,8 +19,15 @@ from urllib.parse import urlsplit
 import yaml
 
 from .errors import ConfigError
+from .replay.redis_store import (
+    DEFAULT_PREFIX,
+    DEFAULT_SOCKET_TIMEOUT,
+    parse_redis_url,
+    redact_url,
+    require_redis,
+)
 from .routes import pattern_error
-from .secrets import MAX_ACTIVE_SECRETS, Secret, load_secret
+from .secrets import MAX_ACTIVE_SECRETS, Secret, _read_source, load_secret
 from .signatures import make_scheme
 from .signatures.base import (
     ALGORITHMS,
@@ -94,12 +101,25 @@ class ReplayConfig:
     """The ``replay:`` section."""
 
     store: str = "memory"
+    """``memory`` or a Redis URL (``redis://``, ``rediss://``, ``unix://``,
+    ``redis+sentinel://``, ``redis+cluster://``), given literally or as ``env:NAME`` /
+    ``file:PATH``; its password is masked in ``repr``."""
     max_entries: int = 1_000_000
     processing_timeout: int = 60
     retention: int = 259_200
     """How long a processed event is remembered (default 3 days: Stripe's and Paddle's
     retry horizon). Must cover the timestamp window on both sides."""
     on_store_error: str = "fail_closed"
+    prefix: str = DEFAULT_PREFIX
+    """Redis key prefix, so several guards (or apps) can share one Redis."""
+    socket_timeout: float = DEFAULT_SOCKET_TIMEOUT
+    """Seconds to wait for Redis to connect or answer before ``on_store_error`` applies."""
+
+    def __repr__(self) -> str:
+        # A Redis URL may carry a password: never print it.
+        shown = {k: redact_url(v) if k == "store" else v for k, v in vars(self).items()}
+        fields = ", ".join(f"{k}={v!r}" for k, v in shown.items())
+        return f"ReplayConfig({fields})"
 
 
 @dataclass(frozen=True)
@@ -360,16 +380,40 @@ class _Parser:
         block = _mapping(
             raw,
             "replay",
-            ("store", "max_entries", "processing_timeout", "retention", "on_store_error"),
+            (
+                "store",
+                "max_entries",
+                "processing_timeout",
+                "retention",
+                "on_store_error",
+                "prefix",
+                "socket_timeout",
+            ),
         )
-        store = block.get("store", "memory")
+        store = _str(block.get("store", "memory"), "replay.store")
+        if store.startswith(("env:", "file:")):
+            # A Redis URL may carry a password: let it live where secrets live.
+            store = _read_source(store, "replay.store", self.env)[0].strip()
         if store != "memory":
-            raise _Invalid(
-                "replay.store",
-                f"{store!r} is not supported; 'memory' is the only store in this version",
-            )
+            try:
+                parse_redis_url(store)
+            except ValueError as exc:
+                raise _Invalid("replay.store", str(exc)) from None
+            require_redis()
+        prefix = _str(block.get("prefix", DEFAULT_PREFIX), "replay.prefix")
+        if len(prefix) > 100 or not prefix.isprintable():
+            raise _Invalid("replay.prefix", "expected at most 100 printable characters")
+        timeout = block.get("socket_timeout", DEFAULT_SOCKET_TIMEOUT)
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not 0 < timeout <= 60
+        ):
+            raise _Invalid("replay.socket_timeout", f"expected seconds in (0, 60], got {timeout!r}")
         return ReplayConfig(
-            store="memory",
+            store=store,
+            prefix=prefix,
+            socket_timeout=float(timeout),
             max_entries=_int(block.get("max_entries", 1_000_000), "replay.max_entries", minimum=1),
             processing_timeout=_int(
                 block.get("processing_timeout", 60),

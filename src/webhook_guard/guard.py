@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 
 from .config import Config, RouteConfig, load_config
 from .errors import ConfigError
-from .replay import MemoryReplayStore, ReplayState, ReplayStore
+from .replay import ReplayState, ReplayStore, open_store
 from .request import WebhookRequest
 from .routes import RouteTable, normalise_path
 from .secrets import MAX_ACTIVE_SECRETS, Secret
@@ -149,9 +149,7 @@ class Guard:
         # Without a callback or metrics only rejections need _observe (to log them).
         self._observed = on_verdict is not None or metrics is not None
         self.clock = clock
-        self.store: ReplayStore = (
-            store if store is not None else MemoryReplayStore(config.replay.max_entries)
-        )
+        self.store: ReplayStore = store if store is not None else open_store(config.replay)
         self._routes = {r.name: _Route(r) for r in config.routes}
         self._table: RouteTable[_Route] = RouteTable(
             (r.config.path, r) for r in self._routes.values()
