@@ -139,6 +139,12 @@ def _file_secret(content: bytes | None, name: str = "secret") -> Callable[[Path]
     return build
 
 
+def _ip_file(tmp_path: Path, content: str) -> str:
+    path = tmp_path / "ips.txt"
+    path.write_text(content)
+    return f"file:{path}"
+
+
 def _file_is_dir(tmp_path: Path) -> dict[str, Any]:
     return generic(secrets=[f"file:{tmp_path}"])
 
@@ -385,16 +391,116 @@ ERROR_CASES = [
         [("routes[1].path", "'/hooks/orders' is already used by routes[0]")],
         id="duplicate-path",
     ),
-    # network features not supported yet
-    P(
-        route(allow_ips=["github"]),
-        [("routes[0].allow_ips", "is not supported in this version yet")],
-        id="allow-ips",
-    ),
+    # allow_ips (design section 5)
     P(
         route(allow_ips=[]),
-        [("routes[0].allow_ips", "is not supported in this version yet")],
+        [("routes[0].allow_ips", "is empty, which would refuse every request")],
         id="allow-ips-empty",
+    ),
+    P(
+        route(allow_ips="github"),
+        [("routes[0].allow_ips", "expected a list, got str")],
+        id="allow-ips-not-list",
+    ),
+    P(
+        route(allow_ips=["github", "10.0.0.1/8"]),
+        [("routes[0].allow_ips[1]", "host bits set (did you mean '10.0.0.0/8'?)")],
+        id="allow-ips-host-bits",
+    ),
+    P(
+        route(allow_ips=["192.0.2.0/33"]),
+        [("routes[0].allow_ips[0]", "invalid CIDR '192.0.2.0/33'")],
+        id="allow-ips-prefix-too-long",
+    ),
+    P(
+        route(allow_ips=["010.0.0.0/8"]),
+        [("routes[0].allow_ips[0]", "invalid CIDR '010.0.0.0/8'")],
+        id="allow-ips-leading-zero",
+    ),
+    P(
+        route(allow_ips=["githbu"]),
+        [("routes[0].allow_ips[0]", "did you mean 'github'?")],
+        id="allow-ips-typo-provider",
+    ),
+    P(
+        route(allow_ips=[" 10.0.0.0/8"]),
+        [("routes[0].allow_ips[0]", "invalid CIDR ' 10.0.0.0/8'")],
+        id="allow-ips-space",
+    ),
+    P(
+        route(allow_ips=[None]),
+        [("routes[0].allow_ips[0]", "expected a string, got nothing")],
+        id="allow-ips-null-entry",
+    ),
+    P(
+        route(allow_ips=["aws"]),
+        [("routes[0].allow_ips[0]", "'aws' needs a service")],
+        id="allow-ips-aws-no-service",
+    ),
+    P(
+        route(allow_ips=["aws:NOT_A_SERVICE"]),
+        [("routes[0].allow_ips[0]", "no AWS prefixes match 'aws:NOT_A_SERVICE'")],
+        id="allow-ips-aws-unknown-service",
+    ),
+    P(
+        route(allow_ips=["aws:ROUTE53_HEALTHCHECKS/mars-1"]),
+        [("routes[0].allow_ips[0]", "regions of ROUTE53_HEALTHCHECKS: ")],
+        id="allow-ips-aws-unknown-region",
+    ),
+    P(
+        route(allow_ips=["aws:x y"]),
+        [("routes[0].allow_ips[0]", "is not aws:<SERVICE> or aws:<SERVICE>/<region>")],
+        id="allow-ips-aws-malformed",
+    ),
+    P(
+        route(allow_ips=["file:"]),
+        [("routes[0].allow_ips[0]", "'file:' needs a path")],
+        id="allow-ips-file-no-path",
+    ),
+    P(
+        lambda tmp: route(allow_ips=[f"file:{tmp}/missing.txt"]),
+        [("routes[0].allow_ips[0]", "missing.txt: No such file or directory")],
+        id="allow-ips-file-missing",
+    ),
+    P(
+        lambda tmp: route(allow_ips=[_ip_file(tmp, "# ours\n192.0.2.0/24\n\n10.1.1.1/8 # typo\n")]),
+        [("routes[0].allow_ips[0]", "ips.txt line 4: invalid CIDR '10.1.1.1/8': host bits set")],
+        id="allow-ips-file-bad-line",
+    ),
+    P(
+        lambda tmp: route(allow_ips=[_ip_file(tmp, "# nothing yet\n\n")]),
+        [("routes[0].allow_ips[0]", "ips.txt lists no addresses")],
+        id="allow-ips-file-empty",
+    ),
+    P(
+        lambda tmp: route(allow_ips=[_ip_file(tmp, "github\n")]),
+        [("routes[0].allow_ips[0]", "ips.txt line 1: invalid CIDR 'github'")],
+        id="allow-ips-file-no-provider-names",
+    ),
+    # allow_ips that overlap the trusted proxies: the proxy itself would pass
+    P(
+        {
+            **route(allow_ips=["192.0.2.0/24", "10.20.0.0/16"]),
+            "network": {"trusted_proxies": ["10.0.0.0/8"]},
+        },
+        [("routes[0].allow_ips[1]", "'10.20.0.0/16' overlaps network.trusted_proxies")],
+        id="allow-ips-overlap-trusted",
+    ),
+    P(
+        {
+            **second_route(allow_ips=["cloudflare"]),
+            "network": {"trusted_proxies": ["loopback", "cloudflare"]},
+        },
+        [("routes[1].allow_ips[0]", "'cloudflare' overlaps network.trusted_proxies")],
+        id="allow-ips-overlap-named",
+    ),
+    P(
+        {
+            **route(allow_ips=["::ffff:127.0.0.1"]),
+            "network": {"trusted_proxies": ["loopback"]},
+        },
+        [("routes[0].allow_ips[0]", "overlaps network.trusted_proxies")],
+        id="allow-ips-overlap-mapped",
     ),
     # public_url
     P(
@@ -974,14 +1080,59 @@ ERROR_CASES = [
         id="network-unknown-key",
     ),
     P(
-        top(network={"trusted_proxies": ["loopback", "10.0.0.0/8"]}),
-        [("network.trusted_proxies", "is not supported in this version yet")],
-        id="network-trusted-proxies",
+        top(network={"trusted_proxies": ["loopback", "10.0.0.0/33"]}),
+        [("network.trusted_proxies[1]", "invalid CIDR '10.0.0.0/33'")],
+        id="network-trusted-proxies-bad-cidr",
     ),
     P(
-        top(network={"deny_ips": ["192.0.2.1"]}),
-        [("network.deny_ips", "is not supported in this version yet")],
-        id="network-deny-ips",
+        top(network={"trusted_proxies": ["Loopback"]}),
+        [("network.trusted_proxies[0]", "did you mean 'loopback'?")],
+        id="network-trusted-proxies-case",
+    ),
+    P(
+        top(network={"trusted_proxies": ["github"]}),
+        [("network.trusted_proxies[0]", "'github' is a list of webhook senders, not of proxies")],
+        id="network-trusted-proxies-provider",
+    ),
+    P(
+        top(network={"trusted_proxies": "10.0.0.0/8"}),
+        [("network.trusted_proxies", "expected a list, got str")],
+        id="network-trusted-proxies-not-list",
+    ),
+    P(
+        top(network={"trusted_proxies": ["10.0.0.0/8", "fe80::1%eth0"]}),
+        [("network.trusted_proxies[1]", "no spaces, zone ids or leading zeros")],
+        id="network-trusted-proxies-zone",
+    ),
+    P(
+        top(network={"deny_ips": ["192.0.2.1", "192.0.2.300"]}),
+        [("network.deny_ips[1]", "invalid CIDR '192.0.2.300'")],
+        id="network-deny-ips-bad",
+    ),
+    P(
+        top(network={"deny_ips": [7]}),
+        [("network.deny_ips[0]", "expected a string, got int")],
+        id="network-deny-ips-int",
+    ),
+    P(
+        top(network={"all_hops_trusted": "first"}),
+        [("network.all_hops_trusted", "must be one of reject, leftmost; got 'first'")],
+        id="network-all-hops-trusted",
+    ),
+    P(
+        top(network={"trust_unix_socket": "yes"}),
+        [("network.trust_unix_socket", "expected true or false, got 'yes'")],
+        id="network-trust-unix-socket",
+    ),
+    P(
+        top(network={"client_ip": "header:"}),
+        [("network.client_ip", "is not 'header:<name>' with a valid header name")],
+        id="network-client-ip-empty-header",
+    ),
+    P(
+        top(network={"client_ip": "X-Forwarded-For"}),
+        [("network.client_ip", "unknown source 'X-Forwarded-For'")],
+        id="network-client-ip-case",
     ),
     P(
         top(network={"client_ip": 4}),
@@ -1082,7 +1233,7 @@ def test_errors_from_every_section_are_reported_together() -> None:
     cfg["version"] = 2
     cfg["defaults"] = {"mode": "audit"}
     cfg["replay"] = {"store": "redis"}
-    cfg["network"] = {"trusted_proxies": ["10.0.0.0/8"]}
+    cfg["network"] = {"trusted_proxies": ["10.0.0.0/88"]}
     cfg["routes"][0]["provider"] = "acme"
     tok = {"query": "t", "secrets": [TOKEN]}
     cfg["routes"].append({"name": "x", "path": "/x", "token": tok})
@@ -1093,7 +1244,7 @@ def test_errors_from_every_section_are_reported_together() -> None:
         "version",
         "defaults.mode",
         "replay.store",
-        "network.trusted_proxies",
+        "network.trusted_proxies[0]",
         "routes[0].provider",
         "routes[1].path",
         "routes[3].name",
@@ -1581,3 +1732,70 @@ def test_now_zero_is_honoured(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="webhook_guard"):
         load_config(cfg, env=ENV, now=0)
     assert caplog.records == []
+
+
+def test_network_and_allow_ips_are_compiled(tmp_path: Path) -> None:
+    ips = tmp_path / "partners.txt"
+    ips.write_text("# partner egress\n198.51.100.0/24  # office\n2001:db8:77::/48\n")
+    cfg = route(allow_ips=["github", "203.0.113.7", f"file:{ips}", "aws:route53_healthchecks"])
+    cfg["network"] = {
+        "client_ip": "header:X-Client-IP",
+        "trusted_proxies": ["loopback", "10.0.0.0/8"],
+        "deny_ips": ["192.0.2.66"],
+        "all_hops_trusted": "leftmost",
+        "trust_unix_socket": True,
+    }
+    config = load_config(cfg, env=ENV, now=NOW)
+    net = config.network
+    assert net.client_ip == "header:x-client-ip"
+    assert net.trusted_proxies == ("loopback", "10.0.0.0/8")
+    assert "127.0.0.1" in net.trusted_set
+    assert "10.9.9.9" in net.trusted_set
+    assert "11.0.0.1" not in net.trusted_set
+    assert "192.0.2.66" in net.deny_set
+    assert net.all_hops_trusted == "leftmost"
+    assert net.trust_unix_socket is True
+    r = config.routes[0]
+    assert r.allow_ips == ("github", "203.0.113.7", f"file:{ips}", "aws:route53_healthchecks")
+    assert r.allow_set is not None
+    for inside in ("140.82.112.1", "203.0.113.7", "198.51.100.200", "2001:db8:77::1", "15.177.0.1"):
+        assert inside in r.allow_set, inside
+    for outside in ("203.0.113.8", "8.8.8.8", "2001:db8:78::1"):
+        assert outside not in r.allow_set, outside
+    resolver_config = net.client_ip_config()
+    assert resolver_config.source == "header:x-client-ip"
+    assert resolver_config.trusted_proxies == net.trusted_set
+
+
+def test_route_without_allow_ips_has_no_allowlist() -> None:
+    config = load_config(base(), env=ENV, now=NOW)
+    assert config.routes[0].allow_ips == ()
+    assert config.routes[0].allow_set is None
+    assert not config.network.trusted_set
+    assert not config.network.deny_set
+
+
+def test_trusted_proxies_from_a_file_and_deny_ips_by_provider(tmp_path: Path) -> None:
+    lbs = tmp_path / "lbs.txt"
+    lbs.write_text("10.1.0.0/16\n2001:db8:1b::/48\n")
+    cfg = top(network={"trusted_proxies": [f"file:{lbs}", "private"], "deny_ips": ["stripe"]})
+    net = load_config(cfg, env=ENV, now=NOW).network
+    assert "10.1.2.3" in net.trusted_set
+    assert "2001:db8:1b::9" in net.trusted_set
+    assert "192.168.1.1" in net.trusted_set
+    assert "3.18.12.63" in net.deny_set
+    assert "3.18.12.64" not in net.deny_set
+
+
+def test_hand_built_configs_cannot_drop_the_compiled_address_sets() -> None:
+    from dataclasses import replace
+
+    from webhook_guard.config import NetworkConfig
+
+    with pytest.raises(ValueError, match="build it with load_config"):
+        NetworkConfig(trusted_proxies=("10.0.0.0/8",))
+    with pytest.raises(ValueError, match="build it with load_config"):
+        NetworkConfig(deny_ips=("192.0.2.1",))
+    route_config = load_config(base(), env=ENV, now=NOW).routes[0]
+    with pytest.raises(ValueError, match="allow_ips given without allow_set"):
+        replace(route_config, allow_ips=("github",))

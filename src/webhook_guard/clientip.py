@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 from webhook_guard.ipset import NAMED_SETS, IPSet
@@ -29,6 +30,7 @@ __all__ = [
     "SOURCES",
     "ClientIPConfig",
     "ClientIPResolver",
+    "PeerInvalid",
     "ProxyHeadersInvalid",
 ]
 
@@ -109,6 +111,14 @@ class ProxyHeadersInvalid(Exception):
     def __init__(self, detail: str) -> None:
         self.detail = detail
         super().__init__(detail)
+
+
+class PeerInvalid(ProxyHeadersInvalid):
+    """The socket peer itself is not an IP address (a test client's placeholder name, say).
+
+    No header was at fault, so the guard answers ``ip_not_allowed`` when an address rule
+    has to be applied, and otherwise reports the peer as given.
+    """
 
 
 @dataclass(frozen=True)
@@ -207,6 +217,11 @@ class ClientIPResolver:
         self._behind_cloudflare = source == "cf-connecting-ip" or config.trusted_proxies.overlaps(
             NAMED_SETS["cloudflare"]
         )
+
+    @property
+    def header(self) -> str | None:
+        """The one (lower-case) header this resolver reads, or None for source ``peer``."""
+        return self._header or None
 
     def resolve(self, peer: str | None, headers: Mapping[str, Sequence[str]]) -> str | None:
         """The client address as a normalised string.
@@ -329,7 +344,7 @@ def _parse_peer(peer: str) -> IPAddress:
     try:
         return _parse_node(peer, forwarded=False)
     except ProxyHeadersInvalid as exc:
-        raise ProxyHeadersInvalid(
+        raise PeerInvalid(
             f"socket peer {_show(peer)} is not a usable IP address: {exc.detail}"
         ) from None
 
@@ -344,6 +359,24 @@ def _parse_node(text: str, *, forwarded: bool) -> IPAddress:
         raise ProxyHeadersInvalid("empty element")
     if len(text) > _MAX_NODE_CHARS:
         raise ProxyHeadersInvalid(f"oversized element ({len(text)} characters)")
+    result = _parse_node_cached(text, forwarded)
+    if isinstance(result, str):
+        raise ProxyHeadersInvalid(result)
+    return result
+
+
+@lru_cache(maxsize=4096)
+def _parse_node_cached(text: str, forwarded: bool) -> IPAddress | str:
+    """The address, or why not. Cached: the same proxies and clients come back over and over,
+    and a hit is several times cheaper than building an ``ipaddress`` object; the length is
+    bounded by the caller, so hostile input cannot make the cache large."""
+    try:
+        return _parse_node_uncached(text, forwarded=forwarded)
+    except ProxyHeadersInvalid as exc:
+        return exc.detail
+
+
+def _parse_node_uncached(text: str, *, forwarded: bool) -> IPAddress:
     if not text.isascii():
         raise ProxyHeadersInvalid(f"non-ASCII characters in {_show(text)}")
     match = (_FWD_NODE if forwarded else _XFF_NODE).fullmatch(text)

@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from .clientip import ClientIPConfig
 from .errors import ConfigError
+from .ipset import NAMED_SETS, PROVIDERS, IPSet, provider_set
 from .replay.redis_store import (
     DEFAULT_PREFIX,
     DEFAULT_SOCKET_TIMEOUT,
@@ -49,7 +51,7 @@ DEFAULTS: dict[str, Any] = {
 ON_DUPLICATE = ("acknowledge", "reject")
 MODES = ("enforce", "report")
 ON_STORE_ERROR = ("fail_closed", "fail_open")
-CLIENT_IP_SOURCES = ("peer", "x-forwarded-for", "forwarded", "x-real-ip", "cf-connecting-ip")
+ALL_HOPS_TRUSTED = ("reject", "leftmost")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HEADER = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _METHOD = re.compile(r"^[A-Z]+$")
@@ -94,6 +96,18 @@ class RouteConfig:
     on_duplicate: str
     mode: str
     public_url: str | None = None
+    allow_ips: tuple[str, ...] = ()
+    """The ``allow_ips`` entries as written (empty: no allowlist)."""
+    allow_set: IPSet | None = None
+    """The compiled allowlist; None when the route has none (every address may call)."""
+
+    def __post_init__(self) -> None:
+        if self.allow_ips and self.allow_set is None:
+            # An allowlist that is written but not compiled would silently allow everyone.
+            raise ValueError(
+                f"route {self.name!r}: allow_ips given without allow_set; build it with "
+                "load_config()"
+            )
 
 
 @dataclass(frozen=True)
@@ -128,7 +142,34 @@ class NetworkConfig:
 
     client_ip: str = "x-forwarded-for"
     trusted_proxies: tuple[str, ...] = ()
+    """The entries as written; :attr:`trusted_set` is what is matched."""
     deny_ips: tuple[str, ...] = ()
+    """The entries as written; :attr:`deny_set` is what is matched."""
+    all_hops_trusted: str = "reject"
+    trust_unix_socket: bool = False
+    trusted_set: IPSet = field(default_factory=IPSet)
+    deny_set: IPSet = field(default_factory=IPSet)
+
+    def __post_init__(self) -> None:
+        # The compiled sets are what is enforced; entries without them would be ignored.
+        for raw, compiled in (
+            (self.trusted_proxies, self.trusted_set),
+            (self.deny_ips, self.deny_set),
+        ):
+            if raw and not compiled:
+                raise ValueError(
+                    "NetworkConfig: entries given without their compiled IPSet; "
+                    "build it with load_config()"
+                )
+
+    def client_ip_config(self) -> ClientIPConfig:
+        """These settings as the :class:`~webhook_guard.clientip.ClientIPConfig` they mean."""
+        return ClientIPConfig(
+            source=self.client_ip,
+            trusted_proxies=self.trusted_set,
+            all_hops_trusted=self.all_hops_trusted,
+            trust_unix_socket=self.trust_unix_socket,
+        )
 
 
 @dataclass(frozen=True)
@@ -320,6 +361,7 @@ class _Parser:
         replay = self._guard(self._replay, top.get("replay")) or ReplayConfig()
         network = self._guard(self._network, top.get("network")) or NetworkConfig()
         routes = self._routes(top.get("routes"), defaults)
+        self._check_allow_vs_trusted(routes, network)
         for route in routes:
             if replay.retention < 2 * route.tolerance:
                 self.errors.append(
@@ -432,22 +474,122 @@ class _Parser:
     def _network(self, raw: object) -> NetworkConfig:
         if raw is None:
             return NetworkConfig()
-        block = _mapping(raw, "network", ("client_ip", "trusted_proxies", "deny_ips"))
-        client_ip = block.get("client_ip", "x-forwarded-for")
-        for key in ("trusted_proxies", "deny_ips"):
-            if block.get(key):
-                # Refuse rather than ignore: a silently unenforced address rule is worse
-                # than no rule.
-                raise _Invalid(f"network.{key}", "is not supported in this version yet")
-        source = _str(client_ip, "network.client_ip")
-        if source not in CLIENT_IP_SOURCES and not (
-            source.startswith("header:") and _HEADER.match(source[7:])
-        ):
-            raise _Invalid(
-                "network.client_ip",
-                f"must be one of {', '.join(CLIENT_IP_SOURCES)} or header:<name>; got {source!r}",
+        block = _mapping(
+            raw,
+            "network",
+            ("client_ip", "trusted_proxies", "deny_ips", "all_hops_trusted", "trust_unix_socket"),
+        )
+        source = _str(block.get("client_ip", "x-forwarded-for"), "network.client_ip")
+        if source.lower().startswith("header:"):
+            source = "header:" + source[7:].lower()
+        try:
+            ClientIPConfig(source=source)
+        except ValueError as exc:
+            raise _Invalid("network.client_ip", str(exc).removeprefix("client_ip: ")) from None
+        all_hops = _choice(
+            block.get("all_hops_trusted", "reject"), "network.all_hops_trusted", ALL_HOPS_TRUSTED
+        )
+        unix = block.get("trust_unix_socket", False)
+        if not isinstance(unix, bool):
+            raise _Invalid("network.trust_unix_socket", f"expected true or false, got {unix!r}")
+        trusted, trusted_set = self._ip_list(
+            block.get("trusted_proxies"), "network.trusted_proxies", providers=False
+        )
+        deny, deny_set = self._ip_list(block.get("deny_ips"), "network.deny_ips", providers=True)
+        return NetworkConfig(
+            client_ip=source,
+            trusted_proxies=trusted,
+            deny_ips=deny,
+            all_hops_trusted=all_hops,
+            trust_unix_socket=unix,
+            trusted_set=trusted_set,
+            deny_set=deny_set,
+        )
+
+    def _ip_list(
+        self, raw: object, where: str, *, providers: bool
+    ) -> tuple[tuple[str, ...], IPSet]:
+        if raw is None:
+            return (), IPSet()
+        items = _list(raw, where)
+        sets = [self._ip_entry(item, f"{where}[{i}]", providers) for i, item in enumerate(items)]
+        return tuple(items), IPSet().union(*sets)
+
+    def _ip_entry(self, item: object, where: str, providers: bool) -> IPSet:
+        """One entry: a CIDR, a named set, a provider list or ``file:PATH``."""
+        text = _str(item, where)
+        if text in NAMED_SETS:
+            # "cloudflare" resolves through the provider lists, so a refreshed list applies.
+            return provider_set(text) if text in PROVIDERS else NAMED_SETS[text]
+        if text.startswith("file:"):
+            return self._ip_file(text[5:], where, providers)
+        if text in PROVIDERS or text.startswith("aws:"):
+            if not providers:
+                raise _Invalid(
+                    where,
+                    f"{text!r} is a list of webhook senders, not of proxies; trusted_proxies "
+                    f"takes CIDRs, file:PATH and {', '.join(sorted(NAMED_SETS))}",
+                )
+            try:
+                return provider_set(text)
+            except ValueError as exc:
+                raise _Invalid(where, str(exc)) from None
+        try:
+            return IPSet((text,))
+        except ValueError as exc:
+            names = sorted({*NAMED_SETS, *(PROVIDERS if providers else ())} - {"aws"})
+            near = difflib.get_close_matches(text, names, n=1)
+            hint = (
+                f"; did you mean '{near[0]}'?"
+                if near
+                else f" (or one of {', '.join(names)}{', aws:SERVICE' if providers else ''}"
+                ", file:PATH)"
             )
-        return NetworkConfig(client_ip=source.lower())
+            raise _Invalid(where, f"{exc}{hint}") from None
+
+    @staticmethod
+    def _ip_file(name: str, where: str, providers: bool) -> IPSet:
+        if not name:
+            raise _Invalid(where, "'file:' needs a path")
+        path = Path(name)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise _Invalid(where, f"cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise _Invalid(where, f"{path} is not UTF-8 text") from None
+        entries = []
+        for number, line in enumerate(lines, 1):
+            entry = line.partition("#")[0].strip()
+            if not entry:
+                continue
+            try:
+                IPSet((entry,))
+            except ValueError as exc:
+                raise _Invalid(where, f"{path} line {number}: {exc}") from None
+            entries.append(entry)
+        if not entries:
+            raise _Invalid(where, f"{path} lists no addresses")
+        return IPSet(entries)
+
+    def _check_allow_vs_trusted(self, routes: list[RouteConfig], network: NetworkConfig) -> None:
+        trusted = network.trusted_set
+        if not trusted:
+            return
+        for i, route in enumerate(routes):
+            if route.allow_set is None or not route.allow_set.overlaps(trusted):
+                continue
+            # Name the offending entry; re-resolving one entry is cheap and only on error.
+            for j, entry in enumerate(route.allow_ips):
+                try:
+                    entry_set = self._ip_entry(entry, "", providers=True)
+                except _Invalid:  # pragma: no cover - parsed once already
+                    continue
+                if entry_set.overlaps(trusted):
+                    self.errors.append(
+                        f"routes[{i}].allow_ips[{j}]: {entry!r} overlaps network.trusted_proxies "
+                        "(a trusted proxy would pass this allowlist itself); narrow one of them"
+                    )
 
     def _routes(self, raw: object, defaults: Mapping[str, Any]) -> list[RouteConfig]:
         if raw is None:
@@ -502,8 +644,17 @@ class _Parser:
             key: self._setting(key, block[key], f"{where}.{key}") if key in block else value
             for key, value in defaults.items()
         }
-        if "allow_ips" in block:
-            raise _Invalid(f"{where}.allow_ips", "is not supported in this version yet")
+        allow_ips: tuple[str, ...] = ()
+        allow_set: IPSet | None = None
+        if block.get("allow_ips") is not None:
+            allow_ips, allow_set = self._ip_list(
+                block["allow_ips"], f"{where}.allow_ips", providers=True
+            )
+            if not allow_ips:
+                raise _Invalid(
+                    f"{where}.allow_ips",
+                    "is empty, which would refuse every request; omit it to allow any address",
+                )
         public_url = None
         if block.get("public_url") is not None:
             public_url = self._public_url(block["public_url"], f"{where}.public_url")
@@ -569,6 +720,8 @@ class _Parser:
             on_duplicate=settings["on_duplicate"],
             mode=settings["mode"],
             public_url=public_url,
+            allow_ips=allow_ips,
+            allow_set=allow_set,
         )
 
     def _public_url(self, raw: object, where: str) -> str:

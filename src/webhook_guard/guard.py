@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from .clientip import ClientIPResolver, PeerInvalid, ProxyHeadersInvalid
 from .config import Config, RouteConfig, load_config
 from .errors import ConfigError
 from .replay import ReplayState, ReplayStore, open_store
@@ -47,6 +48,7 @@ class _Route:
 
     __slots__ = (
         "allow",
+        "allow_set",
         "config",
         "current_secret",
         "enforce",
@@ -62,6 +64,7 @@ class _Route:
         self.name = config.name
         self.enforce = config.mode == "enforce"
         self.allow = (("allow", ", ".join(sorted(config.methods))),)
+        self.allow_set = config.allow_set
         self.scheme = make_scheme(config.signature) if config.signature else None
         scheme = self.scheme
         # HMAC key schedules are computed once; each request .copy()s them.
@@ -157,6 +160,13 @@ class Guard:
         self._processing_timeout = config.replay.processing_timeout
         self._retention = config.replay.retention
         self._fail_open = config.replay.on_store_error == "fail_open"
+        network = config.network
+        self._resolver = ClientIPResolver(network.client_ip_config())
+        header = self._resolver.header
+        self._ip_header = header.encode("latin-1") if header else None
+        self._deny = network.deny_set if network.deny_set else None
+        # With no address rule at all, step 2 is skipped and the peer is reported as given.
+        self._ip_rules = bool(network.trusted_set) or network.trust_unix_socket or bool(self._deny)
         # Reservation tokens: unique per guard instance (random prefix) and per request.
         self._token_prefix = os.urandom(6).hex() + "-"
         self._counter = itertools.count()
@@ -308,6 +318,12 @@ class Guard:
                     route, Reason.METHOD_NOT_ALLOWED, detail, client_ip, headers=route.allow
                 )
             reported.append(Reason.METHOD_NOT_ALLOWED)
+        if self._ip_rules or route.allow_set is not None:
+            client_ip, failure = self._check_address(route, req)
+            if failure is not None:
+                if route.enforce:
+                    return self._reject(route, failure.reason, failure.detail, client_ip)
+                reported.append(failure.reason)
         # With the body in hand its real length is checked instead (see _authenticate).
         lengths = None if has_body else req.values(b"content-length")
         if lengths:
@@ -387,6 +403,45 @@ class Guard:
             if event_id is not None:
                 key = f"{route.name}:{event_id}"
         return _Pending(route, client_ip, reported, event_id, key, secret_id, signed_ts)
+
+    def _check_address(
+        self, route: _Route, req: WebhookRequest
+    ) -> tuple[str | None, Failure | None]:
+        """Step 2 (design §5): the client address, then ``deny_ips``, then ``allow_ips``.
+
+        Returns the client address to report and the failure, if any.
+        """
+        name = self._ip_header
+        headers: dict[str, list[str]] = {}
+        if name is not None:
+            headers[name.decode("latin-1")] = req.values(name) or []
+        has_lists = self._deny is not None or route.allow_set is not None
+        try:
+            addr = self._resolver.resolve_address(req.peer, headers)
+        except PeerInvalid as exc:
+            if not has_lists:
+                return req.peer, None
+            return req.peer, Failure(
+                Reason.IP_NOT_ALLOWED, f"{exc.detail}; it cannot match the address rules"
+            )
+        except ProxyHeadersInvalid as exc:
+            return None, Failure(Reason.PROXY_HEADERS_INVALID, exc.detail)
+        if addr is None:
+            if not has_lists:
+                return None, None
+            return None, Failure(
+                Reason.IP_NOT_ALLOWED,
+                "the request came over a Unix socket and names no client address, so it "
+                "cannot match the address rules (see network.trust_unix_socket)",
+            )
+        client_ip = str(addr)
+        if self._deny is not None and addr in self._deny:
+            return client_ip, Failure(Reason.IP_NOT_ALLOWED, f"{client_ip} is in deny_ips")
+        if route.allow_set is not None and addr not in route.allow_set:
+            return client_ip, Failure(
+                Reason.IP_NOT_ALLOWED, f"{client_ip} is not in this route's allow_ips"
+            )
+        return client_ip, None
 
     def _check_token(self, route: _Route, req: WebhookRequest, now: float) -> Failure | str:
         token = route.config.token
