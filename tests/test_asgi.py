@@ -436,3 +436,97 @@ def test_over_a_socket_on_uvicorn_with_sdk_signatures() -> None:
         assert chunked_ok.status_code == 200
     assert [v.event_id for _, v in recorder.calls] == ["msg_u1", "msg_u2", "msg_u5"]
     assert all(body == BODY.encode() for body, _ in recorder.calls)
+
+
+def test_concurrent_redelivery_gets_409_in_flight_while_the_first_runs(guard: Guard) -> None:
+    release = asyncio.Event()
+    calls = 0
+
+    async def slow(scope: Scope, receive: Any, send: Any) -> None:
+        nonlocal calls
+        calls += 1
+        await receive()
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    app = GuardMiddleware(slow, guard=guard)
+
+    async def one(sent: list[Message]) -> None:
+        messages = chunks_of(BODY.encode(), 1000)
+
+        async def receive() -> Message:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        await app(http_scope(headers=signed()), receive, send)
+
+    async def scenario() -> tuple[list[Message], list[Message], list[Message]]:
+        first: list[Message] = []
+        second: list[Message] = []
+        task = asyncio.create_task(one(first))
+        await asyncio.sleep(0.01)
+        await one(second)  # answered at once while the first is still in the handler
+        release.set()
+        await task
+        third: list[Message] = []
+        await one(third)
+        return first, second, third
+
+    first, second, third = asyncio.run(scenario())
+    assert first[0]["status"] == 200
+    assert second[0]["status"] == 409
+    assert (b"retry-after", b"60") in second[0]["headers"]
+    assert json.loads(second[1]["body"])["reason"] == "event_in_flight"
+    assert json.loads(third[1]["body"])["reason"] == "duplicate_event"
+    assert calls == 1
+
+
+def test_exception_after_the_response_started_still_releases(guard: Guard) -> None:
+    async def crashes_late(scope: Scope, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise RuntimeError("failed while streaming")
+
+    with pytest.raises(RuntimeError, match="streaming"):
+        drive(
+            GuardMiddleware(crashes_late, guard=guard),
+            http_scope(headers=signed()),
+            chunks_of(BODY.encode(), 1000),
+        )
+    inner = RawApp()
+    sent, _ = drive(
+        GuardMiddleware(inner, guard=guard),
+        http_scope(headers=signed()),
+        chunks_of(BODY.encode(), 1000),
+    )
+    assert sent[0]["status"] == 204
+    assert inner.bodies == [BODY.encode()]
+
+
+def test_two_uvicorn_workers_share_a_real_redis_replay_store() -> None:
+    from .servers import redis_server
+
+    now = datetime.now(timezone.utc)
+    with redis_server() as url:
+        config = {"version": 1, "replay": {"store": url}, "routes": [sw_route()]}
+        first, second = Recorder(), Recorder()
+        with (
+            # lifespan on: the middleware closes its redis connections at shutdown.
+            serve_asgi(GuardMiddleware(first.app(), config=config), lifespan="on") as url_a,
+            serve_asgi(GuardMiddleware(second.app(), config=config), lifespan="on") as url_b,
+        ):
+            headers = signed("msg_shared", when=now)
+            assert httpx.post(url_a + "/hooks/sw", content=BODY, headers=headers).status_code == 200
+            # The provider's redelivery lands on the other worker: acknowledged, not re-run.
+            again = httpx.post(url_b + "/hooks/sw", content=BODY, headers=headers)
+            assert_problem(again, 200, Reason.DUPLICATE_EVENT)
+            # A failed attempt on B is released in redis, so A processes the retry.
+            second.status = 500
+            retry = signed("msg_retry", when=now)
+            assert httpx.post(url_b + "/hooks/sw", content=BODY, headers=retry).status_code == 500
+            assert httpx.post(url_a + "/hooks/sw", content=BODY, headers=retry).status_code == 200
+    assert [v.event_id for _, v in first.calls] == ["msg_shared", "msg_retry"]
+    assert [v.event_id for _, v in second.calls] == ["msg_retry"]

@@ -315,6 +315,17 @@ def test_explicit_argument_wins_over_app_config() -> None:
     assert state.guard_all is True
 
 
+@pytest.mark.parametrize(("testing", "warned"), [(False, True), (True, False)])
+def test_memory_store_outside_testing_is_warned_about(
+    caplog: pytest.LogCaptureFixture, testing: bool, warned: bool
+) -> None:
+    app = Flask(__name__)
+    app.config["TESTING"] = testing
+    with caplog.at_level("WARNING", logger="webhook_guard"):
+        WebhookGuard(app, config={"version": 1, "routes": [sw_route()]})
+    assert ("replay store is in memory" in caplog.text) is warned
+
+
 def test_missing_or_broken_config_fails_at_init_app() -> None:
     with pytest.raises(TypeError, match="WebhookGuard: pass config="):
         WebhookGuard(Flask(__name__))
@@ -362,3 +373,66 @@ def test_over_a_socket_on_werkzeug_with_svix_signatures() -> None:
         assert_problem(forged, 401, Reason.SIGNATURE_MISMATCH)
     assert [c["verdict"].event_id for c in views.calls] == ["m1", "m2"]
     assert [c["json"]["amount"] for c in views.calls] == [1200, 1200]
+
+
+def test_protect_without_init_app_says_so() -> None:
+    wg = WebhookGuard(config={"version": 1, "routes": [sw_route()]})
+    app, _ = protected_app(wg)  # init_app never called for this app
+    app.config["TESTING"] = True
+    with pytest.raises(RuntimeError, match="init_app"):
+        app.test_client().post("/hooks/sw", data=BODY, headers=signed())
+
+
+def test_concurrent_redelivery_over_a_socket_gets_409_while_the_first_runs() -> None:
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    app = Flask(__name__)
+    WebhookGuard(app, config={"version": 1, "routes": [sw_route()]})
+
+    @app.post("/hooks/sw")
+    def slow() -> Any:
+        started.set()
+        release.wait(10)
+        return {"ok": True}
+
+    now = datetime.now(timezone.utc)
+    headers = sdk_signed("msg_slow", BODY, now)
+    with serve_wsgi(app) as url, httpx.Client(base_url=url) as http:
+        results: list[httpx.Response] = []
+        first = threading.Thread(
+            target=lambda: results.append(http.post("/hooks/sw", content=BODY, headers=headers))
+        )
+        first.start()
+        assert started.wait(10)
+        with httpx.Client(base_url=url) as other:
+            second = other.post("/hooks/sw", content=BODY, headers=headers)
+        release.set()
+        first.join(10)
+    assert_problem(second, 409, Reason.EVENT_IN_FLIGHT)
+    assert second.headers["retry-after"] == "60"
+    assert results[0].status_code == 200
+
+
+def test_two_apps_share_a_real_redis_replay_store() -> None:
+    from .servers import redis_server
+
+    headers = sdk_signed("msg_shared", BODY)  # real clock: the guards use it too
+    with redis_server() as url:
+        config = {"version": 1, "replay": {"store": url}, "routes": [sw_route()]}
+        one, two = Views(), Views()
+        app_one, app_two = one.app(testing=False), two.app(testing=False)
+        WebhookGuard(app_one, config=config)
+        WebhookGuard(app_two, config=config)
+        try:
+            assert (
+                app_one.test_client().post("/hooks/sw", data=BODY, headers=headers).status_code
+                == 200
+            )
+            again = app_two.test_client().post("/hooks/sw", data=BODY, headers=headers)
+            assert_problem(again, 200, Reason.DUPLICATE_EVENT)
+        finally:
+            for app in (app_one, app_two):
+                app.extensions["webhook_guard"].guard.store.close()
+    assert len(one.calls) == 1
+    assert two.calls == []

@@ -58,6 +58,9 @@ class GuardMiddleware:
     so are duplicates (200 under ``on_duplicate: acknowledge``). After the app answered,
     the event ID is committed (status < 500) or released (status >= 500, no response, or
     an exception) so that the provider's retry is processed.
+
+    A guard built here from ``config`` is owned by the middleware: its replay store's
+    connections (Redis) are closed at lifespan shutdown. A ``guard=`` passed in is yours.
     """
 
     def __init__(
@@ -65,10 +68,13 @@ class GuardMiddleware:
     ) -> None:
         self.app = app
         self.guard = resolve_guard(config, guard, "GuardMiddleware")
+        self._owns_guard = guard is None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # lifespan, websocket
-            await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan" and self._owns_guard:
+                receive = self._close_on_shutdown(receive)
+            await self.app(scope, receive, send)  # lifespan, websocket: passed through
             return
         guard = self.guard
         req = webhook_request(scope)
@@ -89,7 +95,8 @@ class GuardMiddleware:
         if body is None:  # the client went away mid-body: nobody to answer
             return
         if len(body) > limit:
-            await send_verdict(send, body_too_large(verdict, limit))
+            state["webhook"] = verdict = body_too_large(verdict, limit)
+            await send_verdict(send, verdict)
             return
         req.body = body
         verdict = state["webhook"] = await guard.acheck(req)
@@ -111,6 +118,19 @@ class GuardMiddleware:
             await guard.acomplete(verdict, None)
             raise
         await guard.acomplete(verdict, status)
+
+    def _close_on_shutdown(self, receive: Receive) -> Receive:
+        # The server has stopped serving when it sends lifespan.shutdown; async Redis
+        # connections belong to this event loop, so they are closed here, on it.
+        async def wrapped() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                aclose = getattr(self.guard.store, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            return message
+
+        return wrapped
 
 
 def webhook_request(scope: Scope, body: bytes = b"") -> WebhookRequest:

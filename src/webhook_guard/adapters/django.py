@@ -15,6 +15,8 @@ Settings::
 a configured route covers; False: only views decorated with :func:`protect`).
 
 Works under WSGI and ASGI, with sync and async views. The verdict is ``request.webhook``.
+(Django reads no body without ``Content-Length`` under WSGI, so a chunked delivery fails
+its signature check there; under ASGI it is read and checked like any other.)
 A verified webhook needs no ``csrf_exempt`` (a provider cannot send a CSRF token); every
 other request, including one let through in ``mode: report``, still meets Django's CSRF
 protection.
@@ -157,8 +159,11 @@ async def _averify(request: HttpRequest, guard: Guard) -> Verdict:
     return await guard.acheck(prepared) if isinstance(prepared, WebhookRequest) else prepared
 
 
-def _admit(request: HttpRequest, verdict: Verdict) -> HttpResponse | None:
-    """Record the verdict; the refusal to send, or None to go on to the view."""
+def _admit(request: HttpRequest, verdict: Verdict, route: str | None) -> HttpResponse | None:
+    """Record the verdict; the refusal to send, or None to go on to the view.
+
+    ``route``: the route :func:`protect` requires (None under the middleware alone).
+    """
     request.webhook = verdict
     if not verdict.ok:
         response = HttpResponse(
@@ -167,11 +172,65 @@ def _admit(request: HttpRequest, verdict: Verdict) -> HttpResponse | None:
         for name, value in verdict.headers:
             response[name] = value
         return response
+    if route is not None and verdict.route != route:
+        logger.error(
+            "view for %s is protected as route %r but the path matches %s",
+            request.path,
+            route,
+            repr(verdict.route) if verdict.route else "no route",
+        )
+        return HttpResponse("webhook verification is not set up for this path", status=500)
     if verdict.route is not None and not verdict.reported:
         # Authenticated by its signature or token, not by a session cookie: the hook
         # CsrfViewMiddleware itself honours (the test client sets it the same way).
         request._dont_enforce_csrf_checks = True
     return None
+
+
+def _handle(
+    request: HttpRequest, call: Callable[[], HttpResponseBase], route: str | None = None
+) -> HttpResponseBase:
+    """Verify, run ``call`` (the rest of the chain or the view), settle the event."""
+    verdict = getattr(request, "webhook", None)
+    if verdict is not None:  # already checked (middleware and protect() on one view)
+        refusal = _admit(request, verdict, route)
+        return refusal if refusal is not None else call()
+    guard = conf.guard()
+    verdict = _verify(request, guard)
+    refusal = _admit(request, verdict, route)
+    if refusal is not None:
+        return refusal
+    try:
+        response = call()
+    except BaseException:
+        guard.complete(verdict, None)
+        raise
+    guard.complete(verdict, response.status_code)
+    return response
+
+
+async def _ahandle(
+    request: HttpRequest,
+    call: Callable[[], Awaitable[HttpResponseBase]],
+    route: str | None = None,
+) -> HttpResponseBase:
+    """Async twin of :func:`_handle`."""
+    verdict = getattr(request, "webhook", None)
+    if verdict is not None:
+        refusal = _admit(request, verdict, route)
+        return refusal if refusal is not None else await call()
+    guard = conf.guard()
+    verdict = await _averify(request, guard)
+    refusal = _admit(request, verdict, route)
+    if refusal is not None:
+        return refusal
+    try:
+        response = await call()
+    except BaseException:
+        await guard.acomplete(verdict, None)
+        raise
+    await guard.acomplete(verdict, response.status_code)
+    return response
 
 
 class WebhookGuardMiddleware:
@@ -200,35 +259,13 @@ class WebhookGuardMiddleware:
             return self.__acall__(request)
         if not conf.guard_all:
             return self.get_response(request)
-        guard = conf.guard()
-        verdict = _verify(request, guard)
-        refusal = _admit(request, verdict)
-        if refusal is not None:
-            return refusal
-        try:
-            response: HttpResponseBase = self.get_response(request)
-        except BaseException:
-            guard.complete(verdict, None)
-            raise
-        guard.complete(verdict, response.status_code)
-        return response
+        return _handle(request, lambda: self.get_response(request))
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         get_response = cast(Callable[[HttpRequest], Awaitable[HttpResponseBase]], self.get_response)
         if not conf.guard_all:
             return await get_response(request)
-        guard = conf.guard()
-        verdict = await _averify(request, guard)
-        refusal = _admit(request, verdict)
-        if refusal is not None:
-            return refusal
-        try:
-            response = await get_response(request)
-        except BaseException:
-            await guard.acomplete(verdict, None)
-            raise
-        await guard.acomplete(verdict, response.status_code)
-        return response
+        return await _ahandle(request, lambda: get_response(request))
 
 
 def protect(route: str) -> Callable[[V], V]:
@@ -240,66 +277,21 @@ def protect(route: str) -> Callable[[V], V]:
     refused with 500: fix the route's ``path`` or the decorator's name.
     """
 
-    def mismatch(request: HttpRequest, verdict: Verdict) -> HttpResponse | None:
-        if verdict.route == route:
-            return None
-        logger.error(
-            "view for %s is protected as route %r but the path matches %s",
-            request.path,
-            route,
-            repr(verdict.route) if verdict.route else "no route",
-        )
-        return HttpResponse("webhook verification is not set up for this path", status=500)
-
-    def _refuse(request: HttpRequest, verdict: Verdict) -> HttpResponse | None:
-        refusal = _admit(request, verdict)
-        return refusal if refusal is not None else mismatch(request, verdict)
-
     def decorate(view: V) -> V:
+        wrapper: Any
         if iscoroutinefunction(view):
 
             @functools.wraps(view)
-            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                verdict = getattr(request, "webhook", None)
-                if verdict is not None:  # the middleware checked it already
-                    refusal = mismatch(request, verdict)
-                    return refusal if refusal is not None else await view(request, *args, **kwargs)
-                guard = conf.guard()
-                verdict = await _averify(request, guard)
-                refusal = _refuse(request, verdict)
-                if refusal is not None:
-                    return refusal
-                try:
-                    response = await view(request, *args, **kwargs)
-                except BaseException:
-                    await guard.acomplete(verdict, None)
-                    raise
-                await guard.acomplete(verdict, response.status_code)
-                return response
+            async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                return await _ahandle(request, lambda: view(request, *args, **kwargs), route)
 
-            async_wrapper.csrf_exempt = True  # type: ignore[attr-defined]
-            return cast(V, async_wrapper)
+        else:
 
-        @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            verdict = getattr(request, "webhook", None)
-            if verdict is not None:
-                refusal = mismatch(request, verdict)
-                return refusal if refusal is not None else view(request, *args, **kwargs)
-            guard = conf.guard()
-            verdict = _verify(request, guard)
-            refusal = _refuse(request, verdict)
-            if refusal is not None:
-                return refusal
-            try:
-                response = view(request, *args, **kwargs)
-            except BaseException:
-                guard.complete(verdict, None)
-                raise
-            guard.complete(verdict, response.status_code)
-            return response
+            @functools.wraps(view)
+            def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                return _handle(request, lambda: view(request, *args, **kwargs), route)
 
-        wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+        wrapper.csrf_exempt = True
         return cast(V, wrapper)
 
     return decorate

@@ -1,0 +1,225 @@
+"""Throughput of a minimal ASGI app on uvicorn, bare and behind ``GuardMiddleware``:
+``python bench/bench_asgi.py [--quick] [--http auto|h11|httptools]``.
+
+Both apps run the same handler (read the body, answer a small JSON) in their own uvicorn
+process (one worker, access log off); the same in-process client drives both with the same
+kind of request: a 1 KiB Standard Webhooks delivery signed with ``webhook_guard.testing``,
+each with its own event ID so that every guarded request does a real replay reservation
+(a repeated ID would be answered as a duplicate without reaching the app). The client is
+a small asyncio HTTP/1.1 keep-alive client over raw sockets with pre-built request bytes,
+so that the client's own cost does not hide the server's. Rounds alternate bare/guarded
+and the best round of each counts; the result is the guarded/bare ratio from this run.
+Target: the guarded app keeps at least 85% of the bare app's requests per second.
+The benchmark reports; it exits 0 unless something raises.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+SECRET_ENV = "BENCH_WEBHOOK_SECRET"
+PATH = "/hooks/bench"
+REPLY = b'{"ok":true}'
+TARGET = 0.85
+
+
+def config() -> dict[str, Any]:
+    return {
+        "version": 1,
+        "routes": [
+            {
+                "name": "bench",
+                "path": PATH,
+                "provider": "standard",
+                "secrets": [f"env:{SECRET_ENV}"],
+            }
+        ],
+    }
+
+
+async def handler(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The minimal app: read the whole body, answer 200 with a small JSON."""
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"11")],
+        }
+    )
+    await send({"type": "http.response.body", "body": REPLY})
+
+
+def serve(variant: str, port: int, http: str) -> None:
+    import uvicorn
+
+    app: Any = handler
+    if variant == "guarded":
+        from webhook_guard.adapters.asgi import GuardMiddleware
+
+        app = GuardMiddleware(handler, config=config())
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        http=http,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+
+
+# -- client ---------------------------------------------------------------------------
+
+
+def build_requests(n: int, port: int, tag: str) -> list[bytes]:
+    from webhook_guard import Guard
+    from webhook_guard.testing import sign
+
+    guard = Guard.from_dict(config())
+    head = b'{"type":"bench","pad":"'
+    body = head + b"x" * (1024 - len(head) - 2) + b'"}'
+    out = []
+    for i in range(n):
+        headers = sign(guard, "bench", body, event_id=f"msg_{tag}_{i}")
+        lines = [f"POST {PATH} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}", "", ""]
+        out.append("\r\n".join(lines).encode() + body)
+    return out
+
+
+async def drive(port: int, requests: list[bytes], connections: int) -> tuple[float, int]:
+    """Send every request over ``connections`` keep-alive connections; (seconds, failures)."""
+    queue = iter(requests)
+    failures = 0
+
+    async def worker() -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for raw in queue:
+                writer.write(raw)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                reply = await reader.readexactly(length)
+                if not head.startswith(b"HTTP/1.1 200") or reply != REPLY:
+                    failures += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return time.perf_counter() - started, failures
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def server(variant: str, http: str, env: dict[str, str]) -> Iterator[tuple[int, int]]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    args = [sys.executable, __file__, "--serve", variant, "--port", str(port), "--http", http]
+    proc = subprocess.Popen(args, env=env)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{variant} server exited with {proc.returncode}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{variant} server did not start")
+            time.sleep(0.05)
+        yield port, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run (a few seconds)")
+    parser.add_argument("--http", default="auto", help="uvicorn HTTP implementation")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--serve", choices=["bare", "guarded"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.http)
+        return 0
+
+    rounds, per_round = (2, 500) if args.quick else (4, 6000)
+    env = dict(os.environ)
+    env.setdefault(SECRET_ENV, "whsec_" + base64.b64encode(os.urandom(32)).decode())
+    os.environ[SECRET_ENV] = env[SECRET_ENV]
+    best: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    failures = 0
+    with server("bare", args.http, env) as bare, server("guarded", args.http, env) as guarded:
+        ports = {"bare": bare, "guarded": guarded}
+        for r in range(rounds):
+            order = ["bare", "guarded"] if r % 2 == 0 else ["guarded", "bare"]
+            for variant in order:
+                # Fresh event IDs every round, signed now (within the timestamp window).
+                port, pid = ports[variant]
+                reqs = build_requests(per_round, port, f"{variant}{r}")
+                used = cpu_seconds(pid)
+                seconds, failed = asyncio.run(drive(port, reqs, args.connections))
+                used = (cpu_seconds(pid) - used) / per_round * 1e6
+                failures += failed
+                best[variant] = max(best.get(variant, 0.0), per_round / seconds)
+                cpu[variant] = min(cpu.get(variant, float("inf")), used)
+
+    import uvicorn
+
+    ratio = best["guarded"] / best["bare"]
+    print(
+        f"uvicorn {uvicorn.__version__} (--http {args.http}), 1 worker; client: "
+        f"{args.connections} keep-alive connections, {rounds} rounds x {per_round} requests,"
+        " best round"
+    )
+    print("1 KiB Standard Webhooks delivery, unique event ID per request\n")
+    print(f"{'app':<24}{'req/s':>9}{'ratio':>7}{'server CPU us/req':>20}")
+    for name, variant in (("bare", "bare"), ("GuardMiddleware(bare)", "guarded")):
+        print(
+            f"{name:<24}{best[variant]:>9,.0f}{best[variant] / best['bare']:>7.2f}"
+            f"{cpu[variant]:>20.0f}"
+        )
+    verdict = "PASS" if ratio >= TARGET else "MISS"
+    print(f"\ntarget: guarded >= {TARGET:.0%} of bare  -> {verdict}")
+    if failures:
+        print(f"WARNING: {failures} responses were not the app's 200 (refused or duplicate)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""bench/bench_asgi.py reports, it does not gate; this keeps it runnable as the code changes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_asgi_quick_run_reaches_the_app_through_the_guard() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_asgi.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for row in ("bare", "GuardMiddleware(bare)", "server CPU us/req", "target:"):
+        assert row in out, row
+    assert "PASS" in out or "MISS" in out
+    # Every guarded request was signed correctly, verified and answered by the app itself.
+    assert "WARNING" not in out, out
