@@ -316,3 +316,99 @@ def test_installed_console_script() -> None:
         [script, "--version"], capture_output=True, text=True, timeout=60, check=False
     )
     assert version.stdout == f"webhook-guard {webhook_guard.__version__}\n"
+
+
+# -- schema, sign for a preset, serve and demo -------------------------------------------
+
+
+def test_schema_prints_the_config_json_schema() -> None:
+    from webhook_guard.schema import config_schema
+
+    result = run("schema")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == config_schema()
+
+
+def test_sign_for_a_preset_then_verify_with_a_config(body_file: Path) -> None:
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the quickstart's current secret
+    result = run(
+        "sign", "--provider", "standard", "--secret", secret, "--body-file", body_file,
+        "--event-id", "msg_preset_1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    headers = result.stdout.splitlines()
+    assert "webhook-id: msg_preset_1" in headers
+    out = verdict(verify(body_file, headers))
+    assert out["ok"] is True
+    assert out["secret_id"] == "current"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "error: give --config with --route, or --provider with --secret\n"),
+        (["--provider", "standard"], "error: --provider needs --secret\n"),
+        (["--config", str(QUICKSTART)], "error: --config needs --route\n"),
+        (
+            ["--config", str(QUICKSTART), "--route", "orders", "--provider", "standard"],
+            "error: give --config with --route, or --provider with --secret\n",
+        ),
+    ],
+)
+def test_sign_needs_a_route_or_a_preset(body_file: Path, args: list[str], message: str) -> None:
+    result = run("sign", *args, "--body-file", body_file)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == message
+
+
+def test_sign_for_an_unknown_preset_names_the_known_ones(body_file: Path) -> None:
+    result = run("sign", "--provider", "nope", "--secret", "x", "--body-file", body_file)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: unknown provider 'nope' (known: bitbucket, ")
+    assert "github" in result.stderr
+
+
+def test_help_lists_every_command() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("check", "sign", "verify", "serve", "schema", "demo"):
+        assert re.search(rf"^    {command} +\S", result.stdout, re.M), command
+
+
+def test_serve_help_states_defaults() -> None:
+    result = run("serve", "--help")
+    assert result.returncode == 0
+    out = " ".join(result.stdout.split())
+    assert "(default: 127.0.0.1)" in out
+    assert "(default: 8080)" in out
+    assert "SIGTERM" in out
+
+
+def test_serve_without_upstream_is_a_usage_error() -> None:
+    result = run("serve", "--config", QUICKSTART)
+    assert result.returncode == 2
+    assert "--upstream" in result.stderr
+
+
+def test_demo_shows_each_outcome() -> None:
+    result = run("demo")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    lines = {
+        line.split(".")[0].strip(): line
+        for line in out.splitlines()
+        if line[:3].strip(". ").isdigit()
+    }
+    assert "forwarded; the app answered 202" in lines["1"]
+    assert "200 duplicate_event; the app never saw it" in lines["2"]
+    assert "401 signature_mismatch" in lines["3"]
+    assert "401 timestamp_too_old" in lines["4"]
+    assert "timestamp is 412 s old; tolerance 300 s" in out
+    assert "forwarded" in lines["5"]
+    assert "403 ip_not_allowed" in lines["6"]
+    assert "401 token_invalid" in lines["7"]
+    assert "401 signature_mismatch" in lines["8"]
+    for step in ("9", "10", "11"):
+        assert "404 route_not_found; the app never saw it" in lines[step], step
+    assert "The deploy server received 2 of 11 requests:" in out

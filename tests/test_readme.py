@@ -21,6 +21,8 @@ def test_readme_starts_with_demo_and_test_commands() -> None:
     demo, tests = readme_commands()[:2]
     assert "pip install" in demo
     assert "demo" in demo
+    # The demo needs the proxy extra (uvicorn, httpx), so the first command installs it.
+    assert demo == 'pip install -e ".[proxy]" && webhook-guard demo'
     assert "pip install" in tests
     assert "pytest" in tests
 

@@ -16,6 +16,7 @@ from . import __version__
 from .errors import ConfigError
 from .guard import Guard
 from .request import WebhookRequest
+from .signatures.presets import PRESETS
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -36,6 +37,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             auth.append(f"{r.provider} signature, {len(r.secrets)} secret(s)")
         if r.token is not None:
             auth.append(f"token in {r.token.source}")
+        if r.allow_ips:
+            auth.append(f"from {', '.join(r.allow_ips)}")
         print(
             f"  {r.name:<16} {','.join(sorted(r.methods)):<6} {r.path:<40} "
             f"{'; '.join(auth)}; mode={r.mode}"
@@ -48,26 +51,41 @@ def _read_body(path: str) -> bytes:
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
-    """Print the headers the route's provider would send."""
+    """Print the headers the route's (or preset's) provider would send."""
     from .testing import sign
 
-    guard = _load(args.config)
-    try:
-        guard.config.route(args.route)
-    except KeyError:
-        names = ", ".join(r.name for r in guard.config.routes)
-        print(f"error: no route named {args.route!r} (routes: {names})", file=sys.stderr)
+    if (args.config is None) == (args.provider is None):
+        print("error: give --config with --route, or --provider with --secret", file=sys.stderr)
         return EXIT_USAGE
+    if args.provider is not None and args.secret is None:
+        print("error: --provider needs --secret", file=sys.stderr)
+        return EXIT_USAGE
+    if args.provider is not None and args.provider not in PRESETS:
+        known = ", ".join(sorted(PRESETS))
+        print(f"error: unknown provider {args.provider!r} (known: {known})", file=sys.stderr)
+        return EXIT_USAGE
+    if args.config is not None and args.route is None:
+        print("error: --config needs --route", file=sys.stderr)
+        return EXIT_USAGE
+    guard = None
+    if args.config is not None:
+        guard = _load(args.config)
+        try:
+            guard.config.route(args.route)
+        except KeyError:
+            names = ", ".join(r.name for r in guard.config.routes)
+            print(f"error: no route named {args.route!r} (routes: {names})", file=sys.stderr)
+            return EXIT_USAGE
+    body = _read_body(args.body_file)
+    when = {"timestamp": args.timestamp, "event_id": args.event_id}
     try:
-        headers = sign(
-            guard,
-            args.route,
-            _read_body(args.body_file),
-            timestamp=args.timestamp,
-            event_id=args.event_id,
-        )
-    except ValueError as exc:  # e.g. an Ed25519 route holds public keys only
-        print(f"error: cannot sign for route {args.route!r}: {exc}", file=sys.stderr)
+        if guard is not None:
+            headers = sign(guard, args.route, body, **when)
+        else:
+            headers = sign(args.provider, body, secret=args.secret, url=args.url, **when)
+    except ValueError as exc:  # an unknown preset; an Ed25519 route holds public keys only
+        what = f"route {args.route!r}" if guard is not None else f"provider {args.provider!r}"
+        print(f"error: cannot sign for {what}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     for name, value in headers.items():
         print(f"{name}: {value}")
@@ -201,12 +219,62 @@ def _add_ip_ranges(sub: Any) -> None:
     q.set_defaults(func=cmd_ip_ranges_update)
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of the config format."""
+    from .schema import config_schema
+
+    print(json.dumps(config_schema(), indent=2))
+    return EXIT_OK
+
+
+def _needs_proxy_extra(exc: ImportError) -> int:
+    print(
+        f"error: {exc.name or 'a dependency'} is not installed; this command needs the "
+        "proxy extra: pip install 'webhook-guard-middleware[proxy]'",
+        file=sys.stderr,
+    )
+    return EXIT_USAGE
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the verifying reverse proxy."""
+    try:
+        from .proxy import check_upstream, serve
+    except ImportError as exc:
+        return _needs_proxy_extra(exc)
+    try:
+        check_upstream(args.upstream)
+    except ValueError as exc:
+        print(f"error: --upstream: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    serve(
+        config=args.config,
+        upstream=args.upstream,
+        host=args.host,
+        port=args.port,
+        timeout=args.timeout,
+        connect_timeout=args.connect_timeout,
+        log_level=args.log_level,
+    )
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the self-contained walkthrough."""
+    try:
+        from .demo import run_demo
+    except ImportError as exc:
+        return _needs_proxy_extra(exc)
+    return run_demo()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
         prog="webhook-guard",
         description="Verify incoming webhooks: signatures, timestamps, replays, source IPs.",
-        epilog="Exit codes: 0 ok/accepted, 1 rejected, 2 usage or config error.",
+        epilog="New here? Run 'webhook-guard demo'. 'webhook-guard COMMAND --help' explains "
+        "each command. Exit codes: 0 ok/accepted, 1 rejected, 2 usage or config error.",
     )
     parser.add_argument("--version", action="version", version=f"webhook-guard {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -215,9 +283,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="path to webhook-guard.yaml")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("sign", help="print the headers a provider would send for a body")
-    p.add_argument("--config", required=True, help="path to webhook-guard.yaml")
-    p.add_argument("--route", required=True, help="route name")
+    p = sub.add_parser(
+        "sign",
+        help="print the headers a provider would send for a body",
+        description="Print the headers a provider would send with the body, one 'Name: value' "
+        "per line (ready for curl -H). Sign for a route of a config (--config, --route) or "
+        "for a provider preset and a secret (--provider, --secret).",
+    )
+    p.add_argument("--config", help="path to webhook-guard.yaml")
+    p.add_argument("--route", help="route name in --config")
+    p.add_argument("--provider", help="provider preset, e.g. github or stripe (no config)")
+    p.add_argument("--secret", help="signing secret for --provider")
+    p.add_argument("--url", help="with --provider: the URL the provider calls (Twilio signs it)")
     p.add_argument("--body-file", required=True, help="file holding the exact body ('-': stdin)")
     p.add_argument("--timestamp", type=int, help="Unix seconds (default: now)")
     p.add_argument("--event-id", help="delivery ID (default: random)")
@@ -238,6 +315,62 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--body-file", required=True, help="file holding the exact body ('-': stdin)")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser(
+        "serve",
+        help="run the verifying reverse proxy in front of an application",
+        description="Expose only the configured webhook routes and forward a request to the "
+        "upstream only once it passed every check; every other path gets 404. Needs the "
+        "proxy extra. Stops cleanly on SIGTERM or Ctrl-C.",
+    )
+    p.add_argument("--config", required=True, metavar="FILE", help="path to webhook-guard.yaml")
+    p.add_argument(
+        "--upstream",
+        required=True,
+        metavar="URL",
+        help="base URL of the application, e.g. http://127.0.0.1:8000",
+    )
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    p.add_argument(
+        "--port", type=int, default=8080, help="port to listen on (default: %(default)s)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long the upstream may take between bytes before 504; also how long "
+        "SIGTERM waits for requests in flight (default: %(default)s)",
+    )
+    p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long to try to connect to the upstream before 502 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="uvicorn's log level; query strings are redacted from access lines "
+        "(default: %(default)s)",
+    )
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the config format")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser(
+        "demo",
+        help="watch the guard refuse tampered, replayed, stale and spoofed webhooks",
+        description="Start a local app behind the verifying proxy (on free loopback ports) "
+        "and send it genuine and hostile deliveries, printing what happened to each. "
+        "Needs the proxy extra; nothing else to set up.",
+    )
+    p.set_defaults(func=cmd_demo)
 
     _add_ip_ranges(sub)
     return parser
