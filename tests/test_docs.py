@@ -368,38 +368,46 @@ def test_every_preset_has_its_facts_on_its_page() -> None:
         assert rows == {k: preset.summary[k] for k in SUMMARY_KEYS}, f"docs/{page}"
 
 
-def _probe_route(**extra: Any) -> dict[str, Any]:
-    route = {"name": "r", "path": "/p", "provider": "generic", "secrets": ["s"]}
-    return {**route, "signature": {"header": "x-s"}, **extra}
-
-
-# Section heading -> a config with an unknown key where that section's keys go. The
-# parser answers with the keys it allows there, so the docs are checked against the
-# parser itself, not against a copy of its lists.
-_SECTIONS: dict[str, dict[str, Any]] = {
-    "## Top level": {"routes": [_probe_route()], "zz_unknown": 1},
-    "## `defaults`": {"routes": [_probe_route()], "defaults": {"zz_unknown": 1}},
-    "## `network`": {"routes": [_probe_route()], "network": {"zz_unknown": 1}},
-    "## `replay`": {"routes": [_probe_route()], "replay": {"zz_unknown": 1}},
-    "## `routes`": {"routes": [_probe_route(zz_unknown=1)]},
-    "### `signature`": {"routes": [_probe_route(signature={"header": "x-s", "zz_unknown": 1})]},
-    "### `token`": {"routes": [_probe_route(token={"zz_unknown": 1})]},
+# Section heading of docs/reference/configuration.md -> where that mapping is in the JSON
+# Schema. tests/test_schema.py holds the schema to exactly the keys load_config accepts,
+# so documenting exactly the schema's keys documents exactly the parser's.
+_SECTIONS: dict[str, tuple[str, ...]] = {
+    "## Top level": (),
+    "## `defaults`": ("defaults",),
+    "## `network`": ("network",),
+    "## `replay`": ("replay",),
+    "## `routes`": ("routes", "items"),
+    "### `signature`": ("routes", "items", "signature"),
+    "### `token`": ("routes", "items", "token"),
 }
 
 
-@pytest.mark.parametrize("heading", list(_SECTIONS))
-def test_config_reference_documents_exactly_the_accepted_keys(heading: str) -> None:
-    from webhook_guard import ConfigError, load_config
+def _schema_object(path: tuple[str, ...]) -> dict[str, Any]:
+    from webhook_guard.schema import config_schema
 
-    with pytest.raises(ConfigError) as info:
-        load_config({"version": 1, **_SECTIONS[heading]})
-    m = re.search(r"zz_unknown: unknown key \(allowed: ([^)]*)\)", str(info.value))
-    assert m, str(info.value)
-    accepted = set(m.group(1).split(", "))
-    documented = set(table_rows("reference/configuration.md", heading))
-    assert documented == accepted, (
-        f"undocumented: {accepted - documented}, not accepted: {documented - accepted}"
+    node: dict[str, Any] = config_schema()
+    for step in path:
+        node = node["items"] if step == "items" else node["properties"][step]
+    return node
+
+
+@pytest.mark.parametrize("heading", list(_SECTIONS))
+def test_config_reference_documents_exactly_the_schema(heading: str) -> None:
+    node = _schema_object(_SECTIONS[heading])
+    rows = table_rows("reference/configuration.md", heading)
+    assert set(rows) == set(node["properties"]), (
+        f"undocumented: {set(node['properties']) - set(rows)}, "
+        f"not in the schema: {set(rows) - set(node['properties'])}"
     )
+    # A documented default that is one code span must be the schema's default.
+    for key, cells in rows.items():
+        default = node["properties"][key].get("default")
+        m = re.fullmatch(r"`([^`]*)`", cells[0])
+        if default is None or not m or cells[0] in ("yes", "no"):
+            continue
+        shown = m.group(1)
+        value = shown.strip('"') if isinstance(default, str) else yaml.safe_load(shown)
+        assert value == default, f"{heading} {key}: documented {shown}, schema {default!r}"
 
 
 if __name__ == "__main__":
