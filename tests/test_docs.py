@@ -15,7 +15,8 @@ Django or other process-wide state), in its own temporary directory:
 * ```` ```console ```` blocks: each ``$ webhook-guard ...`` line runs (as
   ``python -m webhook_guard.cli``) and its output must match the lines that follow
   (doctest rules, ``...`` matches anything); ``$ pip install`` lines must name this
-  distribution and extras that exist.
+  distribution and extras that exist; ``$ webhook-guard serve`` must start listening
+  (on a free port) and stop cleanly on SIGTERM.
 * ``env:NAME`` secrets named on a page are set to a test secret while it runs, and
   ``file:/abs/path`` secrets are read from the same path under the page's directory.
 
@@ -200,6 +201,9 @@ def run_console(block: Block, workdir: Path, env: Mapping[str, str]) -> None:
             continue
         argv = shlex.split(command)
         assert argv[0] == "webhook-guard", f"{block.where}: only webhook-guard commands run"
+        if argv[1] == "serve":
+            run_server(block, argv, workdir, env)
+            continue
         result = subprocess.run(
             [sys.executable, "-m", "webhook_guard.cli", *argv[1:]],
             cwd=workdir,
@@ -215,6 +219,22 @@ def run_console(block: Block, workdir: Path, env: Mapping[str, str]) -> None:
                 f"{block.where}: `{command}` printed\n{got}\nexpected\n{want}"
                 f"(exit status {result.returncode})"
             )
+
+
+def run_server(block: Block, argv: list[str], workdir: Path, env: Mapping[str, str]) -> None:
+    """``webhook-guard serve``: it must start listening and stop cleanly on SIGTERM.
+
+    The port is swapped for a free one so the page's example port may be in use.
+    """
+    from tests.servers import free_port, run_process
+
+    port = free_port()
+    args = [a for i, a in enumerate(argv) if "--port" not in (a, argv[i - 1])]
+    cmd = [sys.executable, "-m", "webhook_guard.cli", *args[1:], "--port", str(port)]
+    assert Path.cwd() == workdir  # run_page works in the page's directory
+    with run_process(cmd, port, env={**os.environ, **env}) as proc:
+        pass
+    assert proc.returncode == 0, f"{block.where}: serve exited with {proc.returncode}"
 
 
 def run_page(page: str, workdir: Path) -> None:
