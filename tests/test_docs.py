@@ -202,7 +202,7 @@ def run_console(block: Block, workdir: Path, env: Mapping[str, str]) -> None:
         argv = shlex.split(command)
         assert argv[0] == "webhook-guard", f"{block.where}: only webhook-guard commands run"
         if argv[1] == "serve":
-            run_server(block, argv, workdir, env)
+            run_server(block, argv, env)
             continue
         result = subprocess.run(
             [sys.executable, "-m", "webhook_guard.cli", *argv[1:]],
@@ -221,17 +221,15 @@ def run_console(block: Block, workdir: Path, env: Mapping[str, str]) -> None:
             )
 
 
-def run_server(block: Block, argv: list[str], workdir: Path, env: Mapping[str, str]) -> None:
-    """``webhook-guard serve``: it must start listening and stop cleanly on SIGTERM.
-
-    The port is swapped for a free one so the page's example port may be in use.
+def run_server(block: Block, argv: list[str], env: Mapping[str, str]) -> None:
+    """``webhook-guard serve`` (run in the page's directory): it must start listening and
+    stop cleanly on SIGTERM. The port is swapped for a free one: the page's may be in use.
     """
     from tests.servers import free_port, run_process
 
     port = free_port()
     args = [a for i, a in enumerate(argv) if "--port" not in (a, argv[i - 1])]
     cmd = [sys.executable, "-m", "webhook_guard.cli", *args[1:], "--port", str(port)]
-    assert Path.cwd() == workdir  # run_page works in the page's directory
     with run_process(cmd, port, env={**os.environ, **env}) as proc:
         pass
     assert proc.returncode == 0, f"{block.where}: serve exited with {proc.returncode}"
