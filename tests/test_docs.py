@@ -366,6 +366,17 @@ def test_verdict_table_matches_the_fields() -> None:
     assert list(rows) == public
 
 
+def test_every_cli_command_has_a_section() -> None:
+    import argparse
+
+    from webhook_guard.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    text = (DOCS / "reference/cli.md").read_text(encoding="utf-8")
+    for command in sub.choices:
+        assert f"\n## `{command}`\n" in text, f"docs/reference/cli.md: no `{command}` section"
+
+
 def test_every_preset_has_its_facts_on_its_page() -> None:
     """Each preset's docs summary is its page's table, word for word (no drift)."""
     from webhook_guard.signatures.presets import PRESETS, SUMMARY_KEYS
