@@ -366,6 +366,22 @@ def test_verdict_table_matches_the_fields() -> None:
     assert list(rows) == public
 
 
+@pytest.mark.parametrize(
+    ("heading", "field"), [("### `secrets`", "secrets"), ("### `event_id`", "event_id")]
+)
+def test_config_reference_names_every_form_of(heading: str, field: str) -> None:
+    """The keys of each mapping form the schema allows (``{value, label, expires}``,
+    ``{header}``, ``{json}``) appear in that section."""
+    node = _schema_object(("routes", "items", field))
+    forms = node.get("items", node)["oneOf"]
+    keys = {k for form in forms for k in form.get("properties", {})}
+    assert keys, field
+    text = (DOCS / "reference/configuration.md").read_text(encoding="utf-8")
+    section = text.split(f"\n{heading}\n", 1)[1].split("\n#", 1)[0]
+    for key in keys:
+        assert re.search(rf"[{{ ]{key}:", section), f"{heading}: the {key!r} form is not shown"
+
+
 def test_every_cli_command_has_a_section() -> None:
     import argparse
 
