@@ -55,12 +55,15 @@ def make_body(size: int) -> bytes:
 
 
 def make_guard(max_entries: int) -> Guard:
-    return Guard.from_dict({
-        "version": 1,
-        "replay": {"max_entries": max_entries},
-        "routes": [{"name": "sw", "path": "/hooks/sw", "provider": "standard",
-                    "secrets": [SECRET]}],
-    })
+    return Guard.from_dict(
+        {
+            "version": 1,
+            "replay": {"max_entries": max_entries},
+            "routes": [
+                {"name": "sw", "path": "/hooks/sw", "provider": "standard", "secrets": [SECRET]}
+            ],
+        }
+    )
 
 
 def presign(guard: Guard, template: bytes, n: int, tag: str, fresh: bool) -> tuple:
@@ -80,8 +83,9 @@ def presign(guard: Guard, template: bytes, n: int, tag: str, fresh: bool) -> tup
             raw.append((prefix + body, sig))
         else:
             raw.append(raw[0])
-        reqs.append(WebhookRequest("POST", "/hooks/sw", headers=headers, body=body,
-                                   peer="203.0.113.9"))
+        reqs.append(
+            WebhookRequest("POST", "/hooks/sw", headers=headers, body=body, peer="203.0.113.9")
+        )
         sw.append((body, headers))
     return raw, reqs, sw
 
@@ -120,11 +124,25 @@ def bench_check(quick: bool) -> None:
     wh = Webhook(SECRET)
     fmt = "{:>7} {:>9} {:>9} {:>11} {:>11} {:>9} {:>8}  {:<20} {}"
     for fresh in (False, True):
-        title = ("b) each delivery in its own buffer (cold: batches exceed the CPU cache)"
-                 if fresh else "a) one shared body buffer (hot, like a just-received body)")
+        title = (
+            "b) each delivery in its own buffer (cold: batches exceed the CPU cache)"
+            if fresh
+            else "a) one shared body buffer (hot, like a just-received body)"
+        )
         print(f"1{title}; us per request, min of {rounds} round means")
-        print(fmt.format("size", "req/round", "raw hmac", "Guard.check", "stdwebhooks",
-                         "check/raw", "check/sw", "target", "result"))
+        print(
+            fmt.format(
+                "size",
+                "req/round",
+                "raw hmac",
+                "Guard.check",
+                "stdwebhooks",
+                "check/raw",
+                "check/sw",
+                "target",
+                "result",
+            )
+        )
         completes = []
         for size, label, limit in SIZES:
             n = max(10, min(cap, budget // size))
@@ -134,9 +152,11 @@ def bench_check(quick: bool) -> None:
             for r in range(rounds):
                 raw, reqs, sw = presign(guard, template, n, f"{size}_{r}", fresh)
                 verdicts: list = []
-                jobs = [("raw", run_raw, (key, raw)),
-                        ("check", run_guard, (guard, reqs, verdicts)),
-                        ("sw", run_sw, (wh, sw))]
+                jobs = [
+                    ("raw", run_raw, (key, raw)),
+                    ("check", run_guard, (guard, reqs, verdicts)),
+                    ("sw", run_sw, (wh, sw)),
+                ]
                 gc.collect()
                 gc.disable()
                 try:
@@ -152,11 +172,24 @@ def bench_check(quick: bool) -> None:
                 del raw, reqs, sw, verdicts
             completes.append(f"{label} {best['complete']:.2f} us")
             to_raw, to_sw = best["check"] / best["raw"], best["check"] / best["sw"]
-            print(fmt.format(label, n, f"{best['raw']:.2f}", f"{best['check']:.2f}",
-                             f"{best['sw']:.2f}", f"{to_raw:.2f}x", f"{to_sw:.2f}x",
-                             f"<={limit}x raw, <1x sw", verdict(to_raw <= limit and to_sw < 1)))
-        print("   Guard.complete(v, 200), timed separately, not in the table: "
-              + ", ".join(completes) + "\n")
+            print(
+                fmt.format(
+                    label,
+                    n,
+                    f"{best['raw']:.2f}",
+                    f"{best['check']:.2f}",
+                    f"{best['sw']:.2f}",
+                    f"{to_raw:.2f}x",
+                    f"{to_sw:.2f}x",
+                    f"<={limit}x raw, <1x sw",
+                    verdict(to_raw <= limit and to_sw < 1),
+                )
+            )
+        print(
+            "   Guard.complete(v, 200), timed separately, not in the table: "
+            + ", ".join(completes)
+            + "\n"
+        )
     print("   standardwebhooks is called with json_parse=False (verification only).")
 
 
@@ -212,13 +245,17 @@ def time_store(store: MemoryReplayStore, keys: list[str], done: list[str]) -> tu
 def bench_store(quick: bool) -> tuple[int, int | None]:
     n = 100_000 if quick else 1_000_000
     probes = 10_000 if quick else 50_000
-    print(f"\n2. MemoryReplayStore holding {n:,} DONE entries (us per operation, "
-          "min of 5 round means)")
+    print(
+        f"\n2. MemoryReplayStore holding {n:,} DONE entries (us per operation, "
+        "min of 5 round means)"
+    )
     fmt = "{:<44} {:>14} {:>14}  {:<10} {}"
     print(fmt.format("store", "reserve+commit", "reserve DONE", "target", "result"))
     rss_delta = None
-    for capacity, label in ((n, "at capacity (each insert evicts the oldest)"),
-                            (2 * n, f"headroom (max_entries={2 * n:,})")):
+    for capacity, label in (
+        (n, "at capacity (each insert evicts the oldest)"),
+        (2 * n, f"headroom (max_entries={2 * n:,})"),
+    ):
         sample: list = [None] * probes
         gc.collect()
         before = rss_bytes()
@@ -228,8 +265,11 @@ def bench_store(quick: bool) -> tuple[int, int | None]:
         if capacity == n and before is not None and after is not None:
             rss_delta = after - before
         new_us, done_us = time_store(store, new_keys(probes, seed=capacity + 1), sample)
-        print(fmt.format(label, f"{new_us:.2f}", f"{done_us:.2f}", "<=2 us new",
-                         verdict(new_us <= 2.0)))
+        print(
+            fmt.format(
+                label, f"{new_us:.2f}", f"{done_us:.2f}", "<=2 us new", verdict(new_us <= 2.0)
+            )
+        )
         del store, sample
     return n, rss_delta
 
@@ -238,8 +278,7 @@ def bench_memory(n: int, rss_delta: int | None) -> None:
     target_n = 1_000_000
     scale = target_n / n
     note = "" if n == target_n else f" (extrapolated x{scale:g} from {n:,})"
-    print(f"\n3. Memory of {target_n:,} remembered IDs (\"sw:msg_\" + 24 hex, committed DONE)"
-          f"{note}")
+    print(f'\n3. Memory of {target_n:,} remembered IDs ("sw:msg_" + 24 hex, committed DONE){note}')
     gc.collect()
     tracemalloc.start()
     start, _ = tracemalloc.get_traced_memory()
@@ -249,13 +288,17 @@ def bench_memory(n: int, rss_delta: int | None) -> None:
     tracemalloc.stop()
     del store
     traced = (end - start) * scale / MIB
-    print(f"   tracemalloc (Python allocations, separate pass): {traced:7.1f} MiB "
-          f"({(end - start) / n:.0f} B/entry)")
+    print(
+        f"   tracemalloc (Python allocations, separate pass): {traced:7.1f} MiB "
+        f"({(end - start) / n:.0f} B/entry)"
+    )
     if rss_delta is None:
         print("   RSS delta: n/a (no /proc/self/statm)")
     else:
-        print(f"   RSS delta from /proc/self/statm (section 2 fill): "
-              f"{rss_delta * scale / MIB:7.1f} MiB")
+        print(
+            f"   RSS delta from /proc/self/statm (section 2 fill): "
+            f"{rss_delta * scale / MIB:7.1f} MiB"
+        )
     worst = max(traced, (rss_delta or 0) * scale / MIB)
     print(f"   target: well under 400 MB (PASS if < 300 MiB)  -> {verdict(worst < 300)}")
 
@@ -265,8 +308,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fast smoke run (< 10 s)")
     args = parser.parse_args()
     started = time.perf_counter()
-    print(f"Python {sys.version.split()[0]} on {sys.platform}; "
-          f"{'quick' if args.quick else 'full'} run\n")
+    print(
+        f"Python {sys.version.split()[0]} on {sys.platform}; "
+        f"{'quick' if args.quick else 'full'} run\n"
+    )
     bench_check(args.quick)
     n, rss_delta = bench_store(args.quick)
     bench_memory(n, rss_delta)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 HeadersInput: TypeAlias = (
     Mapping[str, str] | Iterable[tuple[bytes, bytes]] | Iterable[tuple[str, str]]
@@ -49,6 +49,10 @@ class WebhookRequest:
         # the few headers the guard reads are decoded on lookup. Repeated names (which
         # the guard must notice) are collected separately, only when there are any.
         headers = self.headers
+        unique = unique_header_table(headers)
+        if unique is not None and unique[1]:
+            self._index = unique[0]  # ASGI's shape: nothing to convert and no repeats
+            return unique[0]
         items = list(headers.items() if isinstance(headers, Mapping) else headers)
         if items and items[0][0].__class__ is bytes:
             index = {n.lower(): v for n, v in items}
@@ -101,6 +105,45 @@ class WebhookRequest:
             f"WebhookRequest(method={self.method!r}, path={self.path!r}, "
             f"body=<{len(self.body)} bytes>, peer={self.peer!r})"
         )
+
+
+def unique_header_table(headers: HeadersInput) -> tuple[dict[Any, Any], bool] | None:
+    """The headers as one dict of lower-case name -> value, when that loses nothing.
+
+    That is for a dict or a list/tuple of pairs whose names are ASCII, either all str or
+    all bytes, none repeated (case-insensitively). Otherwise None, and the caller needs
+    the general index. Returns the dict and whether its names are bytes; names and values
+    keep their type. Only C-level calls (``dict()``, ``join``, ``islower``): it runs once
+    per request on the hot path.
+    """
+    cls = headers.__class__
+    table: dict[Any, Any]
+    if cls is dict:
+        table = headers  # type: ignore[assignment]
+    elif cls is list or cls is tuple:
+        try:
+            table = dict(headers)
+        except (TypeError, ValueError):  # not pairs
+            return None
+        if len(table) != len(headers):  # type: ignore[arg-type]
+            return None
+    else:
+        return None
+    if not table:
+        return None
+    as_bytes = next(iter(table)).__class__ is bytes
+    try:
+        names = (b"" if as_bytes else "").join(table)
+    except TypeError:  # str and bytes names mixed
+        return None
+    # Non-ASCII names are left to the general index: str.lower() could fold one onto an
+    # ASCII name (the Kelvin sign lowers to "k") where the index's bytes.lower() does not.
+    if not names.isascii():
+        return None
+    if names.islower():
+        return table, as_bytes
+    lowered = {name.lower(): value for name, value in table.items()}
+    return (lowered, as_bytes) if len(lowered) == len(table) else None
 
 
 def _to_bytes(value: str | bytes) -> bytes:

@@ -133,6 +133,31 @@ class Verdict:
         self.__dict__.update(_FIELD_DEFAULTS, **fields)
         return self
 
+    @classmethod
+    def _accepted(
+        cls,
+        route: str,
+        client_ip: str | None,
+        event_id: str | None,
+        secret_id: str | None,
+        timestamp: int | None,
+        reported: tuple[Reason, ...],
+        reservation: Any,
+    ) -> Verdict:
+        # _make for the verdict of every accepted request, without packing keywords
+        # (about 0.5 us of the 1 KiB budget).
+        self = object.__new__(cls)
+        fields = self.__dict__
+        fields.update(_ACCEPTED)
+        fields["route"] = route
+        fields["client_ip"] = client_ip
+        fields["event_id"] = event_id
+        fields["secret_id"] = secret_id
+        fields["timestamp"] = timestamp
+        fields["reported"] = reported
+        fields["reservation"] = reservation
+        return self
+
     def problem(self) -> dict[str, Any]:
         """The RFC 9457 problem details object for this verdict."""
         if self.reason is None:
@@ -158,3 +183,4 @@ class Verdict:
 
 
 _FIELD_DEFAULTS: dict[str, Any] = {f.name: f.default for f in Verdict.__dataclass_fields__.values()}
+_ACCEPTED: dict[str, Any] = {**_FIELD_DEFAULTS, "ok": True}

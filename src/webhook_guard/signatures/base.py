@@ -129,6 +129,7 @@ class HmacScheme:
         self._keys = [h.encode() for h in spec.headers]
         self._ts_keys = [h.encode() if h else None for h in self._ts_headers]
         self._id_keys = [h.encode() if h else None for h in self._id_headers]
+        self._list_version = spec.version + ","
 
     def _signature_size(self) -> int:
         return int(self._digest().digest_size)
@@ -158,7 +159,11 @@ class HmacScheme:
 
     def prepare(self, secret: Secret) -> Any:
         """An HMAC object keyed with ``secret``, to be ``.copy()``'d per request."""
-        return hmac.new(self.derive_key(secret), digestmod=self._digest)
+        mac = hmac.new(self.derive_key(secret), digestmod=self._digest)
+        # CPython's hmac.HMAC wraps an OpenSSL HMAC object with the same copy/update/digest;
+        # using it directly saves three Python-level calls per request (~1.2 us, a third of
+        # the issue's budget at 1 KiB). Where there is no such object the wrapper is used.
+        return getattr(mac, "_hmac", None) or mac
 
     # -- parsing ----------------------------------------------------------------------
 
@@ -218,13 +223,8 @@ class HmacScheme:
         spec = self.spec
         fmt = spec.format
         tokens: list[str]
-        if fmt == "plain":
-            tokens = [value.strip()]
-        elif fmt == "list":
-            version = spec.version + ","
-            tokens = [
-                t[len(version) :] for t in value.split(spec.separator) if t.startswith(version)
-            ]
+        if fmt != "kv":
+            tokens = self._tokens(value)
         else:
             tokens = []
             ts_key = spec.timestamp_key
@@ -253,6 +253,20 @@ class HmacScheme:
                 f"the {header} header holds no well-formed {wanted}signature "
                 f"({spec.encoding}, {self.digest_size} bytes)",
             )
+
+    def _tokens(self, value: str) -> list[str]:
+        """The signatures in a ``plain`` or ``list`` header value, still encoded."""
+        if self.spec.format == "plain":
+            return [value.strip()]
+        version = self._list_version
+        cut = len(version)
+        return [t[cut:] for t in value.split(self.spec.separator) if t.startswith(version)]
+
+    def encode(self, digest: bytes) -> str:
+        """``digest`` as a sender writes it: prefix + the scheme's encoding."""
+        if self.spec.encoding == "hex":
+            return self.spec.prefix + digest.hex()
+        return self.spec.prefix + binascii.b2a_base64(digest, newline=False).decode()
 
     def _decode(self, token: str) -> bytes | None:
         prefix = self.spec.prefix
@@ -319,8 +333,7 @@ class HmacScheme:
         """The headers a sender using this scheme would send (see webhook_guard.testing)."""
         before, after = self.signed_parts(values)
         digest = self._sign_bytes(key_secret, before + body + after)
-        encoded = digest.hex() if self.spec.encoding == "hex" else base64.b64encode(digest).decode()
-        sig = self.spec.prefix + encoded
+        sig = self.encode(digest)
         spec = self.spec
         headers: dict[str, str] = {}
         if spec.format == "list":

@@ -1,0 +1,402 @@
+"""The fast path of Guard.check gives exactly the general pipeline's verdicts.
+
+Every request is checked by two guards built from the same config on the same clock: one
+as shipped, one with the fast path switched off. Their verdicts must be identical (every
+Verdict field), for valid requests and for tampered ones, including replays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from webhook_guard import Guard, MemoryReplayStore, Verdict, WebhookRequest
+from webhook_guard.guard import _configured
+from webhook_guard.request import unique_header_table
+from webhook_guard.testing import FakeClock, sign
+
+from .conftest import NOW, SW_SECRET, SW_SECRET_OLD
+
+ROUTES: dict[str, dict[str, Any]] = {
+    "sw": {"path": "/hooks/sw", "provider": "standard", "secrets": [SW_SECRET]},
+    # Rotation: requests signed with the second secret take the general path.
+    "sw2": {
+        "path": "/hooks/sw2/*",
+        "provider": "standard",
+        "secrets": [SW_SECRET, {"value": SW_SECRET_OLD, "label": "old"}],
+    },
+    "hex": {
+        "path": "/hooks/hex",
+        "signature": {
+            "header": "X-Signature",
+            "prefix": "sha256=",
+            "signed_content": "{timestamp}.{body}",
+            "timestamp_header": "X-Timestamp",
+            "id_header": "X-Id",
+        },
+        "secrets": ["hex-secret"],
+        "max_body_bytes": 64,
+    },
+    "odd": {
+        "path": "/hooks/odd",
+        "signature": {
+            "header": "X-Sig",
+            "encoding": "base64",
+            "format": "list",
+            "separator": ";",
+            "version": "v9",
+            "signed_content": "{id}%{timestamp}:{body}:{id}%s",
+            "timestamp_header": "X-Ts",
+            "id_header": "X-Id",
+        },
+        "secrets": ["odd-secret"],
+    },
+    "bare": {
+        "path": "/hooks/bare",
+        "signature": {"header": "X-Sig", "encoding": "base64", "algorithm": "sha512"},
+        "secrets": ["bare-secret"],
+        "event_id": "none",
+    },
+}
+
+
+def make_guards(clock: FakeClock) -> tuple[Guard, Guard]:
+    config = {"version": 1, "routes": [{"name": n, **r} for n, r in ROUTES.items()]}
+    fast = Guard.from_dict(config, store=MemoryReplayStore(1000, clock=clock), clock=clock)
+    general = Guard.from_dict(config, store=MemoryReplayStore(1000, clock=clock), clock=clock)
+    general._fast_paths = {}
+    for route in general._routes.values():
+        route.fast = None
+    return fast, general
+
+
+def signed(guard: Guard, route: str, body: bytes, **kwargs: Any) -> dict[str, str]:
+    path = ROUTES[route]["path"].replace("*", "x")
+    return sign(guard, route, body, path=path, **kwargs)
+
+
+def same(a: Verdict, b: Verdict) -> None:
+    assert a == b  # every field but the opaque reservation
+    assert (a.reservation is None) == (b.reservation is None)
+
+
+# -- mutations of a validly signed request -------------------------------------------------
+
+Req = dict[str, Any]
+
+
+def _set(name: str, value: Any) -> Any:
+    def mutate(r: Req) -> None:
+        r["headers"] = {**r["headers"], name: value}
+
+    return mutate
+
+
+def _edit_header(suffix: str, edit: Any) -> Any:
+    def mutate(r: Req) -> None:
+        r["headers"] = {k: (edit(v) if k.endswith(suffix) else v) for k, v in r["headers"].items()}
+
+    return mutate
+
+
+def _drop(suffix: str) -> Any:
+    def mutate(r: Req) -> None:
+        r["headers"] = {k: v for k, v in r["headers"].items() if not k.endswith(suffix)}
+
+    return mutate
+
+
+def _names(edit: Any) -> Any:
+    def mutate(r: Req) -> None:
+        r["headers"] = {edit(k): v for k, v in r["headers"].items()}
+
+    return mutate
+
+
+def _container(kind: str) -> Any:
+    def mutate(r: Req) -> None:
+        items = list(r["headers"].items())
+        if kind == "str-list":
+            r["headers"] = items
+        elif kind == "bytes-list":
+            r["headers"] = [
+                (k.encode("latin-1", "replace"), v.encode("latin-1", "replace")) for k, v in items
+            ]
+        elif kind == "bytes-tuple":
+            r["headers"] = tuple(
+                (k.lower().encode(), v.encode("latin-1", "replace")) for k, v in items
+            )
+        elif kind == "repeat-first":
+            r["headers"] = items + items[:1]
+        elif kind == "repeat-other-case":
+            r["headers"] = [*items, (items[-1][0].upper(), items[-1][1])]
+        elif kind == "mixed":
+            r["headers"] = [(items[0][0].encode(), items[0][1].encode()), *items[1:]]
+        elif kind == "str-names-bytes-values":
+            r["headers"] = {k: v.encode("latin-1", "replace") for k, v in items}
+
+    return mutate
+
+
+def _attr(name: str, value: Any) -> Any:
+    def mutate(r: Req) -> None:
+        r[name] = value
+
+    return mutate
+
+
+def _ts(delta: int) -> Any:
+    return _edit_header("timestamp", lambda v: str(int(v) + delta) if v.isdigit() else v)
+
+
+def _svix_with_junk_webhook_signature(r: Req) -> None:
+    # The first header family present wins, even when a later one would verify.
+    r["headers"] = {k.replace("webhook-", "svix-"): v for k, v in r["headers"].items()}
+    r["headers"]["webhook-signature"] = "v1,AAAA"
+
+
+MUTATIONS = [
+    _attr("body", b"tampered"),
+    _attr("body", b"x" * 65),  # over the "hex" route's limit
+    _attr("path", None),  # see request(): the route path with a trailing slash
+    _attr("path", "/hooks//sw"),
+    _attr("path", "/hooks/%73w"),
+    _attr("path", "/HOOKS/sw"),
+    _attr("method", "GET"),
+    _attr("method", "post"),
+    _attr("peer", None),
+    _attr("peer", "::ffff:203.0.113.9"),
+    _edit_header("signature", lambda v: v[:-2] + ("A" if v[-2] != "A" else "B") + v[-1]),
+    _edit_header("signature", str.upper),
+    _edit_header("signature", lambda v: "v1,AAAA " + v),
+    _edit_header("signature", lambda v: v + " v1,AAAA"),
+    _edit_header("signature", lambda v: v.replace("v1,", "v2,")),
+    _edit_header("signature", lambda v: " " + v + " "),
+    _edit_header("signature", lambda v: v.replace("=", "")),
+    _edit_header("signature", lambda v: (v + " ") * 11),
+    _edit_header("signature", lambda v: v + "\u0100"),
+    _ts(-301),
+    _ts(-300),
+    _ts(301),
+    _edit_header("timestamp", lambda v: "0" + v),
+    _edit_header("timestamp", lambda v: "\u0661" + v[1:]),
+    _edit_header("timestamp", lambda v: v + ".0"),
+    _drop("timestamp"),
+    _drop("signature"),
+    _drop("-id"),
+    _set("webhook-id", ""),
+    _set("webhook-id", "a b"),
+    _set("webhook-id", "msg_\u00e9"),
+    _set("webhook-id", "msg_\u0100"),
+    _set("webhook-id", "x" * 129),
+    _set("X-Id", "id with space"),
+    _set("svix-signature", "v1,AAAA"),
+    _names(lambda k: k.replace("webhook-", "svix-")),
+    _svix_with_junk_webhook_signature,
+    _names(str.title),
+    _names(str.upper),
+    _names(lambda k: k.replace("k", "\N{KELVIN SIGN}")),  # lower() gives "k"
+]
+CONTAINERS = [
+    _container(kind)
+    for kind in (
+        "dict",
+        "str-list",
+        "bytes-list",
+        "bytes-tuple",
+        "repeat-first",
+        "repeat-other-case",
+        "mixed",
+        "str-names-bytes-values",
+    )
+]
+
+
+def request(
+    guard: Guard,
+    route: str,
+    body: bytes,
+    mutations: list[Any],
+    secret: str | None,
+    **signing: Any,
+) -> WebhookRequest:
+    path = ROUTES[route]["path"].replace("*", "x")
+    r: Req = {
+        "method": "POST",
+        "path": path,
+        "headers": signed(guard, route, body, secret=secret, **signing),
+        "body": body,
+        "peer": "203.0.113.9",
+    }
+    for mutate in mutations:
+        mutate(r)
+    if r["path"] is None:
+        r["path"] = path + "/"
+    return WebhookRequest(
+        r["method"], r["path"], headers=r["headers"], body=r["body"], peer=r["peer"]
+    )
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    route=st.sampled_from(sorted(ROUTES)),
+    body=st.binary(max_size=80),
+    mutations=st.lists(st.sampled_from(MUTATIONS), max_size=3),
+    container=st.sampled_from(CONTAINERS),
+    old_secret=st.booleans(),
+    advance=st.sampled_from([0, 30, 299, 301]),
+    # Signed as sent: odd IDs and timestamps that a valid signature covers.
+    event_id=st.one_of(
+        st.none(),
+        st.sampled_from(["", "a b", "x" * 128, "x" * 129, "msg_\u00e9", "msg_\u0100", "\x7f"]),
+        st.text(max_size=12),
+    ),
+    ts_offset=st.sampled_from([0, -300, -301, 300, 301, -(10**10)]),
+)
+def test_fast_and_general_paths_give_identical_verdicts(
+    route: str,
+    body: bytes,
+    mutations: list[Any],
+    container: Any,
+    old_secret: bool,
+    advance: int,
+    event_id: str | None,
+    ts_offset: int,
+) -> None:
+    clock = FakeClock(NOW)
+    fast, general = make_guards(clock)
+    secret = SW_SECRET_OLD if old_secret and route.startswith("sw") else None
+    timestamp = int(NOW) + ts_offset
+    req = request(
+        fast, route, body, [*mutations, container], secret, event_id=event_id, timestamp=timestamp
+    )
+    clock.advance(advance)
+    verdicts = fast.check(req), general.check(req)
+    same(*verdicts)
+    # The same delivery again once the first completed: a replay, or a retry after a refusal.
+    fast.complete(verdicts[0], 200)
+    general.complete(verdicts[1], 200)
+    same(fast.check(req), general.check(req))
+
+
+def test_async_twin_agrees() -> None:
+    clock = FakeClock(NOW)
+    fast, general = make_guards(clock)
+    req = request(fast, "sw", b"{}", [], None)
+
+    async def both() -> tuple[Verdict, Verdict]:
+        return await fast.acheck(req), await general.acheck(req)
+
+    a, b = asyncio.run(both())
+    assert a.ok
+    same(a, b)
+
+
+# -- the fast path is taken where it should be -----------------------------------------------
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES))
+@pytest.mark.parametrize(
+    "shape", [[], [_container("bytes-list")], [_names(str.title)], [_container("bytes-tuple")]]
+)
+def test_valid_requests_take_the_fast_path(route: str, shape: list[Any]) -> None:
+    clock = FakeClock(NOW)
+    fast, general = make_guards(clock)
+    req = request(fast, route, b'{"a":1}', shape, None)
+    assert fast._fast_authenticate(req) is not None
+    verdict = fast.check(req)
+    assert verdict.ok
+    same(verdict, general.check(req))
+
+
+def test_rotation_secret_takes_the_general_path() -> None:
+    fast, _ = make_guards(FakeClock(NOW))
+    req = request(fast, "sw2", b"{}", [], SW_SECRET_OLD)
+    assert fast._fast_authenticate(req) is None
+    assert fast.check(req).secret_id == "old"
+
+
+def _fast_path_of(route: dict[str, Any], **top: Any) -> object:
+    guard = Guard.from_dict({"version": 1, "routes": [{"name": "r", **route}], **top})
+    return guard._routes["r"].fast
+
+
+@pytest.mark.parametrize(
+    ("route", "top"),
+    [
+        ({"mode": "report"}, {}),
+        ({"token": {"header": "X-Token", "secrets": ["t0ken"]}}, {}),
+        ({"secrets": [{"value": SW_SECRET, "expires": "2099-01-01T00:00:00Z"}]}, {}),
+        ({"event_id": {"header": "X-Other"}}, {}),
+        ({"event_id": {"json": "/id"}}, {}),
+        ({"provider": None, "signature": {"header": "X", "signed_content": "{method}{body}"}}, {}),
+        (
+            {"provider": None, "signature": {"header": "X", "format": "kv", "timestamp_key": "t"}},
+            {},
+        ),
+    ],
+)
+def test_routes_with_other_checks_get_no_fast_path(
+    route: dict[str, Any], top: dict[str, Any]
+) -> None:
+    base = {"path": "/h", "provider": "standard", "secrets": [SW_SECRET]}
+    merged = {k: v for k, v in {**base, **route}.items() if v is not None}
+    assert _fast_path_of(merged, **top) is None
+    assert _fast_path_of(base) is not None
+
+
+@pytest.mark.parametrize(
+    ("route", "network"),
+    [
+        ({"allow_ips": ["203.0.113.0/24"]}, {}),
+        ({}, {"trusted_proxies": ["10.0.0.0/8"]}),
+        ({}, {"deny_ips": ["198.51.100.0/24"]}),
+        ({}, {"trust_unix_socket": True}),
+    ],
+)
+def test_client_address_rules_disqualify(route: dict[str, Any], network: dict[str, Any]) -> None:
+    # Step 2 runs whenever the general path would run it: then the fast path never does.
+    assert _fast_path_of({**ROUTES["sw"], **route}, network=network) is None
+    assert _fast_path_of(ROUTES["sw"], network={"client_ip": "peer"}) is not None
+
+
+def test_a_field_added_later_disqualifies_when_set() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Later:
+        known: int = 1
+        allow_ips: tuple[str, ...] = ()
+
+    assert not _configured(Later(), frozenset({"known"}))
+    assert _configured(Later(allow_ips=("10.0.0.0/8",)), frozenset({"known"}))
+
+
+# -- the header table both paths rely on -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"a-b": "1", "c": "2"}, {"a-b": "1", "c": "2"}),
+        ({"A-B": "1", "c": "2"}, {"a-b": "1", "c": "2"}),
+        ([(b"a", b"1"), (b"B", b"2")], {b"a": b"1", b"b": b"2"}),
+        ((("a", "1"),), {"a": "1"}),
+        ({"A": "1", "a": "2"}, None),  # the same name twice
+        ([(b"a", b"1"), (b"a", b"2")], None),
+        ([(b"a", b"1"), ("b", "2")], None),  # str and bytes names mixed
+        ({"\N{KELVIN SIGN}": "1"}, None),  # non-ASCII name (lower() would give "k")
+        ([(b"a", b"1", b"x")], None),  # not pairs
+        ({}, None),
+        (iter([(b"a", b"1")]), None),  # other iterables: the general index
+    ],
+)
+def test_unique_header_table(headers: Any, expected: dict[Any, Any] | None) -> None:
+    unique = unique_header_table(headers)
+    if expected is None:
+        assert unique is None
+    else:
+        assert unique == (expected, isinstance(next(iter(expected)), bytes))
