@@ -57,6 +57,7 @@ class _Route:
         "enforce",
         "expiring",
         "fast",
+        "id_unsigned",
         "key_prefix",
         "keys",
         "name",
@@ -91,6 +92,24 @@ class _Route:
             else []
         )
         self.key_prefix = config.name + ":"
+        # A delivery ID in a header the signature does not cover can be rewritten by
+        # anyone replaying a captured delivery (GitHub, Shopify, Bitbucket, Twilio...), so
+        # such a route keys its replay check on the verified signature instead: provider
+        # retries resend the same signed bytes, a replay under a fresh ID does too. The
+        # header ID is still reported as the verdict's event_id.
+        source, scheme = config.event_id.source, self.scheme
+        self.id_unsigned = (
+            scheme is not None
+            and source in ("auto", "header")
+            and not (
+                "id" in scheme.fields
+                and (
+                    source == "auto"
+                    or (config.event_id.header or "").lower()
+                    in (h.lower() for h in scheme.spec.id_headers)
+                )
+            )
+        )
         self.fast: _FastPath | None = None  # set by Guard: it depends on the whole config
 
 
@@ -294,7 +313,10 @@ class _FastPath:
             tokens = self._scheme._tokens(sig)[:MAX_SIGNATURES]
         for token in tokens:
             if hmac.compare_digest(token, expected):
-                key = None if event_id is None else route.key_prefix + event_id
+                if event_id is None:
+                    key = None
+                else:
+                    key = route.key_prefix + (_digest_id(digest) if route.id_unsigned else event_id)
                 return _Pending(route, req.peer, [], event_id, key, self._label, signed_ts)
         return None
 
@@ -635,7 +657,9 @@ class Guard:
         if authentic:
             event_id = self._event_id(route, req, parsed, digest)
             if event_id is not None:
-                key = route.key_prefix + event_id
+                key = route.key_prefix + (
+                    _digest_id(digest) if route.id_unsigned and digest is not None else event_id
+                )
         return _Pending(route, client_ip, reported, event_id, key, secret_id, signed_ts)
 
     def _fast_authenticate(self, req: WebhookRequest) -> _Pending | None:
@@ -838,7 +862,7 @@ class Guard:
         # No ID from the provider: the verified signature itself identifies the delivery
         # (a replay carries the same one); token-only routes fall back to the body.
         if digest is not None:
-            return "sig:" + digest.hex()[:64]
+            return _digest_id(digest)
         return "body:" + hashlib.sha256(req.body).hexdigest()
 
     # -- outcomes --------------------------------------------------------------------
@@ -1012,6 +1036,11 @@ def _timestamp_outcome(tolerance: int, raw: str, now: float) -> Failure | int:
             f"timestamp is {-age} s in the future; tolerance {tolerance} s",
         )
     return ts
+
+
+def _digest_id(digest: bytes) -> str:
+    """The replay ID of a delivery identified by its verified signature."""
+    return "sig:" + digest.hex()[:64]
 
 
 def _log_verdict(verdict: Verdict) -> None:
