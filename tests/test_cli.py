@@ -404,7 +404,8 @@ def test_demo_shows_each_outcome() -> None:
     assert "200 duplicate_event; the app never saw it" in lines["2"]
     assert "401 signature_mismatch" in lines["3"]
     assert "401 timestamp_too_old" in lines["4"]
-    assert "timestamp is 412 s old; tolerance 300 s" in out
+    # Signed 412 s in the past on the real clock; a slow machine may take a second more.
+    assert re.search(r"timestamp is 41[23] s old; tolerance 300 s", out), out
     assert "forwarded" in lines["5"]
     assert "403 ip_not_allowed" in lines["6"]
     assert "401 token_invalid" in lines["7"]

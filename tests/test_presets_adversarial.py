@@ -291,6 +291,86 @@ def test_replayed_delivery_is_a_duplicate(make_guard: GuardFactory, preset: str)
     assert again.event_id == first.event_id
 
 
+#: Where each signed preset takes its delivery ID from, when the request carries one.
+ID_HEADERS = {
+    "standard": "webhook-id",
+    "github": "X-GitHub-Delivery",
+    "shopify": "X-Shopify-Webhook-Id",
+    "bitbucket": "X-Request-UUID",
+    "bitbucket-server": "X-Request-Id",
+    "convoy": "X-Convoy-Idempotency-Key",
+    "convoy-advanced": "X-Convoy-Idempotency-Key",
+    "twilio": "I-Twilio-Idempotency-Token",
+}
+
+
+@pytest.mark.parametrize("preset", sorted(ID_HEADERS))
+def test_replay_under_a_fresh_delivery_id_is_caught(make_guard: GuardFactory, preset: str) -> None:
+    """The attack: resend a captured delivery with a new ID so that dedup sees a new event.
+
+    Standard Webhooks signs its ID, so the forged copy fails the signature; the others
+    do not, so their replay check keys on the verified signature, which the copy repeats.
+    """
+    guard = make_guard(route(preset))
+    headers = signed(preset, event_id="delivery-1")
+    [name] = [k for k in headers if k.lower() == ID_HEADERS[preset].lower()]
+    first = guard.check(request(preset, headers))
+    assert first.ok, first.detail
+    assert first.event_id == "delivery-1"
+    guard.complete(first, 200)
+    forged = guard.check(request(preset, {**headers, name: "delivery-2-forged"}))
+    expected = Reason.SIGNATURE_MISMATCH if preset == "standard" else Reason.DUPLICATE_EVENT
+    assert forged.reason is expected, forged.detail
+    # An honest retry (same ID, same bytes) is still recognised.
+    assert guard.check(request(preset, headers)).reason is Reason.DUPLICATE_EVENT
+
+
+def test_unsigned_id_header_configured_by_hand_is_not_trusted_for_dedup(
+    make_guard: GuardFactory,
+) -> None:
+    secret = "generic-secret"
+    generic = {
+        "name": "gen",
+        "path": "/hooks/gen",
+        "secrets": [secret],
+        "signature": {"header": "X-Sig", "prefix": "sha256="},
+        "event_id": {"header": "X-Delivery"},
+    }
+    guard = make_guard(generic)
+    headers = sign(guard, "gen", JSON, event_id="d-1")
+    assert headers["x-delivery"] == "d-1"
+    first = guard.check(request("gen", headers, path="/hooks/gen"))
+    assert first.ok
+    assert first.event_id == "d-1"
+    guard.complete(first, 200)
+    again = guard.check(request("gen", {**headers, "x-delivery": "d-2"}, path="/hooks/gen"))
+    assert again.reason is Reason.DUPLICATE_EVENT
+
+
+def test_slack_retry_resigned_later_is_a_duplicate_by_body_event_id(
+    make_guard: GuardFactory, clock: FakeClock
+) -> None:
+    guard = make_guard(route("slack"))
+    first = guard.check(request("slack", signed("slack")))
+    assert first.ok
+    assert first.event_id == "evt_B2"
+    guard.complete(first, 200)
+    clock.now = NOW + 60  # Slack's retry: the same body, a new timestamp and signature
+    retry = guard.check(request("slack", signed("slack", timestamp=TS + 60)))
+    assert retry.reason is Reason.DUPLICATE_EVENT
+
+
+def test_slack_form_without_event_id_dedups_on_the_signature(make_guard: GuardFactory) -> None:
+    guard = make_guard(route("slack"))
+    headers = signed("slack", body=FORM)
+    first = guard.check(request("slack", headers, body=FORM))
+    assert first.ok
+    assert first.event_id is not None
+    assert first.event_id.startswith("sig:")
+    guard.complete(first, 200)
+    assert guard.check(request("slack", headers, body=FORM)).reason is Reason.DUPLICATE_EVENT
+
+
 # -- wrong route, wrong provider ------------------------------------------------------------
 
 

@@ -58,6 +58,7 @@ class _Route:
         "enforce",
         "expiring",
         "fast",
+        "id_unsigned",
         "key_prefix",
         "keys",
         "name",
@@ -92,6 +93,24 @@ class _Route:
             else []
         )
         self.key_prefix = config.name + ":"
+        # A delivery ID in a header the signature does not cover can be rewritten by
+        # anyone replaying a captured delivery (GitHub, Shopify, Bitbucket, Twilio...), so
+        # such a route keys its replay check on the verified signature instead: provider
+        # retries resend the same signed bytes, a replay under a fresh ID does too. The
+        # header ID is still reported as the verdict's event_id.
+        source, scheme = config.event_id.source, self.scheme
+        self.id_unsigned = (
+            scheme is not None
+            and source in ("auto", "header")
+            and not (
+                "id" in scheme.fields
+                and (
+                    source == "auto"
+                    or (config.event_id.header or "").lower()
+                    in (h.lower() for h in scheme.spec.id_headers)
+                )
+            )
+        )
         self.fast: _FastPath | None = None  # set by Guard: it depends on the whole config
 
 
@@ -357,9 +376,10 @@ class _FastPath:
             event_id = _digest_id(digest)
         elif not (event_id.__class__ is str and _PRINTABLE_ID.fullmatch(event_id)):
             return None
-        return _Pending(
-            route, req.peer, [], event_id, route.key_prefix + event_id, self._label, signed_ts
-        )
+        # As in Guard._authenticate(): an ID outside the signature does not key the replay
+        # check (see _Route.id_unsigned).
+        key = route.key_prefix + (_digest_id(digest) if route.id_unsigned else event_id)
+        return _Pending(route, req.peer, [], event_id, key, self._label, signed_ts)
 
 
 class _Pending:
@@ -695,7 +715,9 @@ class Guard:
         if authentic:
             event_id = self._event_id(route, req, parsed, digest)
             if event_id is not None:
-                key = route.key_prefix + event_id
+                key = route.key_prefix + (
+                    _digest_id(digest) if route.id_unsigned and digest is not None else event_id
+                )
         return _Pending(route, client_ip, reported, event_id, key, secret_id, signed_ts)
 
     def _fast_authenticate(self, req: WebhookRequest) -> _Pending | Verdict | None:
@@ -1047,12 +1069,6 @@ def _compile_template(parts: list[str | bytes]) -> bytes | tuple[str, Callable[.
     return fmt, operator.itemgetter(*order)
 
 
-def _digest_id(digest: bytes) -> str:
-    """The event ID of a delivery that names none: its verified signature (a replay
-    carries the same one)."""
-    return "sig:" + digest.hex()[:64]
-
-
 def _timestamp_outcome(tolerance: int, raw: str, now: float) -> Failure | int:
     """The signed timestamp ``raw`` as an int if it is in the window, else the failure."""
     # isdigit() alone accepts non-ASCII digits such as "١٢"; isascii() rules them out.
@@ -1073,6 +1089,11 @@ def _timestamp_outcome(tolerance: int, raw: str, now: float) -> Failure | int:
             f"timestamp is {-age} s in the future; tolerance {tolerance} s",
         )
     return ts
+
+
+def _digest_id(digest: bytes) -> str:
+    """The replay ID of a delivery identified by its verified signature."""
+    return "sig:" + digest.hex()[:64]
 
 
 def _log_verdict(verdict: Verdict) -> None:

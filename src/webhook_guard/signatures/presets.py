@@ -67,6 +67,10 @@ _STANDARD: dict[str, Any] = {
 
 _HUB = {"algorithm": "sha256", "encoding": "hex", "prefix": "sha256=", "format": "plain"}
 
+# Appended to the "event id" summary of presets whose ID header is outside the signature
+# (see guard._Route.id_unsigned).
+_UNSIGNED_ID = "; the header is not signed, so the replay check keys on the verified signature"
+
 PRESETS: dict[str, Preset] = {
     "generic": Preset(
         signature={},
@@ -135,7 +139,7 @@ PRESETS: dict[str, Preset] = {
             "headers": "`X-Hub-Signature-256: sha256=<hex>`, `X-GitHub-Delivery`",
             "signed bytes": "the raw body",
             "key": "the webhook secret's UTF-8 bytes",
-            "event id": "`X-GitHub-Delivery` (the same on redelivery)",
+            "event id": "`X-GitHub-Delivery` (the same on redelivery)" + _UNSIGNED_ID,
             "timestamp": "none signed: replay protection is dedup only",
             "quirks": "the legacy SHA-1 `X-Hub-Signature` is never accepted (downgrade)",
         },
@@ -169,14 +173,18 @@ PRESETS: dict[str, Preset] = {
             "prefix": "v0=",
             "signed_content": "v0:{timestamp}:{body}",
         },
+        # Slack re-signs retries (new timestamp, new signature), so only the body's ID
+        # recognises them; forms (slash commands) have none and fall back to the digest.
+        event_id={"json": "/event_id"},
         summary={
             "signature": "HMAC-SHA256, hex, prefix `v0=`",
             "tolerance": "the route's `tolerance` (default 300 s), in both directions",
             "headers": "`X-Slack-Signature: v0=<hex>`, `X-Slack-Request-Timestamp`",
             "signed bytes": "`v0:{timestamp}:{body}`",
             "key": "the signing secret's UTF-8 bytes",
-            "event id": "none in headers: a digest of the verified signature (a replay "
-            "carries the same one; Slack's own retries are re-signed)",
+            "event id": "the body's `event_id` (Events API: the same on Slack's re-signed "
+            "retries), else a digest of the verified signature (slash commands, "
+            "interactivity)",
             "timestamp": "`X-Slack-Request-Timestamp`, Unix seconds, both ways",
             "quirks": "slash-command and interactivity bodies are forms: verified raw",
         },
@@ -196,7 +204,7 @@ PRESETS: dict[str, Preset] = {
             "(Events preview: the same without `X-`)",
             "signed bytes": "the raw body",
             "key": "the app's client secret, UTF-8 bytes",
-            "event id": "`X-Shopify-Webhook-Id`",
+            "event id": "`X-Shopify-Webhook-Id`" + _UNSIGNED_ID,
             "timestamp": "none signed (`X-Shopify-Triggered-At` is informative)",
             "quirks": "after a secret rotation Shopify may sign with the old secret for up "
             "to an hour: keep it with an `expires`",
@@ -212,7 +220,7 @@ PRESETS: dict[str, Preset] = {
             "SHA-256 value), `X-Request-UUID`",
             "signed bytes": "the raw body",
             "key": "the webhook secret's UTF-8 bytes",
-            "event id": "`X-Request-UUID`",
+            "event id": "`X-Request-UUID`" + _UNSIGNED_ID,
             "timestamp": "none",
             "quirks": "Bitbucket Cloud; for Server/Data Center use `bitbucket-server`",
         },
@@ -226,7 +234,7 @@ PRESETS: dict[str, Preset] = {
             "headers": "`X-Hub-Signature: sha256=<hex>`, `X-Request-Id`",
             "signed bytes": "the raw body",
             "key": "the webhook secret's UTF-8 bytes",
-            "event id": "`X-Request-Id` (no retries, so one per delivery)",
+            "event id": "`X-Request-Id` (no retries, so one per delivery)" + _UNSIGNED_ID,
             "timestamp": "none",
             "quirks": "HMACSha256 is the default; another algorithm needs "
             "`signature: {algorithm: ..., prefix: ...}`",
@@ -249,7 +257,7 @@ PRESETS: dict[str, Preset] = {
             "is tried first, then with the whitespace between JSON tokens removed",
             "key": "the endpoint secret's UTF-8 bytes",
             "event id": "`X-Convoy-Idempotency-Key` when the producer set one, else a "
-            "digest of the signature",
+            "digest of the signature" + _UNSIGNED_ID,
             "timestamp": "none (use `convoy-advanced` for timestamped signatures)",
             "quirks": "hash and encoding are per project: override `algorithm` (sha512) "
             "and `encoding` (base64) to match; whitespace between JSON tokens is not "
@@ -275,7 +283,7 @@ PRESETS: dict[str, Preset] = {
             "headers": "`X-Convoy-Signature: t=<ts>,v1=<sig>[,v1=<sig>...]`",
             "signed bytes": "`{t},{body}` (a comma, not a dot); the body as in `convoy`",
             "key": "each endpoint secret's UTF-8 bytes (one `v1` per active secret)",
-            "event id": "`X-Convoy-Idempotency-Key`, else a digest of the signature",
+            "event id": "`X-Convoy-Idempotency-Key`, else a digest of the signature" + _UNSIGNED_ID,
             "timestamp": "`t=`, Unix seconds, both ways (the SDKs check only the past)",
             "quirks": "`vN` is the N-th signature version of the project: set "
             "`signature.version` to match",
@@ -299,7 +307,8 @@ PRESETS: dict[str, Preset] = {
             "followed by each form parameter's name and value, sorted; JSON bodies: the "
             "URL only, and its `bodySHA256` query parameter must be the body's SHA-256",
             "key": "the account Auth Token's UTF-8 bytes",
-            "event id": "`I-Twilio-Idempotency-Token`, else a digest of the signature",
+            "event id": "`I-Twilio-Idempotency-Token`, else a digest of the signature"
+            + _UNSIGNED_ID,
             "timestamp": "none",
             "quirks": "needs the route's `public_url`; the URL is also tried with the "
             "default port added or removed, as twilio-python does; a SharedKey with "
