@@ -235,7 +235,7 @@ class _FastPath:
         spec = scheme.spec
         self._plain = spec.format == "plain"
         self._kv = spec.format == "kv"
-        self._single = spec.version + ","  # (list format)
+        self._single = spec.version + "," if spec.format == "list" else None
         self._separator = spec.separator
         self._prefix = spec.prefix
         self._hex = spec.encoding == "hex"
@@ -249,7 +249,7 @@ class _FastPath:
         # Per header family: (signature, timestamp, id) names, None where the family has
         # no such header; as str and as bytes, for the type the caller's headers use.
         families = list(itertools.zip_longest(scheme._keys, scheme._ts_keys, id_keys))
-        self._families = (
+        self._families: tuple[list[Any], list[Any]] = (
             [tuple(None if n is None else n.decode() for n in names) for names in families],
             families,
         )
@@ -275,47 +275,47 @@ class _FastPath:
             if unique is None:
                 return None
             table, as_bytes = unique
-        names: tuple[Any, ...]
         sig: Any
-        for names in self._families[as_bytes]:
-            sig = table.get(names[0])
+        for sig_name, ts_name, id_name in self._families[as_bytes]:  # noqa: B007 (used below)
+            sig = table.get(sig_name)
             if sig is not None:
                 break
         else:
             return None
-        ts = None if names[1] is None else table.get(names[1])
-        eid = None if names[2] is None else table.get(names[2])
+        ts = None if ts_name is None else table.get(ts_name)
+        eid = None if id_name is None else table.get(id_name)
         # Values as text, as WebhookRequest.values() decodes them. Only ASCII str, on whose
         # bytes both paths agree: the general path re-encodes str values as latin-1 with
         # replacement, this one encodes the signed prefix as UTF-8.
-        if isinstance(sig, bytes):
-            sig = sig.decode("latin-1")
+        if as_bytes:
+            if sig.__class__ is bytes:
+                sig = sig.decode("latin-1")
+            if ts.__class__ is bytes:
+                ts = ts.decode("latin-1")
+            if eid.__class__ is bytes:
+                eid = eid.decode("latin-1")
         if not (sig.__class__ is str and sig.isascii()):
             return None
-        if ts is not None:
-            if isinstance(ts, bytes):
-                ts = ts.decode("latin-1")
-            if not (ts.__class__ is str and ts.isascii()):
-                return None
-        if eid is not None:
-            if isinstance(eid, bytes):
-                eid = eid.decode("latin-1")
-            if not (eid.__class__ is str and eid.isascii()):
-                return None
-        if self._kv:
+        if ts is not None and not (ts.__class__ is str and ts.isascii()):
+            return None
+        if eid is not None and not (eid.__class__ is str and eid.isascii()):
+            return None
+        single = self._single
+        if single is not None and sig.startswith(single) and self._separator not in sig:
+            # One "v1,<sig>" entry, as nearly every sender sends: what _tokens() returns
+            # for it, without the split and the list comprehension.
+            tokens = [sig[len(single) :]]
+        elif self._plain:
+            tokens = [sig.strip()]  # HmacScheme._tokens() of a plain header, without the call
+        elif self._kv:
             tokens, stamps = self._scheme.kv_pairs(sig)
+            tokens = tokens[:MAX_SIGNATURES]
             if stamps:
                 if len(stamps) != 1:
                     return None
                 ts = stamps[0]
-        elif self._plain:
-            tokens = [sig.strip()]  # HmacScheme._tokens() of a plain header, without the call
-        elif sig.startswith(self._single) and self._separator not in sig:
-            # One "v1,<sig>" entry, as nearly every sender sends: what _tokens() returns
-            # for it, without the split and the list comprehension.
-            tokens = [sig[len(self._single) :]]
         else:
-            tokens = self._scheme._tokens(sig)
+            tokens = self._scheme._tokens(sig)[:MAX_SIGNATURES]
         signed_ts: int | None = None
         if self._tolerance is not None:
             if ts is None:
@@ -351,7 +351,7 @@ class _FastPath:
         expected = self._prefix + (
             digest.hex() if self._hex else binascii.b2a_base64(digest, newline=False).decode()
         )
-        for token in tokens[:MAX_SIGNATURES]:
+        for token in tokens:
             if hmac.compare_digest(token, expected):
                 break
         else:
@@ -360,21 +360,23 @@ class _FastPath:
         # or a header it would not use (empty) is left to it.
         source = self._id_source
         event_id: str | None
-        if source == "none":
-            # No replay reservation: the verdict itself, as Guard._accept() makes it.
-            return Verdict._accepted(route.name, req.peer, None, self._label, signed_ts, (), None)
         if source == "auto":
             event_id = eid
+        elif source == "none":
+            # No replay reservation: the verdict itself, as Guard._accept() makes it.
+            return Verdict._accepted(route.name, req.peer, None, self._label, signed_ts, (), None)
         elif source == "json":
             event_id = _json_pointer(body, self._id_pointer)
         else:
             found = table.get(self._id_header[as_bytes])
-            if found is None:
-                return None
-            event_id = found.decode("latin-1") if isinstance(found, bytes) else found
+            if found.__class__ is bytes:
+                found = found.decode("latin-1")
+            if found.__class__ is not str:
+                return None  # absent, or a value of another type: the general path decides
+            event_id = found
         if event_id is None:
             event_id = _digest_id(digest)
-        elif not (event_id.__class__ is str and _PRINTABLE_ID.fullmatch(event_id)):
+        elif not _PRINTABLE_ID.fullmatch(event_id):
             return None
         # As in Guard._authenticate(): an ID outside the signature does not key the replay
         # check (see _Route.id_unsigned).
