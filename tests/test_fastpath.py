@@ -356,6 +356,11 @@ def test_fast_and_general_paths_give_identical_verdicts(
         fast, route, body, [*mutations, container], secret, event_id=event_id, timestamp=timestamp
     )
     clock.advance(advance)
+    both_agree(fast, general, req, prechecked)
+
+
+def both_agree(fast: Guard, general: Guard, req: WebhookRequest, prechecked: bool) -> None:
+    """The two guards agree on ``req``, on it again, and on it under fresh delivery IDs."""
     if prechecked:
         # As adapters do: the header index precheck builds is then the fast path's table.
         same(fast.precheck(req), general.precheck(req))
@@ -394,14 +399,7 @@ def test_every_single_mutation_agrees(route: str) -> None:
                 fast, general = make_guards(clock)
                 body = b'{"id":"evt_1","event_id":"evt_1","data":["evt_1"]}'
                 req = request(fast, route, body, [mutate, container], None)
-                if prechecked:
-                    same(fast.precheck(req), general.precheck(req))
-                verdicts = fast.check(req), general.check(req)
-                same(*verdicts)
-                fast.complete(verdicts[0], 200)
-                general.complete(verdicts[1], 200)
-                fresh = fresh_ids(req)
-                same(fast.check(fresh), general.check(fresh))
+                both_agree(fast, general, req, prechecked)
 
 
 def test_async_twin_agrees() -> None:
