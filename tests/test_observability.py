@@ -246,3 +246,39 @@ def test_previous_secret_of_a_token_only_route_is_counted(clock: FakeClock) -> N
     previous = "webhook_guard_previous_secret_total"
     assert sample(registry, previous, route="tok", secret="old") == 1
     assert sample(registry, previous, route="tok", secret="secrets[0]") == 0
+
+
+def test_body_grown_past_the_limit_is_logged_counted_and_reported_once(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Adapters refuse a chunked body that outgrew the limit through the core, so the
+    refusal looks like every other one to logs, metrics and on_verdict."""
+    registry = CollectorRegistry()
+    seen: list[Verdict] = []
+    guard = build(
+        sw_route(max_body_bytes=64),
+        clock=clock,
+        metrics=PrometheusMetrics(registry),
+        on_verdict=lambda v, r: seen.append(v),
+    )
+    request = post("/hooks/sw", {})
+    pre = guard.precheck(request)
+    with caplog.at_level(logging.DEBUG, logger="webhook_guard"):
+        verdict = guard.body_too_large(request, pre)
+    assert verdict.reason is Reason.BODY_TOO_LARGE
+    assert verdict.status == 413
+    assert verdict.detail == "the body exceeds the limit of 64 bytes"
+    assert seen == [verdict]
+    [record] = webhook_records(caplog)
+    assert "reason=body_too_large status=413" in record.getMessage()
+    assert (
+        sample(
+            registry,
+            "webhook_guard_requests_total",
+            route="sw",
+            outcome="rejected",
+            reason="body_too_large",
+        )
+        == 1
+    )
+    assert guard.body_too_large(request, pre, 10).detail == "the body exceeds the limit of 10 bytes"

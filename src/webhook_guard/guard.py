@@ -523,6 +523,33 @@ class Guard:
         """``max_body_bytes`` of the named route."""
         return self._routes[route].config.max_body_bytes
 
+    def body_too_large(
+        self, req: WebhookRequest, precheck: Verdict, limit: int | None = None
+    ) -> Verdict:
+        """The refusal for a body that grew past the limit while an adapter read it.
+
+        A declared Content-Length over the limit is refused by :meth:`precheck` already;
+        this is for bodies without one (chunked), or a framework's own stricter limit.
+
+        Args:
+            req: the request, as given to :meth:`precheck`.
+            precheck: the passing :meth:`precheck` verdict, for its route.
+            limit: the limit that was exceeded (default: the route's ``max_body_bytes``).
+        """
+        t0 = time.perf_counter() if self._metrics is not None else 0.0
+        assert precheck.route is not None, "body_too_large() needs a routed precheck verdict"
+        route = self._routes[precheck.route]
+        if limit is None:
+            limit = route.config.max_body_bytes
+        verdict = self._reject(
+            route,
+            Reason.BODY_TOO_LARGE,
+            f"the body exceeds the limit of {limit} bytes",
+            precheck.client_ip,
+        )
+        self._observe(verdict, req, t0)
+        return verdict
+
     def check(self, req: WebhookRequest) -> Verdict:
         """Check one request (synchronous stores).
 

@@ -1,4 +1,4 @@
-"""What every adapter shares: building the guard, and the refusal for an oversized body."""
+"""What every adapter shares: building the guard and reading the request path."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from urllib.parse import quote, urlsplit
 
 from ..config import Config, load_config
 from ..guard import Guard
-from ..verdict import Reason, Verdict
 
 ConfigSource: TypeAlias = str | os.PathLike[str] | Mapping[str, Any] | Config
 
@@ -38,29 +37,6 @@ def resolve_guard(config: ConfigSource | None, guard: Guard | None, owner: str) 
             f"{owner}: pass config= (a YAML file path, a mapping or a Config) or guard="
         )
     return Guard(config if isinstance(config, Config) else load_config(config))
-
-
-def body_too_large(pre: Verdict, limit: int) -> Verdict:
-    """The refusal for a body without Content-Length that grew past ``limit`` while read.
-
-    (A declared Content-Length over the limit is refused by ``Guard.precheck`` already.)
-    """
-    detail = f"the body exceeds the limit of {limit} bytes"
-    logger.info(
-        "webhook rejected: route=%s reason=%s client_ip=%s detail=%s",
-        pre.route,
-        Reason.BODY_TOO_LARGE.value,
-        pre.client_ip,
-        detail,
-    )
-    return Verdict(
-        ok=False,
-        reason=Reason.BODY_TOO_LARGE,
-        status=Reason.BODY_TOO_LARGE.status,
-        detail=detail,
-        route=pre.route,
-        client_ip=pre.client_ip,
-    )
 
 
 def wsgi_path(environ: Mapping[str, Any]) -> str:

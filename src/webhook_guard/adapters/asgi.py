@@ -22,7 +22,7 @@ from urllib.parse import quote
 from ..guard import Guard
 from ..request import WebhookRequest
 from ..verdict import Verdict
-from ._common import SAFE_PATH, ConfigSource, body_too_large, logger, resolve_guard
+from ._common import SAFE_PATH, ConfigSource, logger, resolve_guard
 
 try:  # Only the FastAPI dependency needs it; FastAPI injects by this annotation.
     from starlette.requests import Request
@@ -95,7 +95,7 @@ class GuardMiddleware:
         if body is None:  # the client went away mid-body: nobody to answer
             return
         if len(body) > limit:
-            state["webhook"] = verdict = body_too_large(verdict, limit)
+            state["webhook"] = verdict = guard.body_too_large(req, verdict, limit)
             await send_verdict(send, verdict)
             return
         req.body = body

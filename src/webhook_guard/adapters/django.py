@@ -40,8 +40,8 @@ from ..config import Config
 from ..errors import ConfigError
 from ..guard import Guard
 from ..request import WebhookRequest
-from ..verdict import PROBLEM_CONTENT_TYPE, Verdict
-from ._common import body_too_large, logger, resolve_guard, wsgi_path
+from ..verdict import Verdict
+from ._common import logger, resolve_guard, wsgi_path
 from .asgi import webhook_request
 
 __all__ = ["WebhookGuardMiddleware", "check_settings", "protect"]
@@ -145,7 +145,7 @@ def _prepare(request: HttpRequest, guard: Guard) -> WebhookRequest | Verdict:
         # already buffered the body and checks DATA_UPLOAD_MAX_MEMORY_SIZE on it.
         req.body = request.body
     except RequestDataTooBig:
-        return body_too_large(verdict, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return guard.body_too_large(req, verdict, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     return req
 
 
@@ -166,10 +166,8 @@ def _admit(request: HttpRequest, verdict: Verdict, route: str | None) -> HttpRes
     """
     request.webhook = verdict
     if not verdict.ok:
-        response = HttpResponse(
-            verdict.problem_json(), status=verdict.status, content_type=PROBLEM_CONTENT_TYPE
-        )
-        for name, value in verdict.headers:
+        response = HttpResponse(verdict.problem_json(), status=verdict.status)
+        for name, value in verdict.response_headers():
             response[name] = value
         return response
     if route is not None and verdict.route != route:

@@ -30,7 +30,7 @@ from ..guard import Guard
 from ..replay import MemoryReplayStore
 from ..request import WebhookRequest
 from ..verdict import Verdict
-from ._common import ConfigSource, body_too_large, logger, resolve_guard, wsgi_path
+from ._common import ConfigSource, logger, resolve_guard, wsgi_path
 
 __all__ = ["WebhookGuard"]
 
@@ -181,9 +181,9 @@ def _check(guard: Guard) -> Verdict:
     try:
         req.body = request.get_data(cache=True)
     except RequestEntityTooLarge:
-        return body_too_large(verdict, limit)
+        return guard.body_too_large(req, verdict, limit)
     if len(req.body) > limit:
-        return body_too_large(verdict, limit)
+        return guard.body_too_large(req, verdict, limit)
     return guard.check(req)
 
 
