@@ -379,3 +379,58 @@ def test_django_asgi_on_uvicorn(async_path: bool) -> None:
 
     with serve_asgi(get_asgi_application()) as url:
         _exercise(url, async_path=async_path)
+
+
+def _chunks(body: str) -> Iterator[bytes]:
+    # httpx sends an iterator body with Transfer-Encoding: chunked and no Content-Length.
+    data = body.encode()
+    yield from (data[i : i + 7] for i in range(0, len(data), 7))
+
+
+@pytest.mark.parametrize("server", ["wsgi", "asgi"])
+def test_chunked_deliveries_on_real_servers(server: str) -> None:
+    """No Content-Length: Django under WSGI would read an empty body, so a genuine chunked
+    delivery must still verify (werkzeug de-chunks and sets wsgi.input_terminated), a
+    forged one still fails, and one past max_body_bytes (1024 here) is refused with 413."""
+    from django.core.asgi import get_asgi_application
+    from django.core.wsgi import get_wsgi_application
+
+    serve = (
+        serve_wsgi(get_wsgi_application())
+        if server == "wsgi"
+        else serve_asgi(get_asgi_application())
+    )
+    big = json.dumps({"type": "big", "pad": "x" * 2000})
+    with serve as url, httpx.Client(base_url=url) as http:
+        ok = http.post("/hooks/sw", content=_chunks(BODY), headers=signed())
+        assert "content-length" not in ok.request.headers
+        assert ok.status_code == 200, ok.text
+        assert SEEN[-1]["body"] == BODY.encode()
+        assert SEEN[-1]["json"]["amount"] == 1200
+        forged = http.post(
+            "/hooks/sw", content=_chunks(BODY.replace("1200", "1")), headers=signed()
+        )
+        assert_problem_httpx(forged, 401, Reason.SIGNATURE_MISMATCH)
+        large = http.post("/hooks/sw", content=_chunks(big), headers=signed(body=big))
+        assert_problem_httpx(large, 413, Reason.BODY_TOO_LARGE)
+        # The connection is still usable for the next delivery.
+        again = http.post("/hooks/sw", content=_chunks(BODY), headers=signed())
+        assert again.status_code == 200, again.text
+    assert len(SEEN) == 2
+
+
+def test_chunked_body_over_django_limit_is_413() -> None:
+    from django.core.wsgi import get_wsgi_application
+
+    setting = guard_setting()
+    setting["CONFIG"]["routes"][0]["max_body_bytes"] = 4096
+    with (
+        override_settings(WEBHOOK_GUARD=setting, DATA_UPLOAD_MAX_MEMORY_SIZE=1000),
+        serve_wsgi(get_wsgi_application()) as url,
+        httpx.Client(base_url=url) as http,
+    ):
+        big = json.dumps({"type": "big", "pad": "x" * 2000})
+        resp = http.post("/hooks/sw", content=_chunks(big), headers=signed(body=big))
+        assert_problem_httpx(resp, 413, Reason.BODY_TOO_LARGE)
+        assert "1000" in resp.json()["detail"]
+    assert SEEN == []

@@ -15,8 +15,10 @@ Settings::
 a configured route covers; False: only views decorated with :func:`protect`).
 
 Works under WSGI and ASGI, with sync and async views. The verdict is ``request.webhook``.
-(Django reads no body without ``Content-Length`` under WSGI, so a chunked delivery fails
-its signature check there; under ASGI it is read and checked like any other.)
+A chunked delivery (no ``Content-Length``) is read under ASGI, and under WSGI servers that
+de-chunk it and say so with ``wsgi.input_terminated`` (gunicorn, werkzeug); Django alone
+would see an empty body there. Other WSGI servers give Django no way to find the end of
+such a body, so its signature check fails.
 A verified webhook needs no ``csrf_exempt`` (a provider cannot send a CSRF token); every
 other request, including one let through in ``mode: report``, still meets Django's CSRF
 protection.
@@ -25,6 +27,7 @@ protection.
 from __future__ import annotations
 
 import functools
+import io
 import os
 import threading
 from collections.abc import Awaitable, Callable, Mapping
@@ -140,13 +143,58 @@ def _prepare(request: HttpRequest, guard: Guard) -> WebhookRequest | Verdict:
     verdict = guard.precheck(req)
     if not verdict.ok or verdict.route is None:
         return verdict
+    django_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    limit = guard.body_limit(verdict.route)
     try:
         # Bounded by Content-Length (checked above) under WSGI; under ASGI Django has
         # already buffered the body and checks DATA_UPLOAD_MAX_MEMORY_SIZE on it.
-        req.body = request.body
+        body = _terminated_wsgi_body(request, limit)
+        if body is None:
+            body = request.body
+        elif len(body) > limit:
+            return guard.body_too_large(req, verdict, limit)
+        elif django_limit is not None and len(body) > django_limit:
+            raise RequestDataTooBig
     except RequestDataTooBig:
-        return guard.body_too_large(req, verdict, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return guard.body_too_large(req, verdict, django_limit)
+    req.body = body
     return req
+
+
+def _terminated_wsgi_body(request: HttpRequest, limit: int) -> bytes | None:
+    """The body of a WSGI request without ``Content-Length`` (chunked), read to its end
+    but no further than ``limit + 1`` bytes; None for every other request.
+
+    Django reads such a body as empty (it trusts only Content-Length), so a genuine
+    chunked delivery would fail its signature. A server that de-chunks the input sets
+    ``wsgi.input_terminated``, which makes reading to the end safe. The body read is then
+    handed to Django as if it had come with a Content-Length, so the view's
+    ``request.body``, ``request.POST`` and ``request.read()`` see the same bytes.
+    """
+    meta = request.META
+    if (
+        getattr(request, "scope", None) is not None
+        or meta.get("CONTENT_LENGTH")
+        or not meta.get("wsgi.input_terminated")
+        or getattr(request, "_body", b"")  # already read by someone, with its length
+    ):
+        return None
+    stream = meta["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(1 << 16, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    body = b"".join(chunks)
+    if size <= limit:
+        # What HttpRequest.body itself leaves behind once it has read a body.
+        request._body = body
+        request._stream = io.BytesIO(body)
+        meta["CONTENT_LENGTH"] = str(size)
+    return body
 
 
 def _verify(request: HttpRequest, guard: Guard) -> Verdict:
