@@ -1,13 +1,18 @@
-"""What the adapters share: the path as sent from WSGI environs and ASGI scopes."""
+"""What the adapters share: the path as sent from WSGI environs and ASGI scopes, and the
+settling of streamed responses."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
-from webhook_guard.adapters._common import wsgi_path
+from webhook_guard import Guard, Reason, Verdict
+from webhook_guard.adapters._common import SettleWhenSent, wsgi_path
 from webhook_guard.adapters.asgi import webhook_request
+
+from .conftest import BODY, NOW, GuardFactory, post, sdk_signed, sw_route
 
 
 @pytest.mark.parametrize(
@@ -55,3 +60,74 @@ def test_asgi_webhook_request(scope: dict[str, Any], path: str, peer: str | None
         b"body",
     )
     assert req.header("X-A") == ["1", "2"]  # repeated lines are kept for the guard to see
+
+
+class Closable:
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.closed = False
+
+    def __iter__(self) -> Any:
+        return iter(self.chunks)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def delivery() -> Any:
+    when = datetime.fromtimestamp(NOW, timezone.utc)
+    return post("/hooks/sw", sdk_signed("m1", BODY.decode(), when), BODY)
+
+
+def accepted(guard: Guard) -> Verdict:
+    verdict = guard.check(delivery())
+    assert verdict.ok
+    assert verdict.reservation is not None
+    return verdict
+
+
+def replay_reason(guard: Guard) -> Reason | None:
+    return guard.check(delivery()).reason
+
+
+@pytest.mark.parametrize(
+    ("consume", "expected"),
+    [
+        ("all", Reason.DUPLICATE_EVENT),  # sent in full: committed
+        ("none", None),  # closed before the server started it: released, retry processed
+        ("part", None),  # closed midway (the client went away): released
+        ("nothing", Reason.EVENT_IN_FLIGHT),  # neither sent nor closed: still reserved
+    ],
+)
+def test_settle_when_sent(make_guard: GuardFactory, consume: str, expected: Reason | None) -> None:
+    guard = make_guard(sw_route())
+    body = Closable([b"a", b"b"])
+    wrapped = SettleWhenSent(body, guard, accepted(guard), 200)
+    if consume == "all":
+        assert b"".join(wrapped) == b"ab"
+    elif consume == "part":
+        it = iter(wrapped)
+        assert next(it) == b"a"
+    if consume != "nothing":
+        wrapped.close()
+        assert body.closed
+    assert replay_reason(guard) is expected
+
+
+def test_settle_when_sent_releases_when_the_stream_raises(make_guard: GuardFactory) -> None:
+    guard = make_guard(sw_route())
+
+    def failing() -> Any:
+        yield b"a"
+        raise RuntimeError("handler failed")
+
+    wrapped = SettleWhenSent(failing(), guard, accepted(guard), 200)
+    with pytest.raises(RuntimeError):
+        b"".join(wrapped)
+    assert replay_reason(guard) is None
+
+
+def test_settle_when_sent_releases_on_5xx(make_guard: GuardFactory) -> None:
+    guard = make_guard(sw_route())
+    assert b"".join(SettleWhenSent([b"x"], guard, accepted(guard), 503)) == b"x"
+    assert replay_reason(guard) is None

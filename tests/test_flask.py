@@ -436,3 +436,90 @@ def test_two_apps_share_a_real_redis_replay_store() -> None:
                 app.extensions["webhook_guard"].guard.store.close()
     assert len(one.calls) == 1
     assert two.calls == []
+
+
+# -- streamed responses ----------------------------------------------------------------
+
+
+def streaming_app(calls: list[str], fail_midway: dict[str, bool]) -> Flask:
+    app = Flask(__name__)
+
+    @app.post("/hooks/sw")
+    def hook() -> Any:
+        calls.append(g.webhook.event_id)
+
+        def body() -> Iterator[bytes]:
+            yield b'{"part":1,'
+            if fail_midway["on"]:
+                raise RuntimeError("handler failed while streaming")
+            yield b'"part2":2}'
+
+        return app.response_class(body(), mimetype="application/json")
+
+    @app.post("/hooks/abort")
+    def aborted() -> Any:
+        calls.append(g.webhook.event_id)
+        abort(400)
+
+    WebhookGuard(
+        app,
+        config={
+            "version": 1,
+            "routes": [sw_route(), sw_route(name="abort", path="/hooks/abort")],
+        },
+    )
+    return app
+
+
+def test_streamed_response_settles_once_sent_on_werkzeug() -> None:
+    """A view's generator runs after Flask's teardown: a failure while streaming must
+    release the event (the provider retries), and only a fully sent stream commits it."""
+    calls: list[str] = []
+    fail = {"on": True}
+    app = streaming_app(calls, fail)
+    with serve_wsgi(app) as url, httpx.Client(base_url=url) as http:
+        headers = sdk_signed("m1", BODY)
+        with pytest.raises(httpx.HTTPError):  # the stream breaks off midway
+            http.post("/hooks/sw", content=BODY, headers=headers)
+        fail["on"] = False
+        retry = http.post("/hooks/sw", content=BODY, headers=sdk_signed("m1", BODY))
+        assert retry.status_code == 200
+        assert retry.json() == {"part": 1, "part2": 2}
+        again = http.post("/hooks/sw", content=BODY, headers=sdk_signed("m1", BODY))
+        assert_problem(again, 200, Reason.DUPLICATE_EVENT)
+    assert calls == ["m1", "m1"]
+
+
+def test_streamed_response_is_in_flight_until_sent() -> None:
+    calls: list[str] = []
+    app = streaming_app(calls, {"on": False})
+    client = app.test_client()
+    first = client.post("/hooks/sw", data=BODY, headers=sdk_signed("m1", BODY))
+    assert first.status_code == 200
+    # Headers are out, the body is not yet: the handler may still fail.
+    assert_problem(
+        client.post("/hooks/sw", data=BODY, headers=sdk_signed("m1", BODY)),
+        409,
+        Reason.EVENT_IN_FLIGHT,
+    )
+    assert first.get_data() == b'{"part":1,"part2":2}'
+    assert_problem(
+        client.post("/hooks/sw", data=BODY, headers=sdk_signed("m1", BODY)),
+        200,
+        Reason.DUPLICATE_EVENT,
+    )
+    assert calls == ["m1"]
+
+
+def test_abort_page_is_settled_at_once() -> None:
+    # abort() answers through werkzeug's own WSGI body, which runs no view code: the
+    # event is settled when the view returns, whether or not anyone reads the page.
+    calls: list[str] = []
+    client = streaming_app(calls, {"on": False}).test_client()
+    assert client.post("/hooks/abort", data=BODY, headers=sdk_signed("a1", BODY)).status_code == 400
+    assert_problem(
+        client.post("/hooks/abort", data=BODY, headers=sdk_signed("a1", BODY)),
+        200,
+        Reason.DUPLICATE_EVENT,
+    )
+    assert calls == ["a1"]

@@ -37,14 +37,14 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 
 from ..config import Config
 from ..errors import ConfigError
 from ..guard import Guard
 from ..request import WebhookRequest
 from ..verdict import Verdict
-from ._common import logger, resolve_guard, wsgi_path
+from ._common import SettleWhenSent, asettle_when_sent, logger, resolve_guard, wsgi_path
 from .asgi import webhook_request
 
 __all__ = ["WebhookGuardMiddleware", "check_settings", "protect"]
@@ -251,7 +251,8 @@ def _handle(
     except BaseException:
         guard.complete(verdict, None)
         raise
-    guard.complete(verdict, response.status_code)
+    if not _settle_streamed(response, guard, verdict):
+        guard.complete(verdict, response.status_code)
     return response
 
 
@@ -275,8 +276,26 @@ async def _ahandle(
     except BaseException:
         await guard.acomplete(verdict, None)
         raise
-    await guard.acomplete(verdict, response.status_code)
+    if not _settle_streamed(response, guard, verdict):
+        await guard.acomplete(verdict, response.status_code)
     return response
+
+
+def _settle_streamed(response: HttpResponseBase, guard: Guard, verdict: Verdict) -> bool:
+    """For a streaming response below 500: settle the event once its body was sent (the
+    view's iterator runs while it is sent); True then."""
+    if not isinstance(response, StreamingHttpResponse) or response.status_code >= 500:
+        return False
+    # The documented way for a middleware to wrap a streaming body (as GZipMiddleware).
+    if response.is_async:
+        response.streaming_content = asettle_when_sent(
+            response.streaming_content, guard, verdict, response.status_code
+        )
+    else:
+        response.streaming_content = SettleWhenSent(
+            response.streaming_content, guard, verdict, response.status_code
+        )
+    return True
 
 
 class WebhookGuardMiddleware:

@@ -20,17 +20,18 @@ factory, with ``app.config["WEBHOOK_GUARD_CONFIG"]`` (a path or a mapping). An e
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import ClosingIterator
 
 from ..guard import Guard
 from ..replay import MemoryReplayStore
 from ..request import WebhookRequest
 from ..verdict import Verdict
-from ._common import ConfigSource, logger, resolve_guard, wsgi_path
+from ._common import ConfigSource, SettleWhenSent, logger, resolve_guard, wsgi_path
 
 __all__ = ["WebhookGuard"]
 
@@ -192,13 +193,27 @@ def _problem(verdict: Verdict) -> Response:
 
 
 def _after_request(response: Response) -> Response:
-    if "webhook" in g:
-        g.webhook_status = response.status_code
+    verdict = g.get("webhook")
+    if verdict is not None:
+        g.webhook_status = status = response.status_code
+        body = response.response
+        # A generator the view returned runs view code while it is sent, after teardown
+        # (unless stream_with_context): the event is committed once it has gone out. Not
+        # for werkzeug's own WSGI bodies (abort() pages, ClosingIterator), nor for 5xx,
+        # which teardown releases at once.
+        if response.is_streamed and status < 500 and not isinstance(body, ClosingIterator):
+            g.webhook_streamed = True
+            response.response = SettleWhenSent(
+                cast("Iterable[bytes]", body), _state().guard, verdict, status
+            )
     return response
 
 
 def _teardown_request(exc: BaseException | None) -> None:
     # Teardown runs also when the view raised (after_request then may not): release then.
     verdict = g.get("webhook")
-    if verdict is not None:
-        _state().guard.complete(verdict, None if exc is not None else g.get("webhook_status"))
+    if verdict is None:
+        return
+    if exc is None and g.get("webhook_streamed"):
+        return  # settled by SettleWhenSent
+    _state().guard.complete(verdict, None if exc is not None else g.get("webhook_status"))
