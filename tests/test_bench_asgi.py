@@ -18,7 +18,14 @@ def test_bench_asgi_quick_run_reaches_the_app_through_the_guard() -> None:
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for row in ("bare", "GuardMiddleware(bare)", "server CPU us/req", "target:"):
+    rows = (
+        "bare",
+        "GuardMiddleware(bare)",
+        "minimal verifier (ref.)",
+        "server CPU us/req",
+        "target:",
+    )
+    for row in rows:
         assert row in out, row
     assert "PASS" in out or "MISS" in out
     # Every guarded request was signed correctly, verified and answered by the app itself.

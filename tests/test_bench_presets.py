@@ -23,6 +23,7 @@ def test_bench_presets_quick_run_prints_a_row_per_sdk() -> None:
         "svix",
         "stripe",
         "slack_sdk",
+        "slack_sdk",  # is_valid_request(body, headers), its other documented call
         "twilio",
         "paddle-python-sdk",
         "convoy-python",
