@@ -77,17 +77,23 @@ def plumbing(app: Any) -> Any:
 
     async def middleware(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body = await read_body(receive, 1 << 20)
-        status = None
-
-        async def send_wrapper(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        await app(scope, replay_body(body or b"", receive), send_wrapper)
+        await forward(app, scope, replay_body(body or b"", receive), send)
 
     return middleware
+
+
+async def forward(app: Any, scope: dict[str, Any], receive: Any, send: Any) -> int | None:
+    """Run the app, watching the response status as GuardMiddleware does; the status."""
+    status = None
+
+    async def send_wrapper(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        await send(message)
+
+    await app(scope, receive, send_wrapper)
+    return status
 
 
 def minimal(app: Any) -> Any:
@@ -124,15 +130,7 @@ def minimal(app: Any) -> Any:
         if event_id in seen:
             raise ValueError("duplicate")
         seen[event_id] = 0.0
-        status = None
-
-        async def send_wrapper(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        await app(scope, replay_body(body, receive), send_wrapper)
+        status = await forward(app, scope, replay_body(body, receive), send)
         seen[event_id] = time.monotonic() + 86400 if status == 200 else 0.0
 
     return middleware
