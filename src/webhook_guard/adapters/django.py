@@ -145,6 +145,8 @@ def _prepare(request: HttpRequest, guard: Guard) -> WebhookRequest | Verdict:
         return verdict
     django_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     limit = guard.body_limit(verdict.route)
+    if django_limit is not None and django_limit < limit:
+        limit = django_limit  # Django's own limit is stricter
     try:
         # Bounded by Content-Length (checked above) under WSGI; under ASGI Django has
         # already buffered the body and checks DATA_UPLOAD_MAX_MEMORY_SIZE on it.
@@ -153,8 +155,6 @@ def _prepare(request: HttpRequest, guard: Guard) -> WebhookRequest | Verdict:
             body = request.body
         elif len(body) > limit:
             return guard.body_too_large(req, verdict, limit)
-        elif django_limit is not None and len(body) > django_limit:
-            raise RequestDataTooBig
     except RequestDataTooBig:
         return guard.body_too_large(req, verdict, django_limit)
     req.body = body
