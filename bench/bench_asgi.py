@@ -35,6 +35,7 @@ SECRET_ENV = "BENCH_WEBHOOK_SECRET"
 PATH = "/hooks/bench"
 REPLY = b'{"ok":true}'
 TARGET = 0.85
+ROW_NAMES = ("bare", "GuardMiddleware(bare)", "plumbing only (ref.)", "minimal verifier (ref.)")
 
 
 def config() -> dict[str, Any]:
@@ -206,6 +207,93 @@ async def drive(port: int, requests: list[bytes], connections: int) -> tuple[flo
     return time.perf_counter() - started, failures
 
 
+def scopes(n: int, tag: str) -> tuple[list[dict[str, Any]], bytes]:
+    """``n`` HTTP scopes as uvicorn builds them for the deliveries of build_requests(),
+    and their common body (for --in-process)."""
+    from webhook_guard import Guard
+    from webhook_guard.testing import sign
+
+    guard = Guard.from_dict(config())
+    head = b'{"type":"bench","pad":"'
+    body = head + b"x" * (1024 - len(head) - 2) + b'"}'
+    out = []
+    for i in range(n):
+        signed = sign(guard, "bench", body, event_id=f"msg_{tag}_{i}")
+        headers = [(b"host", b"127.0.0.1:8000")]
+        headers += [(k.lower().encode(), v.encode()) for k, v in signed.items()]
+        headers += [(b"content-type", b"application/json"), (b"content-length", b"1024")]
+        out.append(
+            {
+                "type": "http",
+                "asgi": {"version": "3.0", "spec_version": "2.4"},
+                "http_version": "1.1",
+                "server": ("127.0.0.1", 8000),
+                "client": ("127.0.0.1", 40000 + i % 8),
+                "scheme": "http",
+                "method": "POST",
+                "root_path": "",
+                "path": PATH,
+                "raw_path": PATH.encode(),
+                "query_string": b"",
+                "headers": headers,
+                "state": {},
+            }
+        )
+    return out, body
+
+
+def in_process(rounds: int, per_round: int) -> None:
+    """Each app called directly in one event loop (no server, no socket): the middleware's
+    own cost per request, free of the server's and the client's noise."""
+    import gc
+
+    from webhook_guard.adapters.asgi import GuardMiddleware
+
+    apps = {
+        "bare": handler,
+        "guarded": GuardMiddleware(handler, config=config()),
+        "plumbing": plumbing(handler),
+        "minimal": minimal(handler),
+    }
+    statuses: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def run(app: Any, batch: list[dict[str, Any]], body: bytes) -> float:
+        message = {"type": "http.request", "body": body, "more_body": False}
+
+        async def receive() -> dict[str, Any]:
+            return message
+
+        started = time.perf_counter_ns()
+        for scope in batch:
+            await app(scope, receive, send)
+        return (time.perf_counter_ns() - started) / len(batch) / 1000
+
+    best: dict[str, float] = {}
+    names = list(apps)
+    for r in range(rounds):
+        for name in names[r % 4 :] + names[: r % 4]:
+            batch, body = scopes(per_round, f"{name}{r}")
+            gc.collect()
+            gc.disable()
+            try:
+                spent = asyncio.run(run(apps[name], batch, body))
+            finally:
+                gc.enable()
+            best[name] = min(best.get(name, float("inf")), spent)
+    print(f"In process, no server: {rounds} rounds x {per_round} requests, best round, gc off")
+    print("1 KiB Standard Webhooks delivery, unique event ID per request\n")
+    print(f"{'app':<24}{'us/req':>8}{'over bare':>11}")
+    for row, name in zip(ROW_NAMES, names, strict=True):
+        print(f"{row:<24}{best[name]:>8.2f}{best[name] - best['bare']:>+11.2f}")
+    refused = sum(1 for status in statuses if status != 200)
+    if refused:
+        print(f"WARNING: {refused} responses were not the app's 200 (refused or duplicate)")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
@@ -245,6 +333,11 @@ def main() -> int:
     parser.add_argument("--http", default="auto", help="uvicorn HTTP implementation")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="call the apps directly, without a server: the middleware's own cost",
+    )
+    parser.add_argument(
         "--serve", choices=["bare", "guarded", "plumbing", "minimal"], help=argparse.SUPPRESS
     )
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -254,6 +347,10 @@ def main() -> int:
         return 0
 
     rounds, per_round = (2, 500) if args.quick else (4, 6000)
+    if args.in_process:
+        os.environ.setdefault(SECRET_ENV, "whsec_" + base64.b64encode(os.urandom(32)).decode())
+        in_process(rounds, per_round * 4)
+        return 0
     env = dict(os.environ)
     env.setdefault(SECRET_ENV, "whsec_" + base64.b64encode(os.urandom(32)).decode())
     os.environ[SECRET_ENV] = env[SECRET_ENV]
@@ -286,13 +383,7 @@ def main() -> int:
     )
     print("1 KiB Standard Webhooks delivery, unique event ID per request\n")
     print(f"{'app':<24}{'req/s':>9}{'ratio':>7}{'server CPU us/req':>20}")
-    rows = (
-        ("bare", "bare"),
-        ("GuardMiddleware(bare)", "guarded"),
-        ("plumbing only (ref.)", "plumbing"),
-        ("minimal verifier (ref.)", "minimal"),
-    )
-    for name, variant in rows:
+    for name, variant in zip(ROW_NAMES, variants, strict=True):
         print(
             f"{name:<24}{best[variant]:>9,.0f}{best[variant] / best['bare']:>7.2f}"
             f"{cpu[variant]:>20.0f}"
