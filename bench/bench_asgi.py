@@ -163,16 +163,22 @@ def serve(variant: str, port: int, http: str) -> None:
 # -- client ---------------------------------------------------------------------------
 
 
-def build_requests(n: int, port: int, tag: str) -> list[bytes]:
+def deliveries(n: int, tag: str) -> tuple[list[dict[str, str]], bytes]:
+    """The signed headers of ``n`` deliveries of one 1 KiB body, each with its own event ID,
+    and that body."""
     from webhook_guard import Guard
     from webhook_guard.testing import sign
 
     guard = Guard.from_dict(config())
     head = b'{"type":"bench","pad":"'
     body = head + b"x" * (1024 - len(head) - 2) + b'"}'
+    return [sign(guard, "bench", body, event_id=f"msg_{tag}_{i}") for i in range(n)], body
+
+
+def build_requests(n: int, port: int, tag: str) -> list[bytes]:
+    signed, body = deliveries(n, tag)
     out = []
-    for i in range(n):
-        headers = sign(guard, "bench", body, event_id=f"msg_{tag}_{i}")
+    for headers in signed:
         lines = [f"POST {PATH} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         lines += ["Content-Type: application/json", f"Content-Length: {len(body)}", "", ""]
@@ -210,17 +216,11 @@ async def drive(port: int, requests: list[bytes], connections: int) -> tuple[flo
 def scopes(n: int, tag: str) -> tuple[list[dict[str, Any]], bytes]:
     """``n`` HTTP scopes as uvicorn builds them for the deliveries of build_requests(),
     and their common body (for --in-process)."""
-    from webhook_guard import Guard
-    from webhook_guard.testing import sign
-
-    guard = Guard.from_dict(config())
-    head = b'{"type":"bench","pad":"'
-    body = head + b"x" * (1024 - len(head) - 2) + b'"}'
+    signed, body = deliveries(n, tag)
     out = []
-    for i in range(n):
-        signed = sign(guard, "bench", body, event_id=f"msg_{tag}_{i}")
+    for i, values in enumerate(signed):
         headers = [(b"host", b"127.0.0.1:8000")]
-        headers += [(k.lower().encode(), v.encode()) for k, v in signed.items()]
+        headers += [(k.lower().encode(), v.encode()) for k, v in values.items()]
         headers += [(b"content-type", b"application/json"), (b"content-length", b"1024")]
         out.append(
             {
