@@ -35,6 +35,7 @@ SECRET_ENV = "BENCH_WEBHOOK_SECRET"
 PATH = "/hooks/bench"
 REPLY = b'{"ok":true}'
 TARGET = 0.85
+VARIANTS = ("bare", "guarded", "plumbing", "minimal")
 ROW_NAMES = ("bare", "GuardMiddleware(bare)", "plumbing only (ref.)", "minimal verifier (ref.)")
 
 
@@ -137,20 +138,24 @@ def minimal(app: Any) -> Any:
     return middleware
 
 
-def serve(variant: str, port: int, http: str) -> None:
-    import uvicorn
-
-    app: Any = handler
+def build_app(variant: str) -> Any:
+    """The handler, alone or behind the variant's middleware (one of VARIANTS)."""
     if variant == "guarded":
         from webhook_guard.adapters.asgi import GuardMiddleware
 
-        app = GuardMiddleware(handler, config=config())
-    elif variant == "plumbing":
-        app = plumbing(handler)
-    elif variant == "minimal":
-        app = minimal(handler)
+        return GuardMiddleware(handler, config=config())
+    if variant == "plumbing":
+        return plumbing(handler)
+    if variant == "minimal":
+        return minimal(handler)
+    return handler
+
+
+def serve(variant: str, port: int, http: str) -> None:
+    import uvicorn
+
     uvicorn.run(
-        app,
+        build_app(variant),
         host="127.0.0.1",
         port=port,
         http=http,
@@ -247,14 +252,7 @@ def in_process(rounds: int, per_round: int) -> None:
     own cost per request, free of the server's and the client's noise."""
     import gc
 
-    from webhook_guard.adapters.asgi import GuardMiddleware
-
-    apps = {
-        "bare": handler,
-        "guarded": GuardMiddleware(handler, config=config()),
-        "plumbing": plumbing(handler),
-        "minimal": minimal(handler),
-    }
+    apps = {variant: build_app(variant) for variant in VARIANTS}
     statuses: list[int] = []
 
     async def send(message: dict[str, Any]) -> None:
@@ -273,9 +271,8 @@ def in_process(rounds: int, per_round: int) -> None:
         return (time.perf_counter_ns() - started) / len(batch) / 1000
 
     best: dict[str, float] = {}
-    names = list(apps)
     for r in range(rounds):
-        for name in names[r % 4 :] + names[: r % 4]:
+        for name in VARIANTS[r % 4 :] + VARIANTS[: r % 4]:
             batch, body = scopes(per_round, f"{name}{r}")
             gc.collect()
             gc.disable()
@@ -287,7 +284,7 @@ def in_process(rounds: int, per_round: int) -> None:
     print(f"In process, no server: {rounds} rounds x {per_round} requests, best round, gc off")
     print("1 KiB Standard Webhooks delivery, unique event ID per request\n")
     print(f"{'app':<24}{'us/req':>8}{'over bare':>11}")
-    for row, name in zip(ROW_NAMES, names, strict=True):
+    for row, name in zip(ROW_NAMES, VARIANTS, strict=True):
         print(f"{row:<24}{best[name]:>8.2f}{best[name] - best['bare']:>+11.2f}")
     refused = sum(1 for status in statuses if status != 200)
     if refused:
@@ -337,9 +334,7 @@ def main() -> int:
         action="store_true",
         help="call the apps directly, without a server: the middleware's own cost",
     )
-    parser.add_argument(
-        "--serve", choices=["bare", "guarded", "plumbing", "minimal"], help=argparse.SUPPRESS
-    )
+    parser.add_argument("--serve", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -347,22 +342,20 @@ def main() -> int:
         return 0
 
     rounds, per_round = (2, 500) if args.quick else (4, 6000)
+    # The servers inherit it; the client signs with it too.
+    os.environ.setdefault(SECRET_ENV, "whsec_" + base64.b64encode(os.urandom(32)).decode())
     if args.in_process:
-        os.environ.setdefault(SECRET_ENV, "whsec_" + base64.b64encode(os.urandom(32)).decode())
         in_process(rounds, per_round * 4)
         return 0
     env = dict(os.environ)
-    env.setdefault(SECRET_ENV, "whsec_" + base64.b64encode(os.urandom(32)).decode())
-    os.environ[SECRET_ENV] = env[SECRET_ENV]
     best: dict[str, float] = {}
     cpu: dict[str, float] = {}
     failures = 0
-    variants = ["bare", "guarded", "plumbing", "minimal"]
     with contextlib.ExitStack() as stack:
-        ports = {v: stack.enter_context(server(v, args.http, env)) for v in variants}
+        ports = {v: stack.enter_context(server(v, args.http, env)) for v in VARIANTS}
         for r in range(rounds):
             # The order rotates every round, so no variant always runs first or last.
-            for variant in variants[r % 4 :] + variants[: r % 4]:
+            for variant in VARIANTS[r % 4 :] + VARIANTS[: r % 4]:
                 # Fresh event IDs every round, signed now (within the timestamp window).
                 port, pid = ports[variant]
                 reqs = build_requests(per_round, port, f"{variant}{r}")
@@ -383,7 +376,7 @@ def main() -> int:
     )
     print("1 KiB Standard Webhooks delivery, unique event ID per request\n")
     print(f"{'app':<24}{'req/s':>9}{'ratio':>7}{'server CPU us/req':>20}")
-    for name, variant in zip(ROW_NAMES, variants, strict=True):
+    for name, variant in zip(ROW_NAMES, VARIANTS, strict=True):
         print(
             f"{name:<24}{best[variant]:>9,.0f}{best[variant] / best['bare']:>7.2f}"
             f"{cpu[variant]:>20.0f}"
