@@ -53,6 +53,7 @@ def token_route(**token: Any) -> dict[str, Any]:
 def test_every_reason_has_its_documented_status() -> None:
     expected = {
         "route_not_found": 404,
+        "path_invalid": 400,
         "method_not_allowed": 405,
         "body_too_large": 413,
         "ip_not_allowed": 403,

@@ -201,7 +201,6 @@ def test_upstream_5xx_releases_the_event_so_the_retry_is_forwarded(
         "/hooks/orders/.",
         "/hooks/git/a/../b",
         "/hooks/git/%252e%252e/admin",
-        "/hooks/orders%00",
         "/hooks/orders;x=1",
     ],
 )
@@ -214,6 +213,21 @@ def test_everything_else_is_404_and_never_reaches_upstream(
     )
     assert status == 404, (path, body)
     assert json.loads(body)["reason"] == "route_not_found"
+    assert app.seen == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/hooks/orders%00", "/hooks/orders%0A", "/hooks/git/%FF", "/hooks/git/x%C0%AF"]
+)
+def test_a_path_without_exact_canonical_form_is_400(
+    stack: tuple[Upstream, str], path: str
+) -> None:
+    app, url = stack
+    status, body = raw(
+        url, "POST", path, BODY, **signed(BODY, "msg_path"), **{"X-Token": "t0ken-for-tests"}
+    )
+    assert status == 400, (path, body)
+    assert json.loads(body)["reason"] == "path_invalid"
     assert app.seen == []
 
 

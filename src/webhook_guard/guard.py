@@ -20,14 +20,14 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from .clientip import ClientIPResolver, PeerInvalid, ProxyHeadersInvalid
 from .config import Config, RouteConfig, load_config
 from .errors import ConfigError
 from .replay import ReplayState, ReplayStore, open_store
 from .request import WebhookRequest, unique_header_table
-from .routes import RouteTable, normalise_path
+from .routes import SAFE_PATH, RouteTable, normalise_path
 from .secrets import MAX_ACTIVE_SECRETS, Secret
 from .signatures import make_scheme
 from .signatures.base import MAX_SIGNATURES, Failure, HmacScheme, ParsedSignature
@@ -641,7 +641,10 @@ class Guard:
         client_ip = req.peer
         if route is None:
             norm = normalise_path(req.path)
-            route = self._table.match(norm.path) if norm.path is not None else None
+            if norm.path is None:
+                # Which route it is for cannot be known: never pass it on.
+                return _path_invalid(norm.problem or "", client_ip)
+            route = self._table.match(norm.path)
             if route is None:
                 return _PASS
             if not norm.canonical:
@@ -761,6 +764,53 @@ class Guard:
         if route is None or route.fast is None or req.method not in route.config.methods:
             return None
         return route.fast.authenticate(req, route, self.clock())
+
+    def route_for(self, path: str) -> str | None:
+        """The name of the route that covers ``path`` as an application routes it
+        (decoded: Flask's and Django's ``request.path``, ASGI's ``scope["path"]``), or None.
+
+        Raises:
+            ValueError: ``path`` has no exact canonical form (an encoded control
+                character, say), so no route can be told.
+        """
+        norm = normalise_path(quote(path, safe=SAFE_PATH, errors="surrogatepass"))
+        if norm.path is None:
+            raise ValueError(norm.problem)
+        route = self._table.match(norm.path)
+        return None if route is None else route.name
+
+    def check_dispatch(self, req: WebhookRequest, verdict: Verdict, path: str) -> Verdict:
+        """Bind ``verdict`` to where the application dispatches the request.
+
+        Adapters call this with the decoded ``path`` the framework routes on. When a
+        route covers that path but ``verdict`` is not for that route, the server or
+        framework read the request target differently from the guard, so the handler of
+        a guarded route would run without its check: refused with ``path_invalid``
+        (and ``verdict``'s replay reservation, if any, released).
+
+        Returns:
+            ``verdict``, or the refusal.
+        """
+        if not verdict.ok:
+            return verdict
+        t0 = time.perf_counter() if self._metrics is not None else 0.0
+        try:
+            name = self.route_for(path)
+        except ValueError as exc:
+            refusal = _path_invalid(str(exc), verdict.client_ip)
+        else:
+            if name is None or name == verdict.route:
+                return verdict
+            refusal = self._reject(
+                self._routes[name],
+                Reason.PATH_INVALID,
+                f"the application routes this request to route {name}, but its target was "
+                f"checked as {'route ' + verdict.route if verdict.route else 'no route'}",
+                verdict.client_ip,
+            )
+        self.complete(verdict, None)
+        self._observe(refusal, req, t0)
+        return refusal
 
     def _check_address(
         self, route: _Route, req: WebhookRequest
@@ -1044,7 +1094,9 @@ class Guard:
         """Log a rejection, count it, and call ``on_verdict``: never raises into the request."""
         route = verdict.route
         if route is None:
-            return  # not a webhook route: nothing was checked
+            if not verdict.ok:  # a path no route can be told for (path_invalid)
+                _log_verdict(verdict)
+            return  # otherwise not a webhook route: nothing was checked
         if not verdict.ok or verdict.reported:
             _log_verdict(verdict)
         if self._metrics is not None:
@@ -1080,6 +1132,16 @@ class Guard:
             type(exc).__name__,
             exc,
         )
+
+
+def _path_invalid(problem: str, client_ip: str | None) -> Verdict:
+    return Verdict._make(
+        ok=False,
+        reason=Reason.PATH_INVALID,
+        status=Reason.PATH_INVALID.status,
+        detail=problem,
+        client_ip=client_ip,
+    )
 
 
 def _configured(obj: Any, known: frozenset[str]) -> bool:

@@ -4,7 +4,9 @@ The guard must agree with the application about which path a request is for, or 
 attacker can reach a webhook handler through a spelling the guard does not recognise
 (``/hooks//github``, ``/hooks/./github``, ``/hooks/%67ithub/``...). So every path is
 decoded once into a canonical form; a request whose canonical path belongs to a route
-but which was not *sent* in a canonical spelling is refused rather than passed on.
+but which was not *sent* in a canonical spelling is refused rather than passed on, and a
+path with no exact canonical form at all (a fragment, an invalid escape, invalid UTF-8, a
+control character) is refused whatever route it might be for.
 """
 
 from __future__ import annotations
@@ -19,9 +21,21 @@ from urllib.parse import unquote_to_bytes
 T = TypeVar("T")
 
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
-# After one decoding round nothing encoded may remain: the application might decode again.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ENCODED_SEPARATORS = re.compile(r"%(?:2[fF]|5[cC]|00)")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# Unencoded in a path as sent: a space or control character (servers split, strip or
+# refuse them differently), '#' (servers drop the fragment before routing) and '?' (the
+# query starts there; a path handed in with one was not split the way servers split it).
+_NOT_IN_PATH = re.compile(r"[\x00-\x20\x7f#?]")
+
+# Characters a decoded path keeps unencoded when it has to be re-encoded (RFC 3986 pchar).
+SAFE_PATH = "/!$&'()*+,;=:@~"
+
+# Paths longer than this are normalised on every request, never cached: the cache is fed
+# before authentication, so its size must be bounded in bytes, not only in entries
+# (4096 entries of at most 256 characters each, input and output: a few MB at worst).
+CACHED_PATH_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -31,33 +45,62 @@ class NormalisedPath:
     Attributes:
         path: the canonical path (decoded once, dot segments and empty segments
             resolved, trailing slash dropped), or ``None`` when the path cannot be
-            decoded at all.
+            canonicalised exactly (see ``problem``).
         canonical: True when the path as sent was already unambiguous, so the guard
             and any application agree on it.
+        problem: why ``path`` is ``None``: what the path as sent contains that servers
+            and frameworks read in different ways.
     """
 
     path: str | None
     canonical: bool
+    problem: str | None = None
 
 
-# Webhook paths repeat, so the (pure) normalisation is cached; hostile unique paths only
-# churn the bounded cache.
-@lru_cache(maxsize=4096)
 def normalise_path(raw: str) -> NormalisedPath:
     """Decode ``raw`` once and resolve it to a canonical path.
 
     The canonical form is what a lenient server could route the request to; ``canonical``
     is False when the raw spelling relies on leniency (double slashes, dot segments,
-    encoded separators, double encoding, backslashes, control characters).
+    encoded separators, double encoding, backslashes). A path no canonical form can be
+    given to exactly (a fragment, an invalid percent-escape, invalid UTF-8 once decoded,
+    a control character, raw or encoded) has ``path=None``: each server reads such a
+    path its own way, so the guard must refuse it rather than guess.
     """
+    if len(raw) > CACHED_PATH_CHARS:
+        return _normalise(raw)
+    return _normalise_cached(raw)
+
+
+# Webhook paths repeat, so the (pure) normalisation of short paths is cached; hostile
+# unique paths only churn the bounded cache.
+@lru_cache(maxsize=4096)
+def _normalise_cached(raw: str) -> NormalisedPath:
+    return _normalise(raw)
+
+
+def _normalise(raw: str) -> NormalisedPath:
+    bad = _NOT_IN_PATH.search(raw)
+    if bad is not None:
+        char = bad.group()
+        if char == "#":
+            return _invalid("a fragment ('#'), which servers drop before routing")
+        if char == "?":
+            return _invalid("a '?' (a query must be passed separately)")
+        return _invalid(f"an unencoded space or control character ({char!r})")
+    if _BAD_ESCAPE.search(raw):
+        return _invalid("a '%' that does not start a valid percent-escape")
     canonical = raw.startswith("/")
     if _ENCODED_SEPARATORS.search(raw) or "\\" in raw:
         canonical = False
     try:
         decoded = unquote_to_bytes(raw).decode("utf-8")
     except UnicodeError:  # invalid UTF-8 once decoded, or lone surrogates handed in
-        return NormalisedPath(None, False)
-    if "//" in decoded or _PERCENT.search(decoded) or _CONTROL.search(decoded):
+        return _invalid("bytes that are not valid UTF-8 once decoded")
+    if _CONTROL.search(decoded):
+        return _invalid("an encoded control character (such as %00 or %0A)")
+    # After one decoding round nothing encoded may remain: the application might decode again.
+    if "//" in decoded or _PERCENT.search(decoded):
         canonical = False
     segments: list[str] = []
     for segment in decoded.replace("\\", "/").split("/"):
@@ -75,6 +118,10 @@ def normalise_path(raw: str) -> NormalisedPath:
         sent = decoded[:-1] if decoded.endswith("/") and len(decoded) > 1 else decoded
         canonical = sent == path
     return NormalisedPath(path, canonical)
+
+
+def _invalid(problem: str) -> NormalisedPath:
+    return NormalisedPath(None, False, "the path contains " + problem)
 
 
 class RouteTable(Generic[T]):

@@ -16,6 +16,7 @@ class Reason(str, Enum):
     """
 
     ROUTE_NOT_FOUND = "route_not_found"
+    PATH_INVALID = "path_invalid"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     BODY_TOO_LARGE = "body_too_large"
     IP_NOT_ALLOWED = "ip_not_allowed"
@@ -49,6 +50,7 @@ class Reason(str, Enum):
 
 _STATUS: dict[Reason, int] = {
     Reason.ROUTE_NOT_FOUND: 404,
+    Reason.PATH_INVALID: 400,
     Reason.METHOD_NOT_ALLOWED: 405,
     Reason.BODY_TOO_LARGE: 413,
     Reason.IP_NOT_ALLOWED: 403,
@@ -69,6 +71,7 @@ _STATUS: dict[Reason, int] = {
 
 _TITLES: dict[Reason, str] = {
     Reason.ROUTE_NOT_FOUND: "No such webhook route",
+    Reason.PATH_INVALID: "Request path cannot be read unambiguously",
     Reason.METHOD_NOT_ALLOWED: "Method not allowed",
     Reason.BODY_TOO_LARGE: "Body too large",
     Reason.IP_NOT_ALLOWED: "Source address not allowed",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeAlias, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from ..config import Config, load_config
 from ..guard import Guard
+from ..routes import SAFE_PATH
 from ..verdict import Verdict
 
 ConfigSource: TypeAlias = str | os.PathLike[str] | Mapping[str, Any] | Config
@@ -18,8 +20,9 @@ logger = logging.getLogger("webhook_guard")
 
 T = TypeVar("T")
 
-# Characters a decoded path keeps unencoded when it has to be re-encoded (RFC 3986 pchar).
-SAFE_PATH = "/!$&'()*+,;=:@~"
+# The scheme and authority of an absolute-form request target ("POST http://host/path").
+_ABSOLUTE_FORM = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 def resolve_guard(config: ConfigSource | None, guard: Guard | None, owner: str) -> Guard:
@@ -51,12 +54,31 @@ def wsgi_path(environ: Mapping[str, Any]) -> str:
     """
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
-        path: str = raw.partition("?")[0]
-        if not path.startswith("/"):  # absolute-form target: "POST http://host/path"
-            path = urlsplit(path).path or "/"
-        return path
+        try:
+            return target_path(raw.encode("latin-1"))  # PEP 3333: bytes as latin-1
+        except UnicodeEncodeError:  # not from a server: read it as the text it is
+            return target_path(raw.encode("utf-8", "surrogatepass"))
     decoded = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
     return quote(decoded.encode("latin-1", "replace"), safe=SAFE_PATH)
+
+
+def target_path(raw: bytes) -> str:
+    """The path of a raw request target, as the guard reads it.
+
+    Cut before the query; an absolute-form target (``http://host/path``) loses its scheme
+    and authority. Anything else is kept as sent, a fragment (``#``) included, so the
+    guard can refuse what servers read differently. Bytes outside ASCII, which a target
+    may not contain unencoded, are percent-encoded: the guard then reads them as the
+    UTF-8 they must be, and refuses them when they are not.
+    """
+    path = raw.partition(b"?")[0]
+    if not path.startswith(b"/"):
+        absolute = _ABSOLUTE_FORM.match(path)
+        if absolute is not None:
+            path = path[absolute.end() :] or b"/"
+    if not path.isascii():
+        path = _NON_ASCII.sub(lambda m: b"%%%02X" % m.group()[0], path)
+    return path.decode("ascii")
 
 
 class SettleWhenSent(Generic[T]):

@@ -22,7 +22,8 @@ from urllib.parse import quote
 from ..guard import Guard
 from ..request import WebhookRequest
 from ..verdict import Verdict
-from ._common import SAFE_PATH, ConfigSource, logger, resolve_guard
+from ..routes import SAFE_PATH
+from ._common import ConfigSource, logger, resolve_guard, target_path
 
 try:  # Only the FastAPI dependency needs it; FastAPI injects by this annotation.
     from starlette.requests import Request
@@ -78,7 +79,9 @@ class GuardMiddleware:
             return
         guard = self.guard
         req = webhook_request(scope)
-        verdict = guard.precheck(req)
+        # scope["path"] is what the app routes on (Starlette, FastAPI, Django): the
+        # verdict is bound to the route that covers it.
+        verdict = guard.check_dispatch(req, guard.precheck(req), scope["path"])
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
@@ -138,7 +141,7 @@ def webhook_request(scope: Scope, body: bytes = b"") -> WebhookRequest:
     # raw_path is the path as sent, so encoded tricks stay visible to the guard (some
     # servers leave the query on it); without it the decoded path is re-encoded.
     raw = scope.get("raw_path")
-    path = raw.partition(b"?")[0].decode("latin-1") if raw else quote(scope["path"], safe=SAFE_PATH)
+    path = target_path(raw) if raw else quote(scope["path"], safe=SAFE_PATH)
     client = scope.get("client")
     return WebhookRequest(
         scope["method"],

@@ -140,7 +140,9 @@ def _webhook_request(request: HttpRequest) -> WebhookRequest:
 def _prepare(request: HttpRequest, guard: Guard) -> WebhookRequest | Verdict:
     """Precheck and read the body: the request to check, or the final verdict."""
     req = _webhook_request(request)
-    verdict = guard.precheck(req)
+    # Django resolves the view from this path (script prefix + path_info): the verdict is
+    # bound to the route that covers it.
+    verdict = guard.check_dispatch(req, guard.precheck(req), request.path)
     if not verdict.ok or verdict.route is None:
         return verdict
     django_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -167,7 +167,8 @@ def _check(guard: Guard) -> Verdict:
         b"",
         environ.get("REMOTE_ADDR") or None,
     )
-    verdict = guard.precheck(req)
+    # Flask matched its URL rule against this path: the verdict is bound to its route.
+    verdict = guard.check_dispatch(req, guard.precheck(req), request.script_root + request.path)
     if not verdict.ok or verdict.route is None:
         return verdict
     limit = guard.body_limit(verdict.route)
