@@ -219,9 +219,7 @@ def test_everything_else_is_404_and_never_reaches_upstream(
 @pytest.mark.parametrize(
     "path", ["/hooks/orders%00", "/hooks/orders%0A", "/hooks/git/%FF", "/hooks/git/x%C0%AF"]
 )
-def test_a_path_without_exact_canonical_form_is_400(
-    stack: tuple[Upstream, str], path: str
-) -> None:
+def test_a_path_without_exact_canonical_form_is_400(stack: tuple[Upstream, str], path: str) -> None:
     app, url = stack
     status, body = raw(
         url, "POST", path, BODY, **signed(BODY, "msg_path"), **{"X-Token": "t0ken-for-tests"}

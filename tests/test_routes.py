@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import pytest
 
 from webhook_guard.routes import RouteTable, normalise_path, pattern_error
@@ -35,6 +37,7 @@ from webhook_guard.routes import RouteTable, normalise_path, pattern_error
 def test_normalise_path(raw: str, path: str | None, canonical: bool) -> None:
     result = normalise_path(raw)
     assert (result.path, result.canonical, result.problem) == (path, canonical, None)
+    assert result.decoded == unquote(raw)
 
 
 @pytest.mark.parametrize(
@@ -63,7 +66,8 @@ def test_normalise_path(raw: str, path: str | None, canonical: bool) -> None:
 def test_paths_without_exact_canonical_form_are_invalid(raw: str, problem: str) -> None:
     result = normalise_path(raw)
     assert (result.path, result.canonical) == (None, False)
-    assert result.problem is not None and problem in result.problem
+    assert result.problem is not None
+    assert problem in result.problem
 
 
 def test_route_table_precedence() -> None:

@@ -644,7 +644,10 @@ class Guard:
             if norm.path is None:
                 # Which route it is for cannot be known: never pass it on.
                 return _path_invalid(norm.problem or "", client_ip)
-            route = self._table.match(norm.path)
+            # A framework may also match the decoded path as it is: "/hooks/x/.." and
+            # "/hooks/x/" are under "/hooks/x/*" for Flask or Starlette, though their
+            # canonical form "/hooks" or "/hooks/x" is not.
+            route = self._table.match(norm.path) or self._table.match(norm.decoded or "")
             if route is None:
                 return _PASS
             if not norm.canonical:
@@ -765,20 +768,6 @@ class Guard:
             return None
         return route.fast.authenticate(req, route, self.clock())
 
-    def route_for(self, path: str) -> str | None:
-        """The name of the route that covers ``path`` as an application routes it
-        (decoded: Flask's and Django's ``request.path``, ASGI's ``scope["path"]``), or None.
-
-        Raises:
-            ValueError: ``path`` has no exact canonical form (an encoded control
-                character, say), so no route can be told.
-        """
-        norm = normalise_path(quote(path, safe=SAFE_PATH, errors="surrogatepass"))
-        if norm.path is None:
-            raise ValueError(norm.problem)
-        route = self._table.match(norm.path)
-        return None if route is None else route.name
-
     def check_dispatch(self, req: WebhookRequest, verdict: Verdict, path: str) -> Verdict:
         """Bind ``verdict`` to where the application dispatches the request.
 
@@ -791,21 +780,30 @@ class Guard:
         Returns:
             ``verdict``, or the refusal.
         """
-        if not verdict.ok:
-            return verdict
+        if not verdict.ok or (path == req.path and "%" not in path):
+            return verdict  # the path the verdict was reached on, read the same way
         t0 = time.perf_counter() if self._metrics is not None else 0.0
-        try:
-            name = self.route_for(path)
-        except ValueError as exc:
-            refusal = _path_invalid(str(exc), verdict.client_ip)
+        norm = normalise_path(quote(path, safe=SAFE_PATH, errors="surrogatepass"))
+        if norm.path is None:
+            refusal = _path_invalid(norm.problem or "", verdict.client_ip)
         else:
-            if name is None or name == verdict.route:
+            # As matched (Flask, Starlette and Django match the decoded path as it is) and
+            # as resolved (a server or framework may merge slashes and dot segments).
+            other = next(
+                (
+                    found
+                    for found in map(self._table.match, (norm.decoded or "", norm.path))
+                    if found is not None and found.name != verdict.route
+                ),
+                None,
+            )
+            if other is None:
                 return verdict
             refusal = self._reject(
-                self._routes[name],
+                other,
                 Reason.PATH_INVALID,
-                f"the application routes this request to route {name}, but its target was "
-                f"checked as {'route ' + verdict.route if verdict.route else 'no route'}",
+                f"the application routes this request to route {other.name}, but its target "
+                f"was checked as {'route ' + verdict.route if verdict.route else 'no route'}",
                 verdict.client_ip,
             )
         self.complete(verdict, None)

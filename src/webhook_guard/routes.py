@@ -50,11 +50,14 @@ class NormalisedPath:
             and any application agree on it.
         problem: why ``path`` is ``None``: what the path as sent contains that servers
             and frameworks read in different ways.
+        decoded: the path decoded once and nothing else (dot segments and ``//`` kept),
+            which is what a framework matches its routes against; ``None`` with ``path``.
     """
 
     path: str | None
     canonical: bool
     problem: str | None = None
+    decoded: str | None = None
 
 
 def normalise_path(raw: str) -> NormalisedPath:
@@ -117,7 +120,7 @@ def _normalise(raw: str) -> NormalisedPath:
         # Sent spelling must equal the canonical one, up to one trailing slash.
         sent = decoded[:-1] if decoded.endswith("/") and len(decoded) > 1 else decoded
         canonical = sent == path
-    return NormalisedPath(path, canonical)
+    return NormalisedPath(path, canonical, None, decoded)
 
 
 def _invalid(problem: str) -> NormalisedPath:
@@ -128,7 +131,9 @@ class RouteTable(Generic[T]):
     """Exact paths and ``prefix/*`` patterns mapped to values.
 
     Exact paths win over prefixes; among prefixes the longest wins. ``/a/*`` matches
-    ``/a/b`` and ``/a/b/c`` but not ``/a`` itself.
+    ``/a/b`` and ``/a/b/c`` but not ``/a`` itself; it matches ``/a/``, which a canonical
+    path never is, but a decoded one may be, and which frameworks route to ``/a/<rest>``
+    with an empty rest.
     """
 
     def __init__(self, entries: Iterable[tuple[str, T]]) -> None:
@@ -147,7 +152,7 @@ class RouteTable(Generic[T]):
         if value is not None:
             return value
         for prefix, value in self._prefixes:
-            if path.startswith(prefix) and len(path) > len(prefix):
+            if path.startswith(prefix):
                 return value
         return None
 

@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 from ..guard import Guard
 from ..request import WebhookRequest
-from ..verdict import Verdict
 from ..routes import SAFE_PATH
+from ..verdict import Verdict
 from ._common import ConfigSource, logger, resolve_guard, target_path
 
 try:  # Only the FastAPI dependency needs it; FastAPI injects by this annotation.
