@@ -34,7 +34,7 @@ SAFE_PATH = "/!$&'()*+,;=:@~"
 
 # Paths longer than this are normalised on every request, never cached: the cache is fed
 # before authentication, so its size must be bounded in bytes, not only in entries
-# (4096 entries of at most 256 characters each, input and output: a few MB at worst).
+# (1024 entries of at most 256 characters in and out: about 1 MB).
 CACHED_PATH_CHARS = 256
 
 
@@ -77,7 +77,7 @@ def normalise_path(raw: str) -> NormalisedPath:
 
 # Webhook paths repeat, so the (pure) normalisation of short paths is cached; hostile
 # unique paths only churn the bounded cache.
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _normalise_cached(raw: str) -> NormalisedPath:
     return _normalise(raw)
 

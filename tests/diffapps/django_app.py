@@ -16,6 +16,7 @@ DEBUG = False
 SECRET_KEY = "test-only-not-secret"
 ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = __name__
+WSGI_APPLICATION = "tests.diffapps.django_server.wsgi"  # runserver's
 INSTALLED_APPS = ["webhook_guard.adapters.django"]
 MIDDLEWARE = [
     "webhook_guard.adapters.django.WebhookGuardMiddleware",

@@ -9,5 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.diffapps.django_app")
 from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
 
-wsgi = get_wsgi_application()
-asgi = get_asgi_application()
+from . import rewrite_asgi, rewrite_wsgi
+
+wsgi = rewrite_wsgi(get_wsgi_application())
+asgi = rewrite_asgi(get_asgi_application())

@@ -6,26 +6,28 @@ from flask import Flask
 
 from webhook_guard.adapters.flask import WebhookGuard
 
-from . import CONFIG, ran
+from . import CONFIG, ran, rewrite_wsgi
 
-app = Flask(__name__)
-WebhookGuard(app, config=CONFIG)
+flask = Flask(__name__)
+WebhookGuard(flask, config=CONFIG)
 
 
-@app.post("/hooks/orders")
+@flask.post("/hooks/orders")
 def orders() -> bytes:
     return ran("orders")
 
 
-@app.post("/hooks/builds/<path:rest>")
+@flask.post("/hooks/builds/<path:rest>")
 def builds(rest: str) -> bytes:
     return ran("builds")
 
 
-@app.route("/public/<path:rest>", methods=["GET", "POST"])
+@flask.route("/public/<path:rest>", methods=["GET", "POST"])
 def public(rest: str) -> str:
     return "public"
 
+
+app = rewrite_wsgi(flask)
 
 if __name__ == "__main__":  # werkzeug's own server, as `flask run` uses it
     import sys

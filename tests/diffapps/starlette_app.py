@@ -13,7 +13,7 @@ from starlette.routing import Route
 from webhook_guard import Verdict
 from webhook_guard.adapters.asgi import GuardMiddleware, webhook_verdict
 
-from . import CONFIG, ran
+from . import CONFIG, ran, rewrite_asgi
 
 
 async def orders(request: Request) -> Response:
@@ -28,15 +28,17 @@ async def public(request: Request) -> Response:
     return PlainTextResponse("public")
 
 
-starlette = GuardMiddleware(
-    Starlette(
-        routes=[
-            Route("/hooks/orders", orders, methods=["POST"]),
-            Route("/hooks/builds/{rest:path}", builds, methods=["POST"]),
-            Route("/public/{rest:path}", public, methods=["GET", "POST"]),
-        ]
-    ),
-    config=CONFIG,
+starlette = rewrite_asgi(
+    GuardMiddleware(
+        Starlette(
+            routes=[
+                Route("/hooks/orders", orders, methods=["POST"]),
+                Route("/hooks/builds/{rest:path}", builds, methods=["POST"]),
+                Route("/public/{rest:path}", public, methods=["GET", "POST"]),
+            ]
+        ),
+        config=CONFIG,
+    )
 )
 
 api = FastAPI()
@@ -57,4 +59,4 @@ async def api_public(rest: str) -> Response:
     return PlainTextResponse("public")
 
 
-fastapi = GuardMiddleware(api, config=CONFIG)
+fastapi = rewrite_asgi(GuardMiddleware(api, config=CONFIG))
