@@ -229,6 +229,16 @@ def test_a_path_without_exact_canonical_form_is_400(stack: tuple[Upstream, str],
     assert app.seen == []
 
 
+def test_absolute_form_target_is_forwarded_as_its_path(stack: tuple[Upstream, str]) -> None:
+    app, url = stack
+    status, body = raw(
+        url, "POST", "http://127.0.0.1/hooks/orders?x=1", BODY, **signed(BODY, "msg_abs")
+    )
+    assert status == 202, body
+    [seen] = app.seen
+    assert (seen["path"], seen["query"]) == ("/hooks/orders", "x=1")
+
+
 def test_wrong_method_is_405(stack: tuple[Upstream, str]) -> None:
     app, url = stack
     r = httpx.get(f"{url}/hooks/orders")

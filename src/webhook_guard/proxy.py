@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .adapters._common import ConfigSource
+from .adapters._common import ConfigSource, target_path
 from .adapters.asgi import ASGIApp, GuardMiddleware, Receive, Scope, Send, read_body, send_verdict
 from .guard import Guard
 from .verdict import PROBLEM_CONTENT_TYPE, Reason, Verdict
@@ -233,7 +233,8 @@ class ForwardingApp:
     async def _forward(self, scope: Scope, verdict: Verdict, body: bytes, send: Send) -> None:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string", b"")
-        target = self.upstream + raw_path.decode("latin-1")
+        # The path as the guard read it (an absolute-form target loses its scheme and host).
+        target = self.upstream + target_path(raw_path)
         if query:
             target += "?" + query.decode("latin-1")
         client = self._http()
