@@ -207,6 +207,10 @@ MUTATIONS = [
     _attr("path", "/hooks//sw"),
     _attr("path", "/hooks/%73w"),
     _attr("path", "/HOOKS/sw"),
+    _attr("path", "/hooks/sw#x"),  # path_invalid: no route can be told
+    _attr("path", "/hooks/sw%00"),
+    _attr("path", "/hooks/x/%FF"),
+    _attr("path", "/hooks/x/"),  # the prefix route's own "prefix/"
     _attr("method", "GET"),
     _attr("method", "post"),
     _attr("peer", None),

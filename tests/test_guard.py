@@ -116,6 +116,90 @@ def test_canonical_spellings_reach_the_route(make_guard: GuardFactory, path: str
     assert verdict.reason is Reason.SIGNATURE_MISSING
 
 
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("/hooks/sw#x", "a fragment"),
+        ("/hooks/sw#", "a fragment"),
+        ("/hooks/sw%00", "an encoded control character"),
+        ("/hooks/sw%0A", "an encoded control character"),
+        ("/hooks/sw\x00", "an unencoded space or control character"),
+        ("/hooks/sw%G1", "does not start a valid percent-escape"),
+        ("/hooks/sw%", "does not start a valid percent-escape"),
+        ("/hooks/sw/%FF", "not valid UTF-8"),
+        ("/hooks/x%C0%AF", "not valid UTF-8"),
+        ("/hooks/%ED%A0%80", "not valid UTF-8"),
+        ("/elsewhere/%FF", "not valid UTF-8"),  # no route can be told: refused all the same
+    ],
+)
+def test_a_path_without_exact_canonical_form_is_refused_signed_or_not(
+    make_guard: GuardFactory, path: str, problem: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    guard = make_guard(sw_route(), generic_route(name="all", path="/hooks/*"))
+    signed = sign(guard, "sw", BODY)
+    for verdict in (
+        guard.precheck(post(path, signed, BODY)),
+        guard.check(post(path, signed, BODY)),
+    ):
+        assert not verdict.ok
+        assert (verdict.reason, verdict.status, verdict.route) == (Reason.PATH_INVALID, 400, None)
+        assert problem in verdict.detail
+        assert path not in verdict.detail  # request data is described, not echoed
+    assert "reason=path_invalid" in caplog.text
+
+
+def test_a_decoded_path_under_a_prefix_route_is_that_route(make_guard: GuardFactory) -> None:
+    # Flask and Starlette route "/hooks/x/.." and "/hooks/x/" to a "/hooks/x/<rest>" handler.
+    guard = make_guard(generic_route(name="x", path="/hooks/x/*"))
+    for path in ("/hooks/x/..", "/hooks/x/%2e%2e", "/hooks/x/./..", "/hooks/x//"):
+        assert guard.check(post(path, gen_headers())).reason is Reason.ROUTE_NOT_FOUND, path
+    verdict = guard.check(post("/hooks/x/", {}))
+    assert (verdict.route, verdict.reason) == ("x", Reason.SIGNATURE_MISSING)
+    assert guard.check(post("/hooks/x/", gen_headers())).ok
+
+
+def test_check_dispatch_binds_the_verdict_to_the_dispatched_route(
+    make_guard: GuardFactory,
+) -> None:
+    guard = make_guard(sw_route(), generic_route(name="gen", path="/gen/*"))
+    unrouted = guard.precheck(post("/public/x", {}))
+    assert unrouted.ok
+    assert unrouted.route is None
+    # The framework dispatches where the guard saw no route: refused, for that route.
+    refusal = guard.check_dispatch(post("/public/x", {}), unrouted, "/hooks/sw")
+    assert (refusal.reason, refusal.status, refusal.route) == (Reason.PATH_INVALID, 400, "sw")
+    assert refusal.detail == (
+        "the application routes this request to route sw, but its target was checked as no route"
+    )
+    # ... or to another route, matched literally or once resolved.
+    verdict = guard.check(post("/gen/a", gen_headers()))
+    assert verdict.ok
+    assert guard.check_dispatch(post("/gen/a", {}), verdict, "/hooks/sw").route == "sw"
+    assert guard.check_dispatch(post("/gen/a", {}), verdict, "/gen/../hooks/sw").route == "sw"
+    # The same route, however the framework spells the decoded path, or no route at all.
+    for path in ("/gen/a", "/gen/a/", "/gen/%61", "/gen/a%2Fb", "/other"):
+        assert guard.check_dispatch(post("/gen/a", {}), verdict, path) is verdict, path
+    invalid = guard.check_dispatch(post("/public/x", {}), unrouted, "/hooks/sw\n")
+    assert (invalid.reason, invalid.route) == (Reason.PATH_INVALID, None)
+    # A refusal stays what it was.
+    refused = guard.precheck(post("/hooks/sw", {}, method="GET"))
+    assert guard.check_dispatch(post("/hooks/sw", {}), refused, "/gen/a") is refused
+
+
+def test_check_dispatch_releases_the_reservation_it_refuses(make_guard: GuardFactory) -> None:
+    guard = make_guard(sw_route(), generic_route(name="gen", path="/gen/*"))
+    headers = sign(guard, "sw", BODY, event_id="evt-dispatch")
+    verdict = guard.check(post("/hooks/sw", headers, BODY))
+    assert verdict.ok
+    assert guard.check_dispatch(post("/hooks/sw", {}), verdict, "/gen/a").reason is (
+        Reason.PATH_INVALID
+    )
+    # Released, not committed: the same delivery, dispatched right, is processed.
+    again = guard.check(post("/hooks/sw", headers, BODY))
+    assert again.ok
+    assert not again.duplicate
+
+
 def test_double_encoding_never_reaches_a_prefix_route(make_guard: GuardFactory) -> None:
     guard = make_guard(generic_route(path="/flex/webhooks/v1/*"))
     verdict = guard.check(post("/flex/webhooks/v1/%252e%252e/admin", gen_headers()))
@@ -125,6 +209,7 @@ def test_double_encoding_never_reaches_a_prefix_route(make_guard: GuardFactory) 
 def test_prefix_route_matches_deeper_paths_but_not_itself(make_guard: GuardFactory) -> None:
     guard = make_guard(generic_route(path="/flex/webhooks/v1/*"))
     assert guard.check(post("/flex/webhooks/v1/git/push", gen_headers())).ok
+    assert guard.precheck(post("/flex/webhooks/v1/", gen_headers())).route == "gen"  # empty rest
     assert guard.check(post("/flex/webhooks/v1", gen_headers())).route is None
     assert guard.check(post("/flex/webhooks/v10/x", gen_headers())).route is None
 
