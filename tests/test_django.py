@@ -190,6 +190,33 @@ def test_signed_webhook_reaches_the_view_without_csrf_exempt(client: Client) -> 
     assert (verdict.route, verdict.event_id) == ("sw", "msg_d1")
 
 
+class RewritePathInfo:
+    """A middleware after the guard's that rewrites ``path_info`` (as tenant or locale
+    middleware may): /tenant/plain is then resolved as /hooks/sw."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if request.path_info == "/tenant/plain":
+            request.path_info = "/hooks/sw"
+        return self.get_response(request)
+
+
+@pytest.mark.parametrize("headers", [{}, signed()], ids=["unsigned", "signed"])
+def test_a_view_resolved_after_a_path_rewrite_is_bound_to_its_route(
+    client: Client, headers: dict[str, str]
+) -> None:
+    middleware = [adapter.MIDDLEWARE_PATH, f"{__name__}.RewritePathInfo"]
+    with override_settings(MIDDLEWARE=middleware):
+        resp = post(client, "/tenant/plain", headers)
+    problem = assert_problem(resp, 400, Reason.PATH_INVALID)
+    assert problem["detail"] == (
+        "the application routes this request to route sw, but its target was checked as no route"
+    )
+    assert SEEN == []
+
+
 def test_unverified_post_still_meets_csrf(client: Client) -> None:
     assert client.post("/plain", "x", content_type="text/plain").status_code == 403
 

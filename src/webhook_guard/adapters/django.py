@@ -38,6 +38,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.urls import get_script_prefix
 
 from ..config import Config
 from ..errors import ConfigError
@@ -140,9 +141,7 @@ def _webhook_request(request: HttpRequest) -> WebhookRequest:
 def _prepare(request: HttpRequest, guard: Guard) -> WebhookRequest | Verdict:
     """Precheck and read the body: the request to check, or the final verdict."""
     req = _webhook_request(request)
-    # Django resolves the view from this path (script prefix + path_info): the verdict is
-    # bound to the route that covers it.
-    verdict = guard.check_dispatch(req, guard.precheck(req), request.path)
+    verdict = guard.check_dispatch(req, guard.precheck(req), _dispatched_path(request))
     if not verdict.ok or verdict.route is None:
         return verdict
     django_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -161,6 +160,13 @@ def _prepare(request: HttpRequest, guard: Guard) -> WebhookRequest | Verdict:
         return guard.body_too_large(req, verdict, django_limit)
     req.body = body
     return req
+
+
+def _dispatched_path(request: HttpRequest) -> str:
+    """The path Django resolves the view from (script prefix and ``path_info``), as it is
+    now: the verdict is bound to the route that covers it."""
+    prefix: str = get_script_prefix()
+    return prefix.rstrip("/") + request.path_info
 
 
 def _terminated_wsgi_body(request: HttpRequest, limit: int) -> bytes | None:
@@ -333,6 +339,25 @@ class WebhookGuardMiddleware:
         if not conf.guard_all:
             return await get_response(request)
         return await _ahandle(request, lambda: get_response(request))
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        """Bind the verdict to the view Django resolved: a middleware after this one may
+        have rewritten ``path_info`` (a tenant or locale prefix, say) since the check, so
+        the view may belong to another route than the one checked (then: 400
+        ``path_invalid``)."""
+        verdict = getattr(request, "webhook", None)
+        if not isinstance(verdict, Verdict) or not verdict.ok:
+            return None
+        bound = conf.guard().check_dispatch(
+            _webhook_request(request), verdict, _dispatched_path(request)
+        )
+        return None if bound is verdict else _admit(request, bound, None)
 
 
 def protect(route: str) -> Callable[[V], V]:
