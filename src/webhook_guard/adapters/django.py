@@ -166,7 +166,8 @@ def _dispatched_path(request: HttpRequest) -> str:
     """The path Django resolves the view from (script prefix and ``path_info``), as it is
     now: the verdict is bound to the route that covers it."""
     prefix: str = get_script_prefix()
-    return prefix.rstrip("/") + request.path_info
+    path_info: str = request.path_info
+    return prefix.rstrip("/") + path_info
 
 
 def _terminated_wsgi_body(request: HttpRequest, limit: int) -> bytes | None:
