@@ -6,7 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import pytest
@@ -17,7 +17,7 @@ from webhook_guard import Guard, Verdict
 from webhook_guard.adapters.asgi import GuardMiddleware, webhook_verdict
 
 from .conftest import SW_SECRET, sdk_signed, sw_route
-from .servers import free_port, run_process
+from .servers import free_port, run_process, serve_asgi
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "fastapi"
 EXAMPLE_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -105,3 +105,25 @@ def test_add_middleware_form_works() -> None:
         assert client.post("/hooks/sw", content=BODY).json()["reason"] == "signature_missing"
         ok = client.post("/hooks/sw", content=BODY, headers=sdk_headers("m2", SW_SECRET))
     assert ok.json() == {"event": "m2"}
+
+
+def test_dependency_binds_the_verdict_to_the_route_the_app_dispatched() -> None:
+    """Something between the middleware and the router rewrites the path (here: from
+    /hooks/sw2 to /hooks/sw): the handler of route sw must not run on route sw2's verdict."""
+
+    async def rewrite(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/hooks/sw2":
+            scope["path"] = "/hooks/sw"
+        await api(scope, receive, send)
+
+    api = dependent_app()
+    config = {"version": 1, "routes": [sw_route(), sw_route(name="sw2", path="/hooks/sw2")]}
+    with serve_asgi(GuardMiddleware(rewrite, config=config)) as url:
+        moved = httpx.post(f"{url}/hooks/sw2", content=BODY, headers=sdk_headers("m3", SW_SECRET))
+        direct = httpx.post(f"{url}/hooks/sw", content=BODY, headers=sdk_headers("m4", SW_SECRET))
+    assert moved.status_code == 400
+    assert moved.json() == {
+        "detail": "the application routes this request to route sw, but its target was "
+        "checked as route sw2"
+    }
+    assert direct.json() == {"event": "m4"}

@@ -86,6 +86,7 @@ class GuardMiddleware:
         if state is None:
             state = scope["state"] = {}
         state["webhook"] = verdict
+        state["webhook_guard"] = guard  # for webhook_verdict, which runs after routing
         if not verdict.ok:
             await send_verdict(send, verdict)
             return
@@ -211,11 +212,14 @@ def webhook_verdict(request: Request) -> Verdict:
             return {"event": verdict.event_id}
 
     Fails closed: when no :class:`GuardMiddleware` ran, or no configured route covers the
-    handler's path, the request was not verified, so the handler must not run (500).
+    handler's path, the request was not verified, so the handler must not run (500). When
+    the path the app routed on belongs to another route than the verdict (something
+    between the middleware and the router rewrote it), 400 ``path_invalid``.
     """
     from starlette.exceptions import HTTPException
 
-    verdict = request.scope.get("state", {}).get("webhook")
+    state = request.scope.get("state", {})
+    verdict = state.get("webhook")
     if not isinstance(verdict, Verdict) or verdict.route is None:
         logger.error(
             "webhook_verdict on %s: %s",
@@ -223,4 +227,11 @@ def webhook_verdict(request: Request) -> Verdict:
             "no route covers this path" if verdict else "GuardMiddleware is not installed",
         )
         raise HTTPException(500, "webhook verification is not set up for this path")
+    guard = state.get("webhook_guard")
+    if isinstance(guard, Guard):
+        scope = request.scope
+        bound = guard.check_dispatch(webhook_request(scope), verdict, scope["path"])
+        if bound is not verdict:
+            state["webhook"] = bound
+            raise HTTPException(bound.status, bound.detail)
     return verdict
