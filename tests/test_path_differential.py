@@ -5,14 +5,16 @@ Servers and frameworks read a request target in different ways (the raw target a
 Each target here is sent as raw bytes over a socket, unsigned, to real servers running
 the apps in tests/diffapps (every guarded handler records that it ran): werkzeug and
 gunicorn (sync) with Flask, gunicorn with Django (WSGI), uvicorn with Starlette, FastAPI
-and Django (ASGI), Django's runserver, and nginx in front of gunicorn and uvicorn. Whatever
-the target, no guarded handler may run. The targets: a table of known tricks, and
+and Django (ASGI), Django's runserver, nginx in front of gunicorn and uvicorn, and
+``webhook-guard serve`` in front of an upstream with no guard. Whatever the target, no
+guarded handler may run. The targets: a table of known tricks, and
 generated ones (hypothesis) built around the routes' own paths.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import socket
@@ -28,7 +30,7 @@ import standardwebhooks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .diffapps import REWRITTEN, SECRET
+from .diffapps import CONFIG, REWRITTEN, SECRET
 from .servers import free_port, nginx, require, run_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,6 +122,25 @@ def servers() -> Iterator[dict[str, Server]]:
             upstream = started[name]
             port = stack.enter_context(nginx(NGINX_BLOCK.format(upstream=upstream.port)))
             started[f"nginx+{name}"] = Server(f"nginx+{name}", port, upstream.log)
+        # The verifying reverse proxy in front of an upstream with no guard of its own.
+        upstream_port, port = free_port(), free_port()
+        log = Path(tmp) / "serve.ran"
+        log.write_text("")
+        config = Path(tmp) / "webhook-guard.yaml"
+        config.write_text(json.dumps(CONFIG))  # JSON is YAML
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+        env["WG_RAN_LOG"] = str(log)
+        upstream_args = [PY, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{upstream_port}"]
+        stack.enter_context(
+            run_process(
+                [*upstream_args, "tests.diffapps.plain_app:app"], upstream_port, env=env, cwd=ROOT
+            )
+        )
+        serve = [PY, "-c", "import sys; from webhook_guard.cli import main; sys.exit(main())"]
+        serve += ["serve", "--config", str(config), "--port", str(port)]
+        serve += ["--upstream", f"http://127.0.0.1:{upstream_port}", "--log-level", "warning"]
+        stack.enter_context(run_process(serve, port, env=env, cwd=ROOT))
+        started["webhook-guard serve"] = Server("webhook-guard serve", port, log)
         yield started
 
 
@@ -273,6 +294,10 @@ def test_a_server_that_dispatches_elsewhere_meets_a_refusal(servers: dict[str, S
         for headers in (None, signed()):
             status, response = send(server.port, REWRITTEN.encode(), headers)
             ran = server.take_handlers_ran()
+            if server.name == "webhook-guard serve":
+                # The stand-in is not in front of the proxy: /public/rewrite is no route.
+                assert (status, ran) == (404, ""), server.name
+                continue
             if server.name == "runserver+django":
                 # wsgiref keeps no raw target: the guard reads the path the app is handed,
                 # so it checks route orders itself, and only the signed delivery runs.
