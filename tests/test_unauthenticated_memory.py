@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 import logging
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -40,10 +40,19 @@ def retained(send: Callable[[int], object]) -> int:
         tracemalloc.stop()
 
 
-@pytest.fixture
-def guard(monkeypatch: pytest.MonkeyPatch) -> Guard:
+@pytest.fixture(autouse=True)
+def quiet() -> Iterator[None]:
     # Refusals are logged as warnings; pytest's log capture would keep every record.
-    monkeypatch.setattr(logging.getLogger("webhook_guard"), "level", logging.ERROR)
+    # setLevel, not the attribute: it also clears the logger's isEnabledFor cache.
+    logger = logging.getLogger("webhook_guard")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    yield
+    logger.setLevel(level)
+
+
+@pytest.fixture
+def guard() -> Guard:
     return Guard.from_dict(
         {
             "version": 1,
