@@ -58,6 +58,7 @@ class _Route:
         "enforce",
         "expiring",
         "fast",
+        "id_signed_header",
         "id_unsigned",
         "key_prefix",
         "keys",
@@ -93,23 +94,27 @@ class _Route:
             else []
         )
         self.key_prefix = config.name + ":"
+        source, scheme = config.event_id.source, self.scheme
+        signs_id = scheme is not None and "id" in scheme.fields
+        id_headers = scheme.spec.id_headers if scheme is not None else ()
+        # A route naming one of its scheme's ID headers (``svix-id`` on the standard
+        # preset) takes the ID the signature covered, from the header family that verified:
+        # a sender signing ``webhook-*`` leaves ``svix-id`` unsigned, and a captured
+        # delivery resent with a fresh one would otherwise be processed again.
+        self.id_signed_header = (
+            signs_id
+            and source == "header"
+            and (config.event_id.header or "").lower() in (h.lower() for h in id_headers)
+        )
         # A delivery ID in a header the signature does not cover can be rewritten by
         # anyone replaying a captured delivery (GitHub, Shopify, Bitbucket, Twilio...), so
         # such a route keys its replay check on the verified signature instead: provider
         # retries resend the same signed bytes, a replay under a fresh ID does too. The
         # header ID is still reported as the verdict's event_id.
-        source, scheme = config.event_id.source, self.scheme
         self.id_unsigned = (
             scheme is not None
             and source in ("auto", "header")
-            and not (
-                "id" in scheme.fields
-                and (
-                    source == "auto"
-                    or (config.event_id.header or "").lower()
-                    in (h.lower() for h in scheme.spec.id_headers)
-                )
-            )
+            and not (signs_id and (source == "auto" or self.id_signed_header))
         )
         self.fast: _FastPath | None = None  # set by Guard: it depends on the whole config
 
@@ -240,12 +245,14 @@ class _FastPath:
         self._prefix = spec.prefix
         self._hex = spec.encoding == "hex"
         ids = route.config.event_id
-        self._id_source = ids.source
+        # As in Guard._event_id(): a named ID header of the scheme is read from the family
+        # that verified, as "auto" does.
+        self._id_source = "auto" if route.id_signed_header else ids.source
         self._id_pointer = ids.pointer
         name = (ids.header or "").lower()
         self._id_header: tuple[Any, Any] = (name, name.encode())
         # The scheme's ID header is read only when it is signed or is the event ID.
-        id_keys = scheme._id_keys if self._needs_id or ids.source == "auto" else []
+        id_keys = scheme._id_keys if self._needs_id or self._id_source == "auto" else []
         # Per header family: (signature, timestamp, id) names, None where the family has
         # no such header; as str and as bytes, for the type the caller's headers use.
         families = list(itertools.zip_longest(scheme._keys, scheme._ts_keys, id_keys))
@@ -935,7 +942,7 @@ class Guard:
         found: str | None = None
         if spec.source == "none":
             return None
-        if spec.source == "auto":
+        if spec.source == "auto" or route.id_signed_header:
             found = parsed.event_id if parsed is not None else None
         elif spec.source == "header":
             lines = req.header(spec.header or "")
