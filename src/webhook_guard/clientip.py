@@ -20,9 +20,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 from webhook_guard.ipset import NAMED_SETS, IPSet
+from webhook_guard.untrusted import shown
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
 __all__ = [
     "MAX_ELEMENTS",
@@ -256,6 +257,8 @@ class ClientIPResolver:
         else:
             peer_addr = _parse_peer(peer)
             trusted = peer_addr in self._trusted
+            if not trusted:
+                _check_not_rewritten(peer, peer_addr, headers)
         if not trusted or self._kind == "peer":
             return peer_addr
         lines = headers.get(self._header)
@@ -327,10 +330,60 @@ class ClientIPResolver:
 
 
 def _show(text: str) -> str:
-    """A bounded, escaped rendering of hostile text for a detail message."""
-    if len(text) > _SHOW_CHARS:
-        return repr(text[:_SHOW_CHARS]) + "..."
-    return repr(text)
+    """Hostile text quoted in a detail message: escaped and bounded by :func:`shown`."""
+    return f"'{shown(text, _SHOW_CHARS)}'"
+
+
+REWRITTEN_PEER: Final = (
+    "the socket peer {peer} is an address from the request's {header} header, which the "
+    "client can write: the server replaced the real peer with it before the guard ran. "
+    "Let the guard read proxy headers itself: run uvicorn with --no-proxy-headers "
+    "(gunicorn with uvicorn workers: --forwarded-allow-ips=''), remove any middleware that "
+    "rewrites the client address, and set network.trusted_proxies and network.client_ip"
+)
+"""The detail of a refused rewritten peer (see :func:`_check_not_rewritten`)."""
+
+
+def _check_not_rewritten(
+    peer: str, peer_addr: IPAddress, headers: Mapping[str, Sequence[str]]
+) -> None:
+    """Refuse a peer that some server took from X-Forwarded-For or Forwarded.
+
+    uvicorn (``proxy_headers``, on by default, trusting loopback) and its gunicorn worker
+    (``forwarded_allow_ips``) replace the ASGI client with an element of X-Forwarded-For
+    and leave the header in place; werkzeug's ``ProxyFix`` does the same to REMOTE_ADDR.
+    Behind nginx, which passes a client's X-Forwarded-For on unless told otherwise, the
+    guard would then take the client's own claim for the socket peer. A genuine untrusted
+    peer does not name itself in those headers (a proxy appends the address it came from,
+    not its own), so one that does is refused, not believed. Elements are compared as
+    addresses, whatever their spelling; a header too large to examine is refused as it
+    would be from a trusted proxy.
+    """
+    for name in ("x-forwarded-for", "forwarded"):
+        lines = headers.get(name)
+        if not lines:
+            continue
+        _check_size(name, lines)
+        if any(addr == peer_addr for line in lines for addr in _addresses_in(name, line)):
+            raise ProxyHeadersInvalid(REWRITTEN_PEER.format(peer=_show(peer), header=name))
+
+
+def _addresses_in(name: str, line: str) -> Iterator[IPAddress]:
+    """Every address that parses in one line of X-Forwarded-For or Forwarded."""
+    parse: Callable[[str], IPAddress] = _parse_xff_element
+    if name == "forwarded":
+        parse = _parse_forwarded_element
+        try:
+            elements = _split_outside_quotes(line, ",")
+        except ProxyHeadersInvalid:
+            return
+    else:
+        elements = line.split(",")
+    for element in elements:
+        try:
+            yield parse(element)
+        except ProxyHeadersInvalid:
+            continue
 
 
 def _check_size(header: str, lines: Sequence[str]) -> None:

@@ -32,6 +32,7 @@ from .secrets import MAX_ACTIVE_SECRETS, Secret
 from .signatures import make_scheme
 from .signatures.base import MAX_SIGNATURES, Failure, HmacScheme, ParsedSignature
 from .signatures.convoy import ConvoyScheme
+from .untrusted import MAX_DETAIL, shown
 from .verdict import Reason, Verdict
 
 if TYPE_CHECKING:
@@ -662,7 +663,7 @@ class Guard:
                 )
         reported: list[Reason] = []
         if req.method not in route.config.methods:
-            detail = f"{req.method} is not allowed here; use {route.allow[0][1]}"
+            detail = f"{shown(req.method)} is not allowed here; use {route.allow[0][1]}"
             if route.enforce:
                 return self._reject(
                     route, Reason.METHOD_NOT_ALLOWED, detail, client_ip, headers=route.allow
@@ -776,17 +777,21 @@ class Guard:
 
         Returns the client address to report and the failure, if any.
         """
-        name = self._ip_header
         headers: dict[str, list[str]] = {}
-        if name is not None:
-            headers[name.decode("latin-1")] = req.values(name) or []
+        # The configured source, and the headers a server may have rewritten the peer from
+        # (see clientip._check_not_rewritten).
+        for name in (self._ip_header, b"x-forwarded-for", b"forwarded"):
+            if name is not None:
+                headers[name.decode("latin-1")] = req.values(name) or []
         has_lists = self._deny is not None or route.allow_set is not None
         try:
             addr = self._resolver.resolve_address(req.peer, headers)
         except PeerInvalid as exc:
+            # Not an address, so possibly text a server copied from a header.
+            peer = shown(req.peer or "")
             if not has_lists:
-                return req.peer, None
-            return req.peer, Failure(
+                return peer, None
+            return peer, Failure(
                 Reason.IP_NOT_ALLOWED, f"{exc.detail}; it cannot match the address rules"
             )
         except ProxyHeadersInvalid as exc:
@@ -1148,6 +1153,11 @@ def _log_verdict(verdict: Verdict) -> None:
     if not logger.isEnabledFor(level):
         return
     reported = ",".join(r.value for r in verdict.reported)
+    # Details quote request data through shown() already; the peer may be any text a server
+    # took from a header. Shown again here, so no field can break the line.
+    client_ip = None if verdict.client_ip is None else shown(verdict.client_ip, MAX_DETAIL)
+    event_id = None if verdict.event_id is None else shown(verdict.event_id, MAX_DETAIL)
+    detail = shown(verdict.detail, MAX_DETAIL)
     logger.log(
         level,
         "%s: route=%s reason=%s status=%s client_ip=%s event_id=%s reported=%s detail=%s",
@@ -1155,18 +1165,18 @@ def _log_verdict(verdict: Verdict) -> None:
         verdict.route,
         reason.value,
         status,
-        verdict.client_ip,
-        verdict.event_id,
+        client_ip,
+        event_id,
         reported or "-",
-        verdict.detail or "-",
+        detail or "-",
         extra={
             "webhook_route": verdict.route,
             "webhook_reason": reason.value,
             "webhook_status": status,
-            "webhook_client_ip": verdict.client_ip,
-            "webhook_event_id": verdict.event_id,
+            "webhook_client_ip": client_ip,
+            "webhook_event_id": event_id,
             "webhook_reported": reported,
-            "webhook_detail": verdict.detail,
+            "webhook_detail": detail,
         },
     )
 

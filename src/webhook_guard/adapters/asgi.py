@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from ..guard import Guard
 from ..request import WebhookRequest
+from ..untrusted import shown
 from ..verdict import Verdict
 from ._common import SAFE_PATH, ConfigSource, logger, resolve_guard
 
@@ -216,7 +217,7 @@ def webhook_verdict(request: Request) -> Verdict:
     if not isinstance(verdict, Verdict) or verdict.route is None:
         logger.error(
             "webhook_verdict on %s: %s",
-            request.url.path,
+            shown(request.url.path),
             "no route covers this path" if verdict else "GuardMiddleware is not installed",
         )
         raise HTTPException(500, "webhook verification is not set up for this path")
