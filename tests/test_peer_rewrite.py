@@ -1,0 +1,136 @@
+"""A server that rewrites the socket peer from a client's header cannot choose the client.
+
+nginx in front, as the docs show it for ``client_ip: x-real-ip``: it sets ``X-Real-IP`` and
+passes a client's ``X-Forwarded-For`` on untouched (nginx's default). nginx's realip module
+plays the internet, as in tests/test_nginx_clientip.py: the address in ``X-Test-Peer``
+becomes the client's connecting address. The attack: a stranger adds
+``X-Forwarded-For: <a GitHub hook address>``. uvicorn's default ``proxy_headers`` (and its
+gunicorn worker, under ``forwarded_allow_ips``) then hand the guard that address as the
+socket peer, and werkzeug's ``ProxyFix`` does the same to ``REMOTE_ADDR``.
+
+Each server is run as users run it, in its own process, with the apps of
+tests/rewrite_apps.py and tests/rewrite_django.py. Whatever the server, the spoofed
+request never passes the allowlist: it is refused as ``proxy_headers_invalid`` (400, the
+detail naming the flag to set) where the server gives the guard no way to see the real
+peer, and as ``ip_not_allowed`` (403) where the guard sees it; the genuine delivery
+through nginx is accepted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from webhook_guard.testing import sign
+
+from .rewrite_apps import SECRET
+from .servers import free_port, nginx, run_process
+
+ROOT = Path(__file__).resolve().parent.parent
+GITHUB_HOOK = "140.82.112.9"  # inside GitHub's published `hooks` ranges
+STRANGER = "198.51.100.7"
+
+NGINX_BLOCK = """
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Test-Peer;
+    location / {{
+      proxy_pass {upstream};
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Test-Peer "";
+    }}
+"""
+
+PY = [sys.executable, "-m"]
+
+
+def _uvicorn(app: str, *flags: str) -> Callable[[int], list[str]]:
+    return lambda port: [*PY, "uvicorn", app, "--port", str(port), "--log-level", "warning", *flags]
+
+
+def _gunicorn(app: str, *flags: str) -> Callable[[int], list[str]]:
+    return lambda port: [*PY, "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1", *flags, app]
+
+
+def _flask_run(app: str) -> Callable[[int], list[str]]:
+    return lambda port: [*PY, "flask", "--app", app, "run", "--port", str(port)]
+
+
+UVICORN_WORKER = ("-k", "uvicorn.workers.UvicornWorker")
+# (server command, status of the spoofed request). 400: the server rewrote the peer and
+# the guard refuses; 403: the guard saw the real peer and found the stranger.
+SERVERS: dict[str, tuple[Callable[[int], list[str]], int]] = {
+    "uvicorn-default": (_uvicorn("tests.rewrite_apps:asgi_app"), 400),
+    "uvicorn-no-proxy-headers": (
+        _uvicorn("tests.rewrite_apps:asgi_app", "--no-proxy-headers"),
+        403,
+    ),
+    "gunicorn-uvicorn-worker": (_gunicorn("tests.rewrite_apps:asgi_app", *UVICORN_WORKER), 400),
+    "gunicorn-uvicorn-worker-no-forwarded-ips": (
+        _gunicorn("tests.rewrite_apps:asgi_app", *UVICORN_WORKER, "--forwarded-allow-ips="),
+        403,
+    ),
+    "gunicorn-flask": (_gunicorn("tests.rewrite_apps:flask_app"), 403),
+    "werkzeug-flask-proxyfix": (_flask_run("tests.rewrite_apps:flask_proxyfix_app"), 403),
+    "gunicorn-flask-proxyfix": (_gunicorn("tests.rewrite_apps:flask_proxyfix_app"), 403),
+    "uvicorn-django-asgi": (_uvicorn("tests.rewrite_django:asgi"), 400),
+    "gunicorn-django-wsgi": (_gunicorn("tests.rewrite_django:wsgi"), 403),
+    "gunicorn-django-proxyfix": (_gunicorn("tests.rewrite_django:wsgi_proxyfix"), 403),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(SERVERS))
+def site(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
+    command, spoof_status = SERVERS[request.param]
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "FORWARDED_ALLOW_IPS"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    with (
+        run_process(command(port), port, env=env, cwd=ROOT),
+        nginx(NGINX_BLOCK.format(upstream=f"http://127.0.0.1:{port}")) as proxy,
+    ):
+        yield f"http://127.0.0.1:{proxy}", spoof_status
+
+
+def deliver(base: str, peer: str, extra: dict[str, str] | None = None) -> httpx.Response:
+    body = b'{"zen":"Keep it logically awesome."}'
+    headers = {**sign("github", body, secret=SECRET), "X-Test-Peer": peer, **(extra or {})}
+    return httpx.post(f"{base}/hooks/github", content=body, headers=headers, timeout=10)
+
+
+def test_genuine_delivery_through_nginx_is_accepted(site: tuple[str, int]) -> None:
+    response = deliver(site[0], GITHUB_HOOK)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    assert data["ok"] is True
+    assert data["client_ip"] == GITHUB_HOOK
+
+
+@pytest.mark.parametrize(
+    "spoof",
+    [
+        {"X-Forwarded-For": GITHUB_HOOK},
+        {"X-Forwarded-For": f"{GITHUB_HOOK}:443"},
+        {"X-Forwarded-For": f"203.0.113.1, {GITHUB_HOOK}"},
+    ],
+    ids=["xff", "xff-port", "xff-chain"],
+)
+def test_client_supplied_x_forwarded_for_never_passes_the_allowlist(
+    site: tuple[str, int], spoof: dict[str, str]
+) -> None:
+    base, expected = site
+    response = deliver(base, STRANGER, spoof)
+    assert response.status_code == expected, response.text
+    problem = response.json()
+    if expected == 400:
+        assert problem["reason"] == "proxy_headers_invalid"
+        assert "--no-proxy-headers" in problem["detail"]
+        assert GITHUB_HOOK in problem["detail"]
+    else:
+        assert problem["reason"] == "ip_not_allowed"
+        assert problem["detail"] == f"{STRANGER} is not in this route's allow_ips"
