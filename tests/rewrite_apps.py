@@ -14,20 +14,27 @@ from typing import Any
 from webhook_guard.adapters.asgi import GuardMiddleware
 
 SECRET = "It's a Secret to Everybody"
-CONFIG: dict[str, Any] = {
-    "version": 1,
-    "network": {"trusted_proxies": ["loopback"], "client_ip": "x-real-ip"},
-    "routes": [
-        {
-            "name": "github",
-            "path": "/hooks/github",
-            "provider": "github",
-            "secrets": [SECRET],
-            "allow_ips": ["github"],
-            "event_id": "none",  # the same delivery is sent from several addresses
-        }
-    ],
-}
+
+
+def github_config(client_ip: str) -> dict[str, Any]:
+    """nginx on loopback in front; only GitHub's hook addresses may call the route."""
+    return {
+        "version": 1,
+        "network": {"trusted_proxies": ["loopback"], "client_ip": client_ip},
+        "routes": [
+            {
+                "name": "github",
+                "path": "/hooks/github",
+                "provider": "github",
+                "secrets": [SECRET],
+                "allow_ips": ["github"],
+                "event_id": "none",  # the same delivery is sent from several addresses
+            }
+        ],
+    }
+
+
+CONFIG = github_config("x-real-ip")
 
 
 async def _asgi_inner(scope: dict[str, Any], receive: Any, send: Any) -> None:

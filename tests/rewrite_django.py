@@ -10,19 +10,9 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
 from tests.rewrite_apps import CONFIG
+from tests.servers import django_settings
 
-settings.configure(
-    DEBUG=False,
-    SECRET_KEY="test-only-not-secret",
-    ALLOWED_HOSTS=["*"],
-    ROOT_URLCONF=__name__,
-    INSTALLED_APPS=["webhook_guard.adapters.django"],
-    MIDDLEWARE=[
-        "webhook_guard.adapters.django.WebhookGuardMiddleware",
-        "django.middleware.csrf.CsrfViewMiddleware",
-    ],
-    WEBHOOK_GUARD={"CONFIG": CONFIG},
-)
+settings.configure(**django_settings(__name__, CONFIG))
 django.setup()
 
 

@@ -122,6 +122,23 @@ def run_process(
                     proc.wait()
 
 
+def django_settings(urlconf: str, guard_config: Any) -> dict[str, Any]:
+    """``settings.configure()`` arguments for a one-module Django project behind
+    ``WebhookGuardMiddleware`` (CSRF on, as in a real project)."""
+    return {
+        "DEBUG": False,
+        "SECRET_KEY": "test-only-not-secret",
+        "ALLOWED_HOSTS": ["*"],
+        "ROOT_URLCONF": urlconf,
+        "INSTALLED_APPS": ["webhook_guard.adapters.django"],
+        "MIDDLEWARE": [
+            "webhook_guard.adapters.django.WebhookGuardMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+        ],
+        "WEBHOOK_GUARD": {"CONFIG": guard_config},
+    }
+
+
 @contextlib.contextmanager
 def redis_server(port: int | None = None) -> Iterator[str]:
     """A throwaway redis-server with no persistence; yields its redis:// URL.

@@ -4,7 +4,9 @@ Implements DESIGN.md section 5. One configured source, never a fallback chain; f
 headers are believed only when the socket peer is a trusted proxy; ``X-Forwarded-For`` and
 ``Forwarded`` are walked right to left past trusted proxies and the first untrusted hop is
 the client. Anything doubtful at or right of that boundary raises
-:class:`ProxyHeadersInvalid`, which the guard turns into ``proxy_headers_invalid``.
+:class:`ProxyHeadersInvalid`, which the guard turns into ``proxy_headers_invalid``; so does
+an untrusted peer that its own X-Forwarded-For/Forwarded names, which is what a server that
+rewrites the peer from those headers (uvicorn's ``proxy_headers``) hands over.
 
 References:
     RFC 7239 (Forwarded), RFC 9110 section 5.6 (lists, tokens, quoted strings),
@@ -242,7 +244,9 @@ class ClientIPResolver:
         Raises:
             ProxyHeadersInvalid: The headers of a trusted peer are missing (single-value
                 sources), malformed, ambiguous or oversized, or all hops are trusted under
-                ``all_hops_trusted: reject``; or ``peer`` is not an IP address.
+                ``all_hops_trusted: reject``; or ``peer`` is not an IP address; or an
+                untrusted ``peer`` is named in ``headers["x-forwarded-for"]`` or
+                ``headers["forwarded"]`` (a server replaced the real peer with it).
         """
         addr = self.resolve_address(peer, headers)
         return None if addr is None else str(addr)
@@ -334,7 +338,7 @@ def _show(text: str) -> str:
     return f"'{shown(text, _SHOW_CHARS)}'"
 
 
-REWRITTEN_PEER: Final = (
+_REWRITTEN_PEER: Final = (
     "the socket peer {peer} is an address from the request's {header} header, which the "
     "client can write: the server replaced the real peer with it before the guard ran. "
     "Let the guard read proxy headers itself: run uvicorn with --no-proxy-headers "
@@ -365,7 +369,7 @@ def _check_not_rewritten(
             continue
         _check_size(name, lines)
         if any(addr == peer_addr for line in lines for addr in _addresses_in(name, line)):
-            raise ProxyHeadersInvalid(REWRITTEN_PEER.format(peer=_show(peer), header=name))
+            raise ProxyHeadersInvalid(_REWRITTEN_PEER.format(peer=_show(peer), header=name))
 
 
 def _addresses_in(name: str, line: str) -> Iterator[IPAddress]:
