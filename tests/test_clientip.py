@@ -483,6 +483,13 @@ def test_hostile_peer_only_raises_proxy_headers_invalid(peer: str) -> None:
         # Any server reading RFC 7239 Forwarded.
         (C, fwd(f"for={C};proto=https")),
         ("2001:db8::9", fwd('for="[2001:db8::9]:443"')),
+        # Whitespace uvicorn and ProxyFix strip (str.strip()) and this module's parser
+        # does not: a header value is latin-1, and "\xa0" (NBSP) is valid obs-text.
+        (C, xff(f"\xa0{C}")),
+        (C, xff(f"\x85{C}\x0c")),
+        (C, xff(f" {C}:80\x1f")),
+        (C, fwd(f'for="\xa0{C}"')),
+        (C, fwd(f"FOR = {C}")),
         # Garbage elsewhere in the header does not hide the match.
         (C, xff(f"unknown, 010.1.1.1, {C}")),
         (C, {**fwd('for="unterminated'), **xff(C)}),

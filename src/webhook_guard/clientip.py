@@ -359,35 +359,50 @@ def _check_not_rewritten(
     Behind nginx, which passes a client's X-Forwarded-For on unless told otherwise, the
     guard would then take the client's own claim for the socket peer. A genuine untrusted
     peer does not name itself in those headers (a proxy appends the address it came from,
-    not its own), so one that does is refused, not believed. Elements are compared as
-    addresses, whatever their spelling; a header too large to examine is refused as it
-    would be from a trusted proxy.
+    not its own), so one that does is refused, not believed. A header too large to
+    examine is refused as it would be from a trusted proxy.
     """
     for name in ("x-forwarded-for", "forwarded"):
         lines = headers.get(name)
         if not lines:
             continue
         _check_size(name, lines)
-        if any(addr == peer_addr for line in lines for addr in _addresses_in(name, line)):
-            raise ProxyHeadersInvalid(_REWRITTEN_PEER.format(peer=_show(peer), header=name))
+        for line in lines:
+            for value in _claimed(name, line):
+                if _same_peer(value, peer, peer_addr):
+                    raise ProxyHeadersInvalid(_REWRITTEN_PEER.format(peer=_show(peer), header=name))
 
 
-def _addresses_in(name: str, line: str) -> Iterator[IPAddress]:
-    """Every address that parses in one line of X-Forwarded-For or Forwarded."""
-    parse: Callable[[str], IPAddress] = _parse_xff_element
-    if name == "forwarded":
-        parse = _parse_forwarded_element
-        try:
-            elements = _split_outside_quotes(line, ",")
-        except ProxyHeadersInvalid:
-            return
+def _claimed(name: str, line: str) -> Iterator[str]:
+    """The client addresses one header line claims, read as leniently as the servers
+    that rewrite the peer read them: split on commas, stripped of every kind of
+    whitespace as ``str.strip()`` does (a bare ``\\xa0`` is whitespace to uvicorn and
+    ProxyFix, not to this module's parser), and for Forwarded the ``for=`` values."""
+    if name == "x-forwarded-for":
+        for element in line.split(","):
+            yield element.strip()
+        return
+    for element in line.split(","):
+        for pair in element.split(";"):
+            key, sep, value = pair.strip().partition("=")
+            if sep and key.strip().lower() == "for":
+                yield value.strip().strip('"').strip()
+
+
+def _same_peer(value: str, peer: str, peer_addr: IPAddress) -> bool:
+    """Whether ``value`` (one claimed address) is what a server would make the peer."""
+    if value == peer:
+        return True  # copied as it was (ProxyFix, and uvicorn without a port)
+    if value.startswith("["):  # uvicorn's reading: "[host]:port", "host:port", or host
+        host = value[1:].partition("]")[0]
     else:
-        elements = line.split(",")
-    for element in elements:
-        try:
-            yield parse(element)
-        except ProxyHeadersInvalid:
-            continue
+        host = value.rpartition(":")[0] if value.count(":") == 1 else value
+    if host == peer:
+        return True
+    try:  # the same address in another spelling ("::ffff:a.b.c.d", upper case, zeros)
+        return _parse_node(value, forwarded=value.startswith("[")) == peer_addr
+    except ProxyHeadersInvalid:
+        return False
 
 
 def _check_size(header: str, lines: Sequence[str]) -> None:
