@@ -26,7 +26,11 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from webhook_guard.clientip import ClientIPConfig, ClientIPResolver, ProxyHeadersInvalid
+from webhook_guard.ipset import NAMED_SETS
 from webhook_guard.testing import sign
 
 from .rewrite_apps import SECRET
@@ -35,6 +39,7 @@ from .servers import free_port, nginx, run_process
 ROOT = Path(__file__).resolve().parent.parent
 GITHUB_HOOK = "140.82.112.9"  # inside GitHub's published `hooks` ranges
 STRANGER = "198.51.100.7"
+LOOPBACK = NAMED_SETS["loopback"]
 
 NGINX_BLOCK = """
     set_real_ip_from 127.0.0.1;
@@ -137,3 +142,60 @@ def test_client_supplied_x_forwarded_for_never_passes_the_allowlist(
     else:
         assert problem["reason"] == "ip_not_allowed"
         assert problem["detail"] == f"{STRANGER} is not in this route's allow_ips"
+
+
+# -- the servers' own code, against the guard's rule ------------------------------------------
+
+_ADDRESSES = st.sampled_from(
+    ["140.82.112.9", "127.0.0.1", "10.1.2.3", "2606:50c0::9", "::1", "::ffff:140.82.112.9"]
+)
+_SPACE = st.text(alphabet=" \t\x0b\x0c\x1c\x1f\x85\xa0", max_size=2)
+
+
+@st.composite
+def _element(draw: st.DrawFn) -> str:
+    addr = draw(_ADDRESSES)
+    if ":" in addr and draw(st.booleans()):
+        addr = f"[{addr}]"
+    if draw(st.booleans()):
+        addr += f":{draw(st.integers(0, 70000))}"
+    if draw(st.booleans()):
+        addr = addr.upper()
+    return draw(_SPACE) + addr + draw(_SPACE)
+
+
+_XFF = st.lists(st.one_of(_element(), st.sampled_from(["", "unknown", "x", "1.2.3"])), min_size=1)
+
+
+@settings(max_examples=800, deadline=None)
+@given(elements=_XFF, lines=st.integers(1, 2), x_for=st.integers(1, 3))
+def test_a_peer_uvicorn_or_proxyfix_took_from_the_header_is_never_the_client(
+    elements: list[str], lines: int, x_for: int
+) -> None:
+    # uvicorn's own ProxyHeadersMiddleware logic (trusting loopback, its default, or
+    # '*') and werkzeug's ProxyFix pick a peer out of the header; the guard, told that
+    # peer, must never make it the client.
+    from uvicorn.middleware.proxy_headers import _TrustedHosts
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    header = [", ".join(elements)] if lines == 1 else [elements[0], ", ".join(elements[1:])]
+    joined = ", ".join(header)
+    picked = [
+        _TrustedHosts("127.0.0.1,::1").get_trusted_client_address(joined)[0],
+        _TrustedHosts("*").get_trusted_client_address(joined)[0],
+        ProxyFix(lambda e, s: [], x_for=x_for)._get_real_value(x_for, joined),
+    ]
+    resolver = ClientIPResolver(ClientIPConfig(source="x-real-ip", trusted_proxies=LOOPBACK))
+    for peer in picked:
+        if not peer:
+            continue  # the server keeps the real peer
+        try:
+            addr = resolver.resolve_address(
+                peer, {"x-forwarded-for": header, "x-real-ip": ["1.1.1.1"]}
+            )
+        except ProxyHeadersInvalid:
+            continue  # refused (PeerInvalid included: not an address at all)
+        # Only a peer that looks like our proxy gets this far (uvicorn trusting '*', the
+        # documented limit): the client is then what the proxy's X-Real-IP says, never
+        # the address picked from the client's header.
+        assert str(addr) == "1.1.1.1", (peer, header)
