@@ -400,7 +400,7 @@ def _same_peer(value: str, peer: str, peer_addr: IPAddress) -> bool:
     if host == peer:
         return True
     try:  # the same address in another spelling ("::ffff:a.b.c.d", upper case, zeros)
-        return _parse_node(value, forwarded=value.startswith("[")) == peer_addr
+        return _parse_node(value, forwarded=False) == peer_addr
     except ProxyHeadersInvalid:
         return False
 
