@@ -37,3 +37,10 @@ wsgi = get_wsgi_application()
 asgi = get_asgi_application()
 # Django has no ProxyFix of its own; werkzeug's is what deployments put around it.
 wsgi_proxyfix = ProxyFix(wsgi, x_for=1)
+
+
+def runserver(port: str) -> None:
+    """``manage.py runserver`` for this project (no autoreloader: one process to stop)."""
+    from django.core.management import call_command
+
+    call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)

@@ -85,6 +85,15 @@ SERVERS: dict[str, tuple[Callable[[int], list[str]], int]] = {
     "gunicorn-flask-proxyfix": (_gunicorn("tests.rewrite_apps:flask_proxyfix_app"), 403),
     "uvicorn-django-asgi": (_uvicorn("tests.rewrite_django:asgi"), 400),
     "gunicorn-django-wsgi": (_gunicorn("tests.rewrite_django:wsgi"), 403),
+    "django-runserver": (
+        lambda port: [
+            sys.executable,
+            "-c",
+            "import sys, tests.rewrite_django as d; d.runserver(sys.argv[1])",
+            str(port),
+        ],
+        403,
+    ),
     "gunicorn-django-proxyfix": (_gunicorn("tests.rewrite_django:wsgi_proxyfix"), 403),
 }
 
