@@ -18,6 +18,7 @@ through nginx is accepted.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -98,17 +99,24 @@ SERVERS: dict[str, tuple[Callable[[int], list[str]], int]] = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(SERVERS))
-def site(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
-    command, spoof_status = SERVERS[request.param]
+@contextlib.contextmanager
+def behind_nginx(command: Callable[[int], list[str]], block: str = NGINX_BLOCK) -> Iterator[str]:
+    """The server ``command`` starts, behind nginx; yields nginx's base URL."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "FORWARDED_ALLOW_IPS"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     with (
         run_process(command(port), port, env=env, cwd=ROOT),
-        nginx(NGINX_BLOCK.format(upstream=f"http://127.0.0.1:{port}")) as proxy,
+        nginx(block.format(upstream=f"http://127.0.0.1:{port}")) as proxy,
     ):
-        yield f"http://127.0.0.1:{proxy}", spoof_status
+        yield f"http://127.0.0.1:{proxy}"
+
+
+@pytest.fixture(scope="module", params=sorted(SERVERS))
+def site(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
+    command, spoof_status = SERVERS[request.param]
+    with behind_nginx(command) as base:
+        yield base, spoof_status
 
 
 def deliver(base: str, peer: str, extra: dict[str, str | bytes] | None = None) -> httpx.Response:
@@ -151,6 +159,25 @@ def test_client_supplied_x_forwarded_for_never_passes_the_allowlist(
     else:
         assert problem["reason"] == "ip_not_allowed"
         assert problem["detail"] == f"{STRANGER} is not in this route's allow_ips"
+
+
+def test_unsafe_setting_refuses_every_forwarded_request_naming_the_flag() -> None:
+    # nginx as tests/test_nginx_clientip.py runs it, appending X-Forwarded-For: uvicorn's
+    # default rewrites even the genuine delivery's peer. The guard cannot tell that from
+    # the attack, so it fails closed and says what to change; with the flag set the same
+    # delivery is accepted.
+    from .test_nginx_clientip import NGINX_BLOCK as APPENDING
+
+    app = "tests.rewrite_apps:asgi_app"
+    with behind_nginx(_uvicorn(app), APPENDING) as base:
+        response = deliver(base, GITHUB_HOOK)
+    assert response.status_code == 400
+    assert response.json()["reason"] == "proxy_headers_invalid"
+    assert "run uvicorn with --no-proxy-headers" in response.json()["detail"]
+    with behind_nginx(_uvicorn(app, "--no-proxy-headers"), APPENDING) as base:
+        response = deliver(base, GITHUB_HOOK)
+    assert response.status_code == 200, response.text
+    assert response.json()["client_ip"] == GITHUB_HOOK
 
 
 # -- the servers' own code, against the guard's rule ------------------------------------------
