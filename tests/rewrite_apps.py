@@ -61,7 +61,7 @@ async def _asgi_inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
 asgi_app = GuardMiddleware(_asgi_inner, config=CONFIG)
 
 
-def _flask_app(proxy_fix: bool) -> Any:
+def _flask_app(proxy_fix: int) -> Any:
     from flask import Flask, g, request
     from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -79,11 +79,13 @@ def _flask_app(proxy_fix: bool) -> Any:
             "framework_addr": request.remote_addr,
         }
 
-    if proxy_fix:
+    for _ in range(proxy_fix):
         # As Flask's docs show it: one proxy in front, trusted for X-Forwarded-For.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # type: ignore[method-assign]
     return app
 
 
-flask_app = _flask_app(proxy_fix=False)
-flask_proxyfix_app = _flask_app(proxy_fix=True)
+flask_app = _flask_app(proxy_fix=0)
+flask_proxyfix_app = _flask_app(proxy_fix=1)
+# Two layers: the inner one saves the outer one's rewritten value as the "original".
+flask_double_proxyfix_app = _flask_app(proxy_fix=2)

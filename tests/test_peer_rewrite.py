@@ -161,6 +161,23 @@ def test_client_supplied_x_forwarded_for_never_passes_the_allowlist(
         assert problem["detail"] == f"{STRANGER} is not in this route's allow_ips"
 
 
+@pytest.mark.parametrize(
+    "spoof",
+    [GITHUB_HOOK, f'"{GITHUB_HOOK}"', f"\xa0{GITHUB_HOOK}", f"{GITHUB_HOOK}, 127.0.0.1"],
+    ids=["plain", "quoted", "nbsp", "chain"],
+)
+def test_two_proxyfix_layers_never_pass_the_allowlist(spoof: str) -> None:
+    # The inner ProxyFix saves the outer one's rewritten value as the "original", so the
+    # adapters' ProxyFix reading cannot help; the rewritten-peer check refuses it. werkzeug
+    # unquotes list elements ('"1.2.3.4"'), which the check reads the same way.
+    with behind_nginx(_gunicorn("tests.rewrite_apps:flask_double_proxyfix_app")) as base:
+        spoofed = deliver(base, STRANGER, {"X-Forwarded-For": spoof.encode("latin-1")})
+        genuine = deliver(base, GITHUB_HOOK)
+    assert spoofed.status_code in (400, 403), spoofed.text
+    assert spoofed.json()["reason"] in ("proxy_headers_invalid", "ip_not_allowed")
+    assert genuine.status_code == 200, genuine.text
+
+
 def test_unsafe_setting_refuses_every_forwarded_request_naming_the_flag() -> None:
     # nginx as tests/test_nginx_clientip.py runs it, appending X-Forwarded-For: uvicorn's
     # default rewrites even the genuine delivery's peer. The guard cannot tell that from
@@ -197,6 +214,8 @@ def _element(draw: st.DrawFn) -> str:
         addr += f":{draw(st.integers(0, 70000))}"
     if draw(st.booleans()):
         addr = addr.upper()
+    if draw(st.booleans()):
+        addr = f'"{addr}"'  # werkzeug's parse_list_header unquotes
     return draw(_SPACE) + addr + draw(_SPACE)
 
 

@@ -376,11 +376,15 @@ def _check_not_rewritten(
 def _claimed(name: str, line: str) -> Iterator[str]:
     """The client addresses one header line claims, read as leniently as the servers
     that rewrite the peer read them: split on commas, stripped of every kind of
-    whitespace as ``str.strip()`` does (a bare ``\\xa0`` is whitespace to uvicorn and
-    ProxyFix, not to this module's parser), and for Forwarded the ``for=`` values."""
+    whitespace as uvicorn's ``str.strip()`` does (``\\xa0`` is whitespace there, not to
+    this module's parser), unquoted as werkzeug's ``parse_list_header`` does, and for
+    Forwarded the ``for=`` values."""
     if name == "x-forwarded-for":
         for element in line.split(","):
-            yield element.strip()
+            text = element.strip()
+            yield text
+            if len(text) > 1 and text[0] == text[-1] == '"':
+                yield _QUOTED_PAIR_RE.sub(r"\1", text[1:-1])
         return
     for element in line.split(","):
         for pair in element.split(";"):
