@@ -174,3 +174,22 @@ def test_hostile_method_through_werkzeug(caplog: pytest.LogCaptureFixture, metho
 def test_request_object_keeps_the_method_as_sent() -> None:
     # Only what is shown is escaped; the guard decides on the request as it came.
     assert WebhookRequest("g\x1bet", "/").method == "G\x1bET"
+
+
+@pytest.mark.parametrize("peer", HOSTILE)
+def test_hostile_peer_is_reported_escaped_on_every_path(
+    make_guard: GuardFactory, peer: str
+) -> None:
+    # uvicorn copies any X-Forwarded-For text into the ASGI client; with no address rule
+    # the guard reports the peer as verdict.client_ip, which applications log. The fast
+    # path (no rules) and the general path both report it printable and bounded.
+    for route in (generic_route(event_id="none"), {**generic_route(), "mode": "report"}):
+        verdict = make_guard(route).check(post("/hooks/gen", gen_headers(), peer=peer))
+        assert verdict.ok, verdict.detail
+        assert verdict.client_ip is not None
+        _safe(verdict.client_ip, 200)
+
+
+def test_real_addresses_are_kept_as_given() -> None:
+    for peer in ("203.0.113.9", "::ffff:203.0.113.9", "[fe80::1%eth0]:65535", "testclient"):
+        assert WebhookRequest("POST", "/", peer=peer).peer == peer
