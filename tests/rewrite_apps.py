@@ -9,11 +9,15 @@ prefix): servers import it by name (``tests.rewrite_apps:asgi_app``).
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from webhook_guard.adapters.asgi import GuardMiddleware
 
 SECRET = "It's a Secret to Everybody"
+
+# The guard's rejection lines go to the server's stderr, as in a deployment.
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 
 
 def github_config(client_ip: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 STARTUP_TIMEOUT = 15.0
 
@@ -96,12 +96,13 @@ def run_process(
     *,
     env: dict[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
+    output: IO[bytes] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process, wait until `port` accepts connections, stop it on exit.
 
-    Its output goes to a file that is shown when it fails to start.
+    Its output goes to `output` (default: a temporary file), shown when it fails to start.
     """
-    with tempfile.TemporaryFile() as log:
+    with contextlib.nullcontext(output) if output else tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         try:
             try:

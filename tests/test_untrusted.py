@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +27,7 @@ from webhook_guard.adapters.flask import WebhookGuard
 from webhook_guard.untrusted import MAX_DETAIL, MAX_SHOWN, shown
 
 from .conftest import GuardFactory, post
-from .servers import serve_wsgi
+from .servers import free_port, run_process, serve_wsgi
 from .test_guard import gen_headers, generic_route
 
 HOSTILE = [
@@ -193,3 +196,28 @@ def test_hostile_peer_is_reported_escaped_on_every_path(
 def test_real_addresses_are_kept_as_given() -> None:
     for peer in ("203.0.113.9", "::ffff:203.0.113.9", "[fe80::1%eth0]:65535", "testclient"):
         assert WebhookRequest("POST", "/", peer=peer).peer == peer
+
+
+def test_hostile_methods_in_the_log_output_of_a_flask_run_server(tmp_path: Path) -> None:
+    # `flask run` (werkzeug) in its own process, its log on stderr as in a deployment:
+    # each of the guard's rejection lines stays one printable, bounded line.
+    root = Path(__file__).resolve().parent.parent
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
+    args = [sys.executable, "-m", "flask", "--app", "tests.rewrite_apps:flask_app", "run"]
+    methods = [b"G\x1b[2JET", b"P\x00OST", b"PO\x9b2JST", b"A" * 60_000]
+    with (tmp_path / "server.log").open("w+b") as log:
+        with run_process([*args, "--port", str(port)], port, env=env, cwd=root, output=log):
+            for method in methods:
+                status, problem = _raw_request(
+                    f"http://127.0.0.1:{port}", method + b" /hooks/github HTTP/1.1"
+                )
+                assert status == 405, problem
+        log.seek(0)
+        output = log.read().decode("utf-8", "replace")
+    ours = [line for line in output.splitlines() if "webhook_guard webhook rejected" in line]
+    assert len(ours) == len(methods), output[-3000:]
+    for line in ours:
+        assert line.startswith("WARNING webhook_guard webhook rejected: route=github")
+        assert "reason=method_not_allowed" in line
+        _safe(line, 600)
