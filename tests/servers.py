@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 STARTUP_TIMEOUT = 15.0
 
@@ -96,12 +96,13 @@ def run_process(
     *,
     env: dict[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
+    output: IO[bytes] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process, wait until `port` accepts connections, stop it on exit.
 
-    Its output goes to a file that is shown when it fails to start.
+    Its output goes to `output` (default: a temporary file), shown when it fails to start.
     """
-    with tempfile.TemporaryFile() as log:
+    with contextlib.nullcontext(output) if output else tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         try:
             try:
@@ -120,6 +121,23 @@ def run_process(
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+
+
+def django_settings(urlconf: str, guard_config: Any) -> dict[str, Any]:
+    """``settings.configure()`` arguments for a one-module Django project behind
+    ``WebhookGuardMiddleware`` (CSRF on, as in a real project)."""
+    return {
+        "DEBUG": False,
+        "SECRET_KEY": "test-only-not-secret",
+        "ALLOWED_HOSTS": ["*"],
+        "ROOT_URLCONF": urlconf,
+        "INSTALLED_APPS": ["webhook_guard.adapters.django"],
+        "MIDDLEWARE": [
+            "webhook_guard.adapters.django.WebhookGuardMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+        ],
+        "WEBHOOK_GUARD": {"CONFIG": guard_config},
+    }
 
 
 @contextlib.contextmanager

@@ -464,3 +464,72 @@ def test_hostile_peer_only_raises_proxy_headers_invalid(peer: str) -> None:
         return
     assert result is not None
     assert str(ipaddress.ip_address(result)) == result
+
+
+# -- a peer some server took from X-Forwarded-For / Forwarded ---------------------------------
+
+
+@pytest.mark.parametrize("config", [XFF, XRI, FWD, PEER_ONLY], ids=["xff", "xri", "fwd", "peer"])
+@pytest.mark.parametrize(
+    ("peer", "headers"),
+    [
+        # uvicorn's proxy_headers: the client becomes an element of X-Forwarded-For.
+        (C, xff(C)),
+        (C, xff(f"6.6.6.6, {C}")),
+        (C, xff(f"{C}:4711")),  # uvicorn keeps the host and the port apart
+        (C, xff("6.6.6.6", C)),  # a second header line
+        ("2001:db8::9", xff("[2001:DB8:0::9]:80")),  # another spelling of the same address
+        ("::ffff:203.0.113.9", xff(C)),  # mapped IPv6 peer: unmapped first
+        # Any server reading RFC 7239 Forwarded.
+        (C, fwd(f"for={C};proto=https")),
+        ("2001:db8::9", fwd('for="[2001:db8::9]:443"')),
+        # Whitespace uvicorn and ProxyFix strip (str.strip()) and this module's parser
+        # does not: a header value is latin-1, and "\xa0" (NBSP) is valid obs-text.
+        (C, xff(f"\xa0{C}")),
+        (C, xff(f"\x85{C}\x0c")),
+        (C, xff(f" {C}:80\x1f")),
+        (C, fwd(f'for="\xa0{C}"')),
+        (C, fwd(f"FOR = {C}")),
+        # Garbage elsewhere in the header does not hide the match.
+        (C, xff(f"unknown, 010.1.1.1, {C}")),
+        (C, {**fwd('for="unterminated'), **xff(C)}),
+    ],
+)
+def test_untrusted_peer_named_in_a_forwarding_header_is_refused(
+    config: ClientIPConfig, peer: str, headers: dict[str, list[str]]
+) -> None:
+    with pytest.raises(ProxyHeadersInvalid, match="--no-proxy-headers") as info:
+        ClientIPResolver(config).resolve(peer, headers)
+    assert "client can write" in info.value.detail
+
+
+@pytest.mark.parametrize("config", [XFF, XRI, FWD, PEER_ONLY], ids=["xff", "xri", "fwd", "peer"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        xff("6.6.6.6"),
+        xff("1.203.0.113.99"),  # the peer's text inside another element: no match
+        xff(f"{C}0"),
+        xff(f"x{C}"),
+        fwd(f"for=6.6.6.6;by={C}"),  # by= is the proxy, not a client claim
+        {"x-real-ip": [C]},  # not a header servers rewrite the peer from
+    ],
+)
+def test_untrusted_peer_not_named_is_the_client(
+    config: ClientIPConfig, headers: dict[str, list[str]]
+) -> None:
+    assert ClientIPResolver(config).resolve(C, headers) == C
+
+
+def test_trusted_peer_named_in_x_forwarded_for_is_not_refused() -> None:
+    # Two proxies on one host (nginx -> varnish, both loopback): the inner one's address
+    # is in the chain and it is also the peer. Trusted peers are never checked this way.
+    assert ClientIPResolver(XFF).resolve("127.0.0.1", xff(f"{C}, 127.0.0.1")) == C
+
+
+def test_oversized_forwarding_header_from_an_untrusted_peer_is_refused() -> None:
+    # Padding the header must not hide the element the server took the peer from.
+    headers = xff("1.1.1.1, " * 500 + C)
+    with pytest.raises(ProxyHeadersInvalid, match="more than 4096"):
+        ClientIPResolver(XRI).resolve(C, headers)

@@ -17,19 +17,9 @@ import pytest
 from django.conf import settings
 
 if not settings.configured:
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="test-only-not-secret",
-        ALLOWED_HOSTS=["*"],
-        ROOT_URLCONF=__name__,
-        INSTALLED_APPS=["webhook_guard.adapters.django"],
-        MIDDLEWARE=[
-            "webhook_guard.adapters.django.WebhookGuardMiddleware",
-            "django.middleware.csrf.CsrfViewMiddleware",
-        ],
-        WEBHOOK_GUARD={"CONFIG": {"version": 1, "routes": []}},
-        USE_TZ=True,
-    )
+    from .servers import django_settings
+
+    settings.configure(**django_settings(__name__, {"version": 1, "routes": []}), USE_TZ=True)
     django.setup()
 
 from django.core import checks

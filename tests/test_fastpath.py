@@ -86,6 +86,14 @@ ROUTES: dict[str, dict[str, Any]] = {
         "secrets": [SW_SECRET],
         "event_id": {"header": "X-Delivery"},
     },
+    # One family's ID header named, the other family signed (see _set("svix-id", ...)):
+    # the signed ID is the event ID, from whichever family verified.
+    "svixid": {
+        "path": "/hooks/svixid",
+        "provider": "standard",
+        "secrets": [SW_SECRET],
+        "event_id": {"header": "svix-id"},
+    },
 }
 
 
@@ -240,6 +248,7 @@ MUTATIONS = [
     _set("webhook-id", "x" * 129),
     _set("X-Id", "id with space"),
     _set("svix-signature", "v1,AAAA"),
+    _set("svix-id", "fresh-svix"),  # unsigned when the webhook-* family verifies
     _names(lambda k: k.replace("webhook-", "svix-")),
     _svix_with_junk_webhook_signature,
     _names(str.title),
@@ -530,3 +539,20 @@ def test_unique_header_table(headers: Any, expected: dict[Any, Any] | None) -> N
         assert unique is None
     else:
         assert unique == (expected, isinstance(next(iter(expected)), bytes))
+
+
+def test_named_id_header_of_the_other_family_keys_on_the_signed_id() -> None:
+    # The route names svix-id; the sender signs webhook-*. Both paths report and key on
+    # webhook-id, so a fresh svix-id on a captured delivery is a duplicate on either.
+    clock = FakeClock(NOW)
+    fast, general = make_guards(clock)
+    req = request(fast, "svixid", b"{}", [_set("svix-id", "first")], None, event_id="msg_1")
+    assert fast._fast_authenticate(req) is not None
+    for guard in (fast, general):
+        verdict = guard.check(req)
+        assert verdict.ok
+        assert verdict.event_id == "msg_1"
+        guard.complete(verdict, 200)
+        headers = {**req.headers, "svix-id": "fresh"}  # type: ignore[dict-item]
+        replay = WebhookRequest("POST", req.path, headers=headers, body=req.body)
+        assert guard.check(replay).duplicate

@@ -244,3 +244,50 @@ def test_unrouted_paths_are_not_address_checked(make_guard: GuardFactory) -> Non
     verdict = guard.check(post("/elsewhere", {}, peer=STRANGER))
     assert verdict.ok
     assert verdict.route is None
+
+
+@pytest.mark.parametrize("client_ip", ["x-real-ip", "x-forwarded-for", "peer"])
+def test_peer_rewritten_from_x_forwarded_for_is_refused(
+    make_guard: GuardFactory, client_ip: str
+) -> None:
+    # What uvicorn's default proxy_headers hands the guard behind nginx when a client adds
+    # X-Forwarded-For: <an allowed address>: that address as the "socket peer".
+    guard = make_guard(github_only(), network={**NETWORK, "client_ip": client_ip})
+    headers = {**gen_headers(), "X-Forwarded-For": GITHUB_HOOK, "X-Real-IP": STRANGER}
+    for verdict in (
+        guard.precheck(post("/hooks/gen", headers, peer=GITHUB_HOOK)),
+        guard.check(post("/hooks/gen", headers, peer=GITHUB_HOOK)),
+    ):
+        assert verdict.reason is Reason.PROXY_HEADERS_INVALID, verdict.detail
+        assert verdict.status == 400
+        assert verdict.client_ip is None
+        assert "--no-proxy-headers" in verdict.detail
+        assert GITHUB_HOOK in verdict.detail
+
+
+def test_genuine_direct_peer_with_its_own_chain_passes(make_guard: GuardFactory) -> None:
+    # A sender behind its own forward proxy: the chain names the hosts behind the proxy,
+    # never the proxy's own (the peer's) address.
+    guard = make_guard(github_only(), network=NETWORK)
+    headers = {**gen_headers(), "X-Forwarded-For": "192.168.1.20, 140.82.112.99"}
+    verdict = guard.check(post("/hooks/gen", headers, peer=GITHUB_HOOK))
+    assert verdict.ok, verdict.detail
+    assert verdict.client_ip == GITHUB_HOOK
+
+
+def test_peer_that_is_not_an_address_is_escaped(make_guard: GuardFactory) -> None:
+    # uvicorn copies any X-Forwarded-For text into the client, address or not.
+    peer = "G\x1b[2J\n" + "x" * 60_000
+    # Reported as given when no address rule needs it (trusted proxies only) ...
+    guard = make_guard(generic_route(event_id="none"), network={"trusted_proxies": ["loopback"]})
+    verdict = guard.check(post("/hooks/gen", gen_headers(), peer=peer))
+    assert verdict.ok
+    assert verdict.client_ip is not None
+    assert verdict.client_ip.startswith("G\\x1b[2J\\x0a")
+    assert len(verdict.client_ip) < 120
+    # ... refused when one does.
+    verdict = make_guard(github_only()).check(post("/hooks/gen", gen_headers(), peer=peer))
+    assert verdict.reason is Reason.IP_NOT_ALLOWED
+    assert "\x1b" not in verdict.detail
+    assert "\n" not in verdict.detail
+    assert len(verdict.detail) < 300

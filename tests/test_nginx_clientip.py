@@ -24,11 +24,11 @@ import pytest
 from webhook_guard import Guard
 from webhook_guard.adapters.asgi import GuardMiddleware
 
+from .rewrite_apps import github_config as config
 from .servers import nginx, serve_asgi
 
 GITHUB_HOOK = "140.82.112.9"  # inside GitHub's published `hooks` ranges
 STRANGER = "198.51.100.7"
-SECRET = "It's a Secret to Everybody"
 
 
 def make_app(guard: Guard) -> Any:
@@ -50,22 +50,6 @@ def make_app(guard: Guard) -> Any:
         await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
 
     return GuardMiddleware(app, guard=guard)
-
-
-def config(client_ip: str) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "network": {"trusted_proxies": ["loopback"], "client_ip": client_ip},
-        "routes": [
-            {
-                "name": "github",
-                "path": "/hooks/github",
-                "provider": "github",
-                "secrets": [SECRET],
-                "allow_ips": ["github"],
-            }
-        ],
-    }
 
 
 NGINX_BLOCK = """

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 import standardwebhooks
@@ -326,3 +327,76 @@ def test_signature_moved_to_another_route_fails(make_guard: GuardFactory) -> Non
     guard = make_guard(sw_route(), other)
     verdict = guard.check(post("/hooks/other", sdk_headers(), BODY.encode()))
     assert verdict.reason is Reason.SIGNATURE_MISMATCH
+
+
+# -- dedup keys only on the ID the signature covered -------------------------------------------
+
+
+def _both_families(msg_id: str = "msg_both") -> dict[str, str]:
+    # A sender that sends the delivery under both header families, each signed by its SDK.
+    return {**sdk_headers(msg_id=msg_id), **svix_headers(msg_id=msg_id)}
+
+
+@pytest.mark.parametrize(
+    ("named", "headers", "signed_id"),
+    [
+        pytest.param("svix-id", sdk_headers(), "msg_2Lx", id="svix-id-named-webhook-signed"),
+        pytest.param("webhook-id", svix_headers(), "msg_svix1", id="webhook-id-named-svix-signed"),
+        pytest.param("svix-id", _both_families(), "msg_both", id="svix-id-named-both-sent"),
+    ],
+)
+def test_replay_under_a_fresh_id_in_the_named_header_is_a_duplicate(
+    make_guard: GuardFactory, named: str, headers: dict[str, str], signed_id: str
+) -> None:
+    # The route names one family's ID header; the sender signed with the other (or both).
+    # The header the route names is not covered by the signature that verified, so a
+    # captured delivery resent with a fresh value there must still be a duplicate.
+    guard = make_guard(sw_route(event_id={"header": named}))
+    first = guard.check(post("/hooks/sw", headers, BODY.encode()))
+    assert first.ok, first.detail
+    assert first.event_id == signed_id
+    guard.complete(first, 200)
+    for fresh in ("msg_fresh", "msg_fresh2"):
+        replay = guard.check(post("/hooks/sw", {**headers, named: fresh}, BODY.encode()))
+        assert replay.reason is Reason.DUPLICATE_EVENT, replay.detail
+        assert replay.event_id == signed_id
+
+
+def test_replay_switching_header_family_is_a_duplicate(make_guard: GuardFactory) -> None:
+    # Sent under both families: the replay keeps only the svix-* family (still validly
+    # signed) and a fresh webhook-id, hoping the key changes with the family.
+    guard = make_guard(sw_route(event_id={"header": "webhook-id"}))
+    first = guard.check(post("/hooks/sw", _both_families(), BODY.encode()))
+    assert first.ok, first.detail
+    guard.complete(first, 200)
+    replay_headers = {**svix_headers(msg_id="msg_both"), "webhook-id": "msg_fresh"}
+    replay = guard.check(post("/hooks/sw", replay_headers, BODY.encode()))
+    assert replay.reason is Reason.DUPLICATE_EVENT, replay.detail
+
+
+@pytest.mark.parametrize(
+    ("named", "make"), [("svix-id", sdk_headers), ("webhook-id", svix_headers)]
+)
+def test_provider_retry_is_still_a_duplicate(
+    make_guard: GuardFactory, clock: FakeClock, named: str, make: Any
+) -> None:
+    # A genuine retry is re-signed with a new timestamp: keyed on the signed ID (not on
+    # the signature bytes), it is recognised as the same delivery.
+    guard = make_guard(sw_route(event_id={"header": named}))
+    first = guard.check(post("/hooks/sw", make(msg_id="msg_retry"), BODY.encode()))
+    assert first.ok, first.detail
+    guard.complete(first, 200)
+    clock.advance(60)
+    later = datetime.fromtimestamp(clock.now, timezone.utc)
+    retry = (
+        sdk_headers(msg_id="msg_retry", when=later)
+        if make is sdk_headers
+        else {
+            "svix-id": "msg_retry",
+            "svix-timestamp": str(int(clock.now)),
+            "svix-signature": svix.webhooks.Webhook(SW_SECRET).sign("msg_retry", later, BODY),
+        }
+    )
+    assert retry != make(msg_id="msg_retry")
+    verdict = guard.check(post("/hooks/sw", retry, BODY.encode()))
+    assert verdict.reason is Reason.DUPLICATE_EVENT, verdict.detail

@@ -4,7 +4,9 @@ Implements DESIGN.md section 5. One configured source, never a fallback chain; f
 headers are believed only when the socket peer is a trusted proxy; ``X-Forwarded-For`` and
 ``Forwarded`` are walked right to left past trusted proxies and the first untrusted hop is
 the client. Anything doubtful at or right of that boundary raises
-:class:`ProxyHeadersInvalid`, which the guard turns into ``proxy_headers_invalid``.
+:class:`ProxyHeadersInvalid`, which the guard turns into ``proxy_headers_invalid``; so does
+an untrusted peer that its own X-Forwarded-For/Forwarded names, which is what a server that
+rewrites the peer from those headers (uvicorn's ``proxy_headers``) hands over.
 
 References:
     RFC 7239 (Forwarded), RFC 9110 section 5.6 (lists, tokens, quoted strings),
@@ -20,9 +22,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 from webhook_guard.ipset import NAMED_SETS, IPSet
+from webhook_guard.untrusted import shown
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
 __all__ = [
     "MAX_ELEMENTS",
@@ -241,7 +244,9 @@ class ClientIPResolver:
         Raises:
             ProxyHeadersInvalid: The headers of a trusted peer are missing (single-value
                 sources), malformed, ambiguous or oversized, or all hops are trusted under
-                ``all_hops_trusted: reject``; or ``peer`` is not an IP address.
+                ``all_hops_trusted: reject``; or ``peer`` is not an IP address; or an
+                untrusted ``peer`` is named in ``headers["x-forwarded-for"]`` or
+                ``headers["forwarded"]`` (a server replaced the real peer with it).
         """
         addr = self.resolve_address(peer, headers)
         return None if addr is None else str(addr)
@@ -256,6 +261,8 @@ class ClientIPResolver:
         else:
             peer_addr = _parse_peer(peer)
             trusted = peer_addr in self._trusted
+            if not trusted:
+                _check_not_rewritten(peer, peer_addr, headers)
         if not trusted or self._kind == "peer":
             return peer_addr
         lines = headers.get(self._header)
@@ -327,10 +334,79 @@ class ClientIPResolver:
 
 
 def _show(text: str) -> str:
-    """A bounded, escaped rendering of hostile text for a detail message."""
-    if len(text) > _SHOW_CHARS:
-        return repr(text[:_SHOW_CHARS]) + "..."
-    return repr(text)
+    """Hostile text quoted in a detail message: escaped and bounded by :func:`shown`."""
+    return f"'{shown(text, _SHOW_CHARS)}'"
+
+
+_REWRITTEN_PEER: Final = (
+    "the socket peer {peer} is an address from the request's {header} header, which the "
+    "client can write: the server replaced the real peer with it before the guard ran. "
+    "Let the guard read proxy headers itself: run uvicorn with --no-proxy-headers "
+    "(gunicorn with uvicorn workers: --forwarded-allow-ips=''), remove any middleware that "
+    "rewrites the client address, and set network.trusted_proxies and network.client_ip"
+)
+"""The detail of a refused rewritten peer (see :func:`_check_not_rewritten`)."""
+
+
+def _check_not_rewritten(
+    peer: str, peer_addr: IPAddress, headers: Mapping[str, Sequence[str]]
+) -> None:
+    """Refuse a peer that some server took from X-Forwarded-For or Forwarded.
+
+    uvicorn (``proxy_headers``, on by default, trusting loopback) and its gunicorn worker
+    (``forwarded_allow_ips``) replace the ASGI client with an element of X-Forwarded-For
+    and leave the header in place; werkzeug's ``ProxyFix`` does the same to REMOTE_ADDR.
+    Behind nginx, which passes a client's X-Forwarded-For on unless told otherwise, the
+    guard would then take the client's own claim for the socket peer. A genuine untrusted
+    peer does not name itself in those headers (a proxy appends the address it came from,
+    not its own), so one that does is refused, not believed. A header too large to
+    examine is refused as it would be from a trusted proxy.
+    """
+    for name in ("x-forwarded-for", "forwarded"):
+        lines = headers.get(name)
+        if not lines:
+            continue
+        _check_size(name, lines)
+        for line in lines:
+            for value in _claimed(name, line):
+                if _same_peer(value, peer, peer_addr):
+                    raise ProxyHeadersInvalid(_REWRITTEN_PEER.format(peer=_show(peer), header=name))
+
+
+def _claimed(name: str, line: str) -> Iterator[str]:
+    """The client addresses one header line claims, read as leniently as the servers
+    that rewrite the peer read them: split on commas, stripped of every kind of
+    whitespace as uvicorn's ``str.strip()`` does (``\\xa0`` is whitespace there, not to
+    this module's parser), unquoted as werkzeug's ``parse_list_header`` does, and for
+    Forwarded the ``for=`` values."""
+    if name == "x-forwarded-for":
+        for element in line.split(","):
+            text = element.strip()
+            yield text
+            if len(text) > 1 and text[0] == text[-1] == '"':
+                yield _QUOTED_PAIR_RE.sub(r"\1", text[1:-1])
+        return
+    for element in line.split(","):
+        for pair in element.split(";"):
+            key, sep, value = pair.strip().partition("=")
+            if sep and key.strip().lower() == "for":
+                yield value.strip().strip('"').strip()
+
+
+def _same_peer(value: str, peer: str, peer_addr: IPAddress) -> bool:
+    """Whether ``value`` (one claimed address) is what a server would make the peer."""
+    if value == peer:
+        return True  # copied as it was (ProxyFix, and uvicorn without a port)
+    if value.startswith("["):  # uvicorn's reading: "[host]:port", "host:port", or host
+        host = value[1:].partition("]")[0]
+    else:
+        host = value.rpartition(":")[0] if value.count(":") == 1 else value
+    if host == peer:
+        return True
+    try:  # the same address in another spelling ("::ffff:a.b.c.d", upper case, zeros)
+        return _parse_node(value, forwarded=False) == peer_addr
+    except ProxyHeadersInvalid:
+        return False
 
 
 def _check_size(header: str, lines: Sequence[str]) -> None:

@@ -32,6 +32,7 @@ from .secrets import MAX_ACTIVE_SECRETS, Secret
 from .signatures import make_scheme
 from .signatures.base import MAX_SIGNATURES, Failure, HmacScheme, ParsedSignature
 from .signatures.convoy import ConvoyScheme
+from .untrusted import MAX_DETAIL, shown
 from .verdict import Reason, Verdict
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class _Route:
         "enforce",
         "expiring",
         "fast",
+        "id_signed_header",
         "id_unsigned",
         "key_prefix",
         "keys",
@@ -93,23 +95,27 @@ class _Route:
             else []
         )
         self.key_prefix = config.name + ":"
+        source, scheme = config.event_id.source, self.scheme
+        signs_id = scheme is not None and "id" in scheme.fields
+        id_headers = scheme.spec.id_headers if scheme is not None else ()
+        # A route naming one of its scheme's ID headers (``svix-id`` on the standard
+        # preset) takes the ID the signature covered, from the header family that verified:
+        # a sender signing ``webhook-*`` leaves ``svix-id`` unsigned, and a captured
+        # delivery resent with a fresh one would otherwise be processed again.
+        self.id_signed_header = (
+            signs_id
+            and source == "header"
+            and (config.event_id.header or "").lower() in (h.lower() for h in id_headers)
+        )
         # A delivery ID in a header the signature does not cover can be rewritten by
         # anyone replaying a captured delivery (GitHub, Shopify, Bitbucket, Twilio...), so
         # such a route keys its replay check on the verified signature instead: provider
         # retries resend the same signed bytes, a replay under a fresh ID does too. The
         # header ID is still reported as the verdict's event_id.
-        source, scheme = config.event_id.source, self.scheme
         self.id_unsigned = (
             scheme is not None
             and source in ("auto", "header")
-            and not (
-                "id" in scheme.fields
-                and (
-                    source == "auto"
-                    or (config.event_id.header or "").lower()
-                    in (h.lower() for h in scheme.spec.id_headers)
-                )
-            )
+            and not (signs_id and (source == "auto" or self.id_signed_header))
         )
         self.fast: _FastPath | None = None  # set by Guard: it depends on the whole config
 
@@ -240,12 +246,14 @@ class _FastPath:
         self._prefix = spec.prefix
         self._hex = spec.encoding == "hex"
         ids = route.config.event_id
-        self._id_source = ids.source
+        # As in Guard._event_id(): a named ID header of the scheme is read from the family
+        # that verified, as "auto" does.
+        self._id_source = "auto" if route.id_signed_header else ids.source
         self._id_pointer = ids.pointer
         name = (ids.header or "").lower()
         self._id_header: tuple[Any, Any] = (name, name.encode())
         # The scheme's ID header is read only when it is signed or is the event ID.
-        id_keys = scheme._id_keys if self._needs_id or ids.source == "auto" else []
+        id_keys = scheme._id_keys if self._needs_id or self._id_source == "auto" else []
         # Per header family: (signature, timestamp, id) names, None where the family has
         # no such header; as str and as bytes, for the type the caller's headers use.
         families = list(itertools.zip_longest(scheme._keys, scheme._ts_keys, id_keys))
@@ -661,7 +669,7 @@ class Guard:
                 )
         reported: list[Reason] = []
         if req.method not in route.config.methods:
-            detail = f"{req.method} is not allowed here; use {route.allow[0][1]}"
+            detail = f"{shown(req.method)} is not allowed here; use {route.allow[0][1]}"
             if route.enforce:
                 return self._reject(
                     route, Reason.METHOD_NOT_ALLOWED, detail, client_ip, headers=route.allow
@@ -817,17 +825,21 @@ class Guard:
 
         Returns the client address to report and the failure, if any.
         """
-        name = self._ip_header
         headers: dict[str, list[str]] = {}
-        if name is not None:
-            headers[name.decode("latin-1")] = req.values(name) or []
+        # The configured source, and the headers a server may have rewritten the peer from
+        # (see clientip._check_not_rewritten).
+        for name in (self._ip_header, b"x-forwarded-for", b"forwarded"):
+            if name is not None:
+                headers[name.decode("latin-1")] = req.values(name) or []
         has_lists = self._deny is not None or route.allow_set is not None
         try:
             addr = self._resolver.resolve_address(req.peer, headers)
         except PeerInvalid as exc:
+            # Not an address, so possibly text a server copied from a header.
+            peer = shown(req.peer or "")
             if not has_lists:
-                return req.peer, None
-            return req.peer, Failure(
+                return peer, None
+            return peer, Failure(
                 Reason.IP_NOT_ALLOWED, f"{exc.detail}; it cannot match the address rules"
             )
         except ProxyHeadersInvalid as exc:
@@ -983,7 +995,7 @@ class Guard:
         found: str | None = None
         if spec.source == "none":
             return None
-        if spec.source == "auto":
+        if spec.source == "auto" or route.id_signed_header:
             found = parsed.event_id if parsed is not None else None
         elif spec.source == "header":
             lines = req.header(spec.header or "")
@@ -1201,6 +1213,11 @@ def _log_verdict(verdict: Verdict) -> None:
     if not logger.isEnabledFor(level):
         return
     reported = ",".join(r.value for r in verdict.reported)
+    # Details quote request data through shown() already; the peer may be any text a server
+    # took from a header. Shown again here, so no field can break the line.
+    client_ip = None if verdict.client_ip is None else shown(verdict.client_ip, MAX_DETAIL)
+    event_id = None if verdict.event_id is None else shown(verdict.event_id, MAX_DETAIL)
+    detail = shown(verdict.detail, MAX_DETAIL)
     logger.log(
         level,
         "%s: route=%s reason=%s status=%s client_ip=%s event_id=%s reported=%s detail=%s",
@@ -1208,18 +1225,18 @@ def _log_verdict(verdict: Verdict) -> None:
         verdict.route,
         reason.value,
         status,
-        verdict.client_ip,
-        verdict.event_id,
+        client_ip,
+        event_id,
         reported or "-",
-        verdict.detail or "-",
+        detail or "-",
         extra={
             "webhook_route": verdict.route,
             "webhook_reason": reason.value,
             "webhook_status": status,
-            "webhook_client_ip": verdict.client_ip,
-            "webhook_event_id": verdict.event_id,
+            "webhook_client_ip": client_ip,
+            "webhook_event_id": event_id,
             "webhook_reported": reported,
-            "webhook_detail": verdict.detail,
+            "webhook_detail": detail,
         },
     )
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
+
+from .untrusted import shown
+
+MAX_PEER: Final = 128
+"""Characters of a socket peer kept (an IPv6 address with a zone id and a port fits)."""
 
 HeadersInput: TypeAlias = (
     Mapping[str, str] | Iterable[tuple[bytes, bytes]] | Iterable[tuple[str, str]]
@@ -21,7 +26,11 @@ class WebhookRequest:
         headers: ``(name, value)`` pairs as bytes (ASGI style) or str, or a mapping.
             Repeated header lines are kept, in order.
         body: the raw body bytes, exactly as received.
-        peer: the socket peer address, or ``None`` for a Unix socket.
+        peer: the socket peer address, or ``None`` for a Unix socket. Kept printable and
+            at most :data:`MAX_PEER` characters (escaped by
+            :func:`~webhook_guard.untrusted.shown` otherwise): it is reported as
+            ``verdict.client_ip``, which applications log, and a server may have copied it
+            from a client's header (uvicorn's ``proxy_headers``). No address is changed.
     """
 
     __slots__ = ("_dups", "_index", "body", "headers", "method", "path", "peer", "query")
@@ -40,6 +49,8 @@ class WebhookRequest:
         self.query = query.decode("latin-1") if isinstance(query, bytes) else query
         self.headers = headers
         self.body = body
+        if peer is not None and not (len(peer) <= MAX_PEER and peer.isprintable()):
+            peer = shown(peer, MAX_PEER)
         self.peer = peer
         self._index: dict[bytes, bytes] | None = None
         self._dups: dict[bytes, list[bytes]] | None = None

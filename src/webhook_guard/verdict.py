@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .untrusted import MAX_DETAIL, shown
+
 
 class Reason(str, Enum):
     """Why a request was rejected. The values are stable wire codes.
@@ -169,7 +171,7 @@ class Verdict:
             "type": _TYPE_BASE + self.reason.value,
             "title": self.reason.summary,
             "status": self.status,
-            "detail": self.detail,
+            "detail": shown(self.detail, MAX_DETAIL),  # built from shown() parts already
             "reason": self.reason.value,
         }
         if self.event_id is not None and self.duplicate:

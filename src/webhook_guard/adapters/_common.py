@@ -81,6 +81,22 @@ def target_path(raw: bytes) -> str:
     return path.decode("ascii")
 
 
+def wsgi_peer(environ: Mapping[str, Any]) -> str | None:
+    """The socket peer from a WSGI environ (or Django's ``META``).
+
+    werkzeug's ``ProxyFix`` replaces ``REMOTE_ADDR`` with a value from ``X-Forwarded-For``,
+    which the client may have written, and keeps the server's own value in
+    ``werkzeug.proxy_fix.orig``: the guard takes that one and finds the client under its
+    own ``network`` rules, so a client's header never becomes the socket peer.
+    """
+    orig = environ.get("werkzeug.proxy_fix.orig")
+    if isinstance(orig, Mapping) and "REMOTE_ADDR" in orig:
+        peer = orig["REMOTE_ADDR"]
+    else:
+        peer = environ.get("REMOTE_ADDR")
+    return peer if isinstance(peer, str) and peer else None
+
+
 class SettleWhenSent(Generic[T]):
     """A streamed response body that settles the verdict's event once it was sent.
 

@@ -22,6 +22,7 @@ from urllib.parse import quote
 from ..guard import Guard
 from ..request import WebhookRequest
 from ..routes import SAFE_PATH
+from ..untrusted import shown
 from ..verdict import Verdict
 from ._common import ConfigSource, logger, resolve_guard, target_path
 
@@ -223,7 +224,7 @@ def webhook_verdict(request: Request) -> Verdict:
     if not isinstance(verdict, Verdict) or verdict.route is None:
         logger.error(
             "webhook_verdict on %s: %s",
-            request.url.path,
+            shown(request.url.path),
             "no route covers this path" if verdict else "GuardMiddleware is not installed",
         )
         raise HTTPException(500, "webhook verification is not set up for this path")

@@ -44,8 +44,16 @@ from ..config import Config
 from ..errors import ConfigError
 from ..guard import Guard
 from ..request import WebhookRequest
+from ..untrusted import shown
 from ..verdict import Verdict
-from ._common import SettleWhenSent, asettle_when_sent, logger, resolve_guard, wsgi_path
+from ._common import (
+    SettleWhenSent,
+    asettle_when_sent,
+    logger,
+    resolve_guard,
+    wsgi_path,
+    wsgi_peer,
+)
 from .asgi import webhook_request
 
 __all__ = ["WebhookGuardMiddleware", "check_settings", "protect"]
@@ -134,7 +142,7 @@ def _webhook_request(request: HttpRequest) -> WebhookRequest:
         meta.get("QUERY_STRING", ""),
         list(request.headers.items()),
         b"",
-        meta.get("REMOTE_ADDR") or None,
+        wsgi_peer(meta),
     )
 
 
@@ -230,7 +238,7 @@ def _admit(request: HttpRequest, verdict: Verdict, route: str | None) -> HttpRes
     if route is not None and verdict.route != route:
         logger.error(
             "view for %s is protected as route %r but the path matches %s",
-            request.path,
+            shown(request.path),
             route,
             repr(verdict.route) if verdict.route else "no route",
         )

@@ -30,8 +30,16 @@ from werkzeug.wsgi import ClosingIterator
 from ..guard import Guard
 from ..replay import MemoryReplayStore
 from ..request import WebhookRequest
+from ..untrusted import shown
 from ..verdict import Verdict
-from ._common import ConfigSource, SettleWhenSent, logger, resolve_guard, wsgi_path
+from ._common import (
+    ConfigSource,
+    SettleWhenSent,
+    logger,
+    resolve_guard,
+    wsgi_path,
+    wsgi_peer,
+)
 
 __all__ = ["WebhookGuard"]
 
@@ -125,7 +133,7 @@ class WebhookGuard:
                         "view %s is protected as route %r but its path %s matches %s",
                         request.endpoint,
                         route,
-                        request.path,
+                        shown(request.path),
                         repr(verdict.route) if verdict.route else "no route",
                     )
                     return Response("webhook verification is not set up for this path", 500)
@@ -165,7 +173,7 @@ def _check(guard: Guard) -> Verdict:
         request.query_string,
         list(request.headers.items()),
         b"",
-        environ.get("REMOTE_ADDR") or None,
+        wsgi_peer(environ),
     )
     # Flask matched its URL rule against this path: the verdict is bound to its route.
     verdict = guard.check_dispatch(req, guard.precheck(req), request.script_root + request.path)
