@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +241,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the verifying reverse proxy."""
     try:
         from .proxy import check_upstream, serve
+        from .proxy_limits import ClientLimits
     except ImportError as exc:
         return _needs_proxy_extra(exc)
     try:
@@ -247,6 +249,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: --upstream: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    limits = ClientLimits(
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_header_bytes=args.max_header_bytes,
+        max_headers=args.max_headers,
+    )
     serve(
         config=args.config,
         upstream=args.upstream,
@@ -255,6 +263,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         connect_timeout=args.connect_timeout,
         log_level=args.log_level,
+        limits=limits,
     )
     return EXIT_OK
 
@@ -266,6 +275,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except ImportError as exc:
         return _needs_proxy_extra(exc)
     return run_demo()
+
+
+def _positive(kind: Callable[[str], float]) -> Callable[[str], Any]:
+    """An argparse type: ``kind`` of the text, refused unless > 0 (argparse exits 2)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not 0 < value < math.inf:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+        return value
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -350,6 +374,38 @@ def build_parser() -> argparse.ArgumentParser:
         default=5.0,
         metavar="SECONDS",
         help="how long to try to connect to the upstream before 502 (default: %(default)s)",
+    )
+    limits = p.add_argument_group(
+        "client limits", "what one client connection may hold; over a limit it is closed"
+    )
+    limits.add_argument(
+        "--header-timeout",
+        type=_positive(float),
+        default=10.0,
+        metavar="SECONDS",
+        help="time for a request's line and headers to arrive, from the connection opening "
+        "or the previous response (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--body-timeout",
+        type=_positive(float),
+        default=30.0,
+        metavar="SECONDS",
+        help="time for the whole body to arrive once the headers are in (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--max-header-bytes",
+        type=_positive(int),
+        default=16384,
+        metavar="BYTES",
+        help="most bytes of request line and headers; more gets 400 (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--max-headers",
+        type=_positive(int),
+        default=100,
+        metavar="N",
+        help="most header lines; more gets 431 (default: %(default)s)",
     )
     p.add_argument(
         "--log-level",
