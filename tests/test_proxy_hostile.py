@@ -370,6 +370,22 @@ def test_signature_over_the_inflated_body_is_refused(server: Server, upstream: U
     assert upstream.seen == []
 
 
+def test_upstream_gets_no_header_the_sender_did_not_send(
+    server: Server, upstream: Upstream
+) -> None:
+    status, _, _ = exchange(
+        server.port, GENUINE.replace(b"Host: x", b"Host: x\r\nConnection: close")
+    )
+    assert status == 202
+    names = {name for name, _ in upstream.seen[0]["headers"]}
+    # In particular no Accept-Encoding from the proxy's HTTP client, which would let the
+    # upstream answer in gzip to a sender that cannot read it.
+    assert names - {"x-token"} == {
+        "host", "content-length", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+        "x-webhook-guard-route", "x-webhook-guard-secret-id",
+    }  # fmt: skip
+
+
 # -- verified credentials -----------------------------------------------------------------------
 
 

@@ -190,6 +190,9 @@ class ForwardingApp:
             self._client = httpx.AsyncClient(
                 timeout=self._timeout, trust_env=False, follow_redirects=False
             )
+            # Nor may httpx add its defaults: an Accept-Encoding the sender never sent
+            # would let the upstream answer it in gzip, passed back as is.
+            self._client.headers.clear()
         return self._client
 
     async def aclose(self) -> None:
