@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.servers import free_port, serve_asgi, wait_for_port
+from tests.servers import free_port, run_process, serve_asgi
 from tests.test_proxy import Upstream, serve_args
 from webhook_guard.cli import main
 from webhook_guard.proxy_limits import ClientLimits
@@ -38,50 +38,34 @@ BASIC_PASSWORD = "bpass-2e6f0a"
 SIGNED_ROUTE_TOKEN = "stok-91b4c2"
 BODY_LIMIT = 262_144
 
+
+def token_route(name: str, path: str, token: dict[str, Any], **more: Any) -> dict[str, Any]:
+    return {"name": name, "path": path, "token": token, "event_id": "none", **more}
+
+
+def github_route(name: str, path: str, **more: Any) -> dict[str, Any]:
+    return {
+        "name": name, "path": path, "provider": "github", "secrets": [GH_SECRET],
+        "event_id": "none", **more,
+    }  # fmt: skip
+
+
 CONFIG: dict[str, Any] = {
     "version": 1,
     "routes": [
-        {
-            "name": "gh",
-            "path": "/hooks/gh",
-            "provider": "github",
-            "secrets": [GH_SECRET],
-            "event_id": "none",
-            "max_body_bytes": BODY_LIMIT,
-        },
-        {
-            "name": "query",
-            "path": "/hooks/query",
-            "token": {"query": "token", "secrets": [QUERY_TOKEN]},
-            "event_id": "none",
-        },
-        {
-            "name": "header",
-            "path": "/hooks/header/*",
-            "token": {"header": "X-Token", "secrets": [HEADER_TOKEN]},
-            "event_id": "none",
-        },
-        {
-            "name": "basic",
-            "path": "/hooks/basic",
-            "token": {"basic": "deployer", "secrets": [BASIC_PASSWORD]},
-            "event_id": "none",
-        },
-        {
-            "name": "forwarded",
-            "path": "/hooks/forwarded",
-            "token": {"header": "X-Token", "secrets": [HEADER_TOKEN]},
-            "event_id": "none",
-            "forward_credentials": True,
-        },
-        {
-            "name": "signed",
-            "path": "/hooks/signed",
-            "provider": "github",
-            "secrets": [GH_SECRET],
-            "token": {"query": "key", "secrets": [SIGNED_ROUTE_TOKEN]},
-            "event_id": "none",
-        },
+        github_route("gh", "/hooks/gh", max_body_bytes=BODY_LIMIT),
+        token_route("query", "/hooks/query", {"query": "token", "secrets": [QUERY_TOKEN]}),
+        token_route("header", "/hooks/header/*", {"header": "X-Token", "secrets": [HEADER_TOKEN]}),
+        token_route("basic", "/hooks/basic", {"basic": "deployer", "secrets": [BASIC_PASSWORD]}),
+        token_route(
+            "forwarded",
+            "/hooks/forwarded",
+            {"header": "X-Token", "secrets": [HEADER_TOKEN]},
+            forward_credentials=True,
+        ),
+        github_route(
+            "signed", "/hooks/signed", token={"query": "key", "secrets": [SIGNED_ROUTE_TOKEN]}
+        ),
     ],
 }
 
@@ -114,20 +98,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         limits = ["--header-timeout", str(HEADER_TIMEOUT), "--body-timeout", str(BODY_TIMEOUT)]
         limits += ["--max-headers", str(MAX_HEADERS), "--log-level", "debug"]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # the log is read while it runs
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                serve_args(config, upstream_url, port, *limits), stdout=out, stderr=out, env=env
-            )
-        try:
-            wait_for_port(port, alive=lambda: proc.poll() is None)
+        args = serve_args(config, upstream_url, port, *limits)
+        with run_process(args, port, env=env, output=log) as proc:
             yield Server(f"http://127.0.0.1:{port}", app, proc, log)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 from . import __version__
 from .errors import ConfigError
 from .guard import Guard
+from .proxy_limits import ClientLimits
 from .request import WebhookRequest
 from .signatures.presets import PRESETS
 
@@ -241,7 +242,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the verifying reverse proxy."""
     try:
         from .proxy import check_upstream, serve
-        from .proxy_limits import ClientLimits
     except ImportError as exc:
         return _needs_proxy_extra(exc)
     try:
@@ -378,35 +378,22 @@ def build_parser() -> argparse.ArgumentParser:
     limits = p.add_argument_group(
         "client limits", "what one client connection may hold; over a limit it is closed"
     )
-    limits.add_argument(
-        "--header-timeout",
-        type=_positive(float),
-        default=10.0,
-        metavar="SECONDS",
-        help="time for a request's line and headers to arrive, from the connection opening "
-        "or the previous response (default: %(default)s)",
-    )
-    limits.add_argument(
-        "--body-timeout",
-        type=_positive(float),
-        default=30.0,
-        metavar="SECONDS",
-        help="time for the whole body to arrive once the headers are in (default: %(default)s)",
-    )
-    limits.add_argument(
-        "--max-header-bytes",
-        type=_positive(int),
-        default=16384,
-        metavar="BYTES",
-        help="most bytes of request line and headers; more gets 400 (default: %(default)s)",
-    )
-    limits.add_argument(
-        "--max-headers",
-        type=_positive(int),
-        default=100,
-        metavar="N",
-        help="most header lines; more gets 431 (default: %(default)s)",
-    )
+    for flag, kind, metavar, text in (
+        ("--header-timeout", float, "SECONDS", "time for a request's line and headers "
+         "to arrive, from the connection opening or the previous response"),
+        ("--body-timeout", float, "SECONDS",
+         "time for the whole body to arrive once the headers are in"),
+        ("--max-header-bytes", int, "BYTES",
+         "most bytes of request line and headers; more gets 431 (400 while still arriving)"),
+        ("--max-headers", int, "N", "most header lines; more gets 431"),
+    ):  # fmt: skip
+        limits.add_argument(
+            flag,
+            type=_positive(kind),
+            default=getattr(ClientLimits(), flag[2:].replace("-", "_")),
+            metavar=metavar,
+            help=f"{text} (default: %(default)s)",
+        )
     p.add_argument(
         "--log-level",
         default="info",

@@ -1,31 +1,26 @@
 """Limits on what a client may make ``webhook-guard serve`` hold: time to send a request,
 size and number of header lines.
 
-uvicorn bounds the size of a request head (h11's 16 KiB buffer) and closes a connection
-left idle *after* a response (``timeout_keep_alive``), but it has no deadline for a
-request: a connection that never sends a byte, a request head or body trickled one
-byte at a time, or a body that is never finished, holds a socket forever (slowloris).
-httptools, which uvicorn picks when installed, does not bound the head either. So
-``serve`` runs uvicorn's h11 protocol with two deadlines added here, and measures each
-request head in front of the application. The rationale and the measured behaviour are in
-docs/threat-model.md.
+uvicorn's h11 parser bounds only a request head that is still arriving (what it buffers,
+16 KiB), and uvicorn closes a connection left idle *after* a response
+(``timeout_keep_alive``), but it has no deadline for a request: a connection that never
+sends a byte, a request head or body trickled one byte at a time, or a body that is
+never finished, holds a socket forever (slowloris). httptools, which uvicorn picks when
+installed, does not bound the head at all. So ``serve`` runs uvicorn's h11 protocol with
+two deadlines (``_h11_deadlines``), and measures each request head in front of the
+application (:func:`limit_head`). The rationale is in docs/threat-model.md.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
-
-from .adapters.asgi import ASGIApp, Receive, Scope, Send
 from .verdict import PROBLEM_CONTENT_TYPE
 
-logger = logging.getLogger("webhook_guard.proxy")
+if TYPE_CHECKING:  # the CLI imports this module; no ASGI stack is needed for that
+    from .adapters.asgi import ASGIApp, Receive, Scope, Send
 
 
 @dataclass(frozen=True)
@@ -59,84 +54,13 @@ class ClientLimits:
 
     def uvicorn_options(self) -> dict[str, Any]:
         """The ``uvicorn.Config`` keyword arguments that apply these limits."""
+        from ._h11_deadlines import deadline_protocol  # needs uvicorn (the proxy extra)
+
         return {
             "http": deadline_protocol(self),
             "h11_max_incomplete_event_size": self.max_header_bytes,
             "timeout_keep_alive": self.keep_alive_timeout,
         }
-
-
-class _DeadlineH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol plus a deadline for each request's head and for its body.
-
-    The phase is read from h11's state of the client's side: ``IDLE`` until the head is
-    complete, ``SEND_BODY`` until the body is; any other state has no deadline (the
-    application is working, or the connection is ending).
-    """
-
-    limits: ClientLimits = ClientLimits()
-    _phase: Any = None
-    _timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._watch()
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        self._watch()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self._watch()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel()
-        super().connection_lost(exc)
-
-    def _cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _watch(self) -> None:
-        phase = self.conn.their_state
-        if phase is self._phase:
-            return  # the deadline runs from when the phase began, not from the last byte
-        self._phase = phase
-        self._cancel()
-        if self.transport.is_closing():
-            return
-        if phase is h11.IDLE:
-            self._timer = self.loop.call_later(self.limits.header_timeout, self._expire, "head")
-        elif phase is h11.SEND_BODY:
-            self._timer = self.loop.call_later(self.limits.body_timeout, self._expire, "body")
-
-    def _expire(self, what: str) -> None:
-        self._timer = None
-        if self.transport.is_closing():
-            return
-        limit = self.limits.header_timeout if what == "head" else self.limits.body_timeout
-        peer = self.client[0] if self.client else "-"
-        logger.warning(
-            "closed the connection from %s: the request %s did not arrive within %g s",
-            peer,
-            what,
-            limit,
-        )
-        # Closing is the whole answer: the application (if it is waiting for the body)
-        # sees the client disconnect, and nothing more is read from this socket.
-        self.transport.close()
-
-
-def deadline_protocol(limits: ClientLimits) -> type[H11Protocol]:
-    """uvicorn's h11 protocol with ``limits``' request deadlines (``uvicorn.Config(http=)``)."""
-    chosen = limits
-
-    class DeadlineH11Protocol(_DeadlineH11Protocol):
-        limits = chosen
-
-    return DeadlineH11Protocol
 
 
 def _head_size(scope: Scope) -> int:
@@ -192,4 +116,4 @@ def limit_head(app: ASGIApp, limits: ClientLimits) -> ASGIApp:
     return limited
 
 
-__all__ = ["ClientLimits", "deadline_protocol", "limit_head"]
+__all__ = ["ClientLimits", "limit_head"]
