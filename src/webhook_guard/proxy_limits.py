@@ -5,8 +5,8 @@ uvicorn's h11 parser bounds only a request head that is still arriving (what it 
 16 KiB), and uvicorn closes a connection left idle *after* a response
 (``timeout_keep_alive``), but it has no deadline for a request: a connection that never
 sends a byte, a request head or body trickled one byte at a time, or a body that is
-never finished, holds a socket forever (slowloris). httptools, which uvicorn picks when
-installed, does not bound the head at all. So ``serve`` runs uvicorn's h11 protocol with
+never finished, holds a socket forever (slowloris). With httptools, which uvicorn picks
+when installed, no head limit can be set at all. So ``serve`` runs uvicorn's h11 protocol with
 two deadlines (``_h11_deadlines``), and measures each request head in front of the
 application (:func:`limit_head`). The rationale is in docs/threat-model.md.
 """
