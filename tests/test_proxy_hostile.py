@@ -36,6 +36,7 @@ QUERY_TOKEN = "qtok-8c1d9e"
 HEADER_TOKEN = "htok-5a7b3f"
 BASIC_PASSWORD = "bpass-2e6f0a"
 SIGNED_ROUTE_TOKEN = "stok-91b4c2"
+GITLAB_TOKEN = "gltok-3d8e51"
 BODY_LIMIT = 262_144
 
 
@@ -66,6 +67,13 @@ CONFIG: dict[str, Any] = {
         github_route(
             "signed", "/hooks/signed", token={"query": "key", "secrets": [SIGNED_ROUTE_TOKEN]}
         ),
+        {
+            "name": "gitlab",
+            "path": "/hooks/gitlab",
+            "provider": "gitlab",
+            "secrets": [GITLAB_TOKEN],
+            "event_id": "none",
+        },
     ],
 }
 
@@ -391,6 +399,18 @@ def test_query_token_is_stripped_other_parameters_kept_in_order(
     assert forwarded(upstream)[0] == expected
 
 
+def test_gitlab_token_is_stripped(server: Server, upstream: Upstream) -> None:
+    r = httpx.post(
+        f"{server.url}/hooks/gitlab",
+        content=b"{}",
+        headers={"X-Gitlab-Token": GITLAB_TOKEN, "X-Gitlab-Event": "Push Hook"},
+    )
+    assert r.status_code == 202
+    _, headers = forwarded(upstream)
+    assert "x-gitlab-token" not in headers
+    assert headers["x-gitlab-event"] == ["Push Hook"]
+
+
 def test_token_header_is_stripped(server: Server, upstream: Upstream) -> None:
     r = httpx.post(
         f"{server.url}/hooks/header/x",
@@ -449,12 +469,20 @@ def test_tokens_are_never_logged(server: Server, upstream: Upstream) -> None:
         httpx.post(f"{url}/hooks/query?token={token}&token={token}", content=b"{}")
     for token in (HEADER_TOKEN, guesses["header"]):
         httpx.post(f"{url}/hooks/header/l", content=b"{}", headers={"X-Token": token})
-    for password in (BASIC_PASSWORD, guesses["basic"]):
-        auth = basic("deployer", password)
+    for auth in (
+        basic("deployer", BASIC_PASSWORD),
+        basic("deployer", guesses["basic"]),
+        basic("intruder", BASIC_PASSWORD),
+        f"Bearer {guesses['basic']}",
+    ):
         httpx.post(f"{url}/hooks/basic", content=b"{}", headers={"Authorization": auth})
     assert len(upstream.seen) == 3  # one accepted per route; the rest refused and logged
     log = server.log.read_text()
     assert "webhook rejected" in log  # the guard's refusals are in this log
     secrets = [QUERY_TOKEN, HEADER_TOKEN, BASIC_PASSWORD, *guesses.values()]
-    secrets += [basic("deployer", p).split()[1] for p in (BASIC_PASSWORD, guesses["basic"])]
+    secrets += [
+        basic(user, p).split()[1]
+        for user, p in (("deployer", BASIC_PASSWORD), ("deployer", guesses["basic"]),
+                        ("intruder", BASIC_PASSWORD))
+    ]  # fmt: skip
     assert [s for s in secrets if s in log] == []
