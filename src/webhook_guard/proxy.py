@@ -21,7 +21,6 @@ import math
 import signal
 import sys
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -30,10 +29,8 @@ from .adapters._common import ConfigSource
 from .adapters.asgi import ASGIApp, GuardMiddleware, Receive, Scope, Send, read_body, send_verdict
 from .config import TokenConfig
 from .guard import Guard
+from .proxy_limits import ClientLimits, limit_head
 from .verdict import PROBLEM_CONTENT_TYPE, Reason, Verdict
-
-if TYPE_CHECKING:
-    from .proxy_limits import ClientLimits
 
 logger = logging.getLogger("webhook_guard.proxy")
 
@@ -386,8 +383,6 @@ def serve(
     """
     import uvicorn
 
-    from .proxy_limits import ClientLimits, limit_head
-
     limits = limits or ClientLimits()
     app = limit_head(
         create_proxy(config, upstream, timeout=timeout, connect_timeout=connect_timeout), limits
@@ -408,7 +403,7 @@ def serve(
         server_header=False,
         timeout_graceful_shutdown=max(math.ceil(timeout), 1),
         # Always uvicorn's h11 parser (even where httptools is installed), with deadlines
-        # for the request head and body: see proxy_limits.
+        # for the request head and body: see ClientLimits.
         **limits.uvicorn_options(),
     )
     # After uvicorn.Config has set up logging: webhook URLs may carry a token.
