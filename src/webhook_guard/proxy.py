@@ -415,16 +415,19 @@ def serve(
 def _log_with_uvicorn(level: str) -> None:
     """Send the ``webhook_guard`` logger's lines (refusals, upstream failures, clients cut
     off) to stderr in uvicorn's format: as a library it has only a NullHandler, which
-    would keep them out of the proxy's log altogether."""
+    would keep them out of the proxy's log altogether. Where logging is set up already
+    (``serve()`` called from a program that configured it), it is left alone."""
     from uvicorn.logging import DefaultFormatter
 
     ours = logging.getLogger("webhook_guard")
-    if not any(getattr(h, "_webhook_guard_serve", False) for h in ours.handlers):
+    configured = logging.getLogger().handlers or [
+        h for h in ours.handlers if not isinstance(h, logging.NullHandler)
+    ]
+    if not configured:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(DefaultFormatter("%(levelprefix)s %(name)s: %(message)s"))
-        handler._webhook_guard_serve = True  # type: ignore[attr-defined]
         ours.addHandler(handler)
-    ours.setLevel(level.upper())
+        ours.setLevel(level.upper())
 
 
 def redact_query(record: logging.LogRecord) -> bool:
