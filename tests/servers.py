@@ -89,6 +89,15 @@ def serve_wsgi(app: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+def _output_file(output: IO[bytes] | Path | None) -> contextlib.AbstractContextManager[IO[bytes]]:
+    """A process's output: a file at `output`, an open file, or a temporary file."""
+    if isinstance(output, Path):
+        return output.open("w+b")
+    if output is not None:
+        return contextlib.nullcontext(output)
+    return tempfile.TemporaryFile()
+
+
 @contextlib.contextmanager
 def run_process(
     args: Sequence[str],
@@ -96,13 +105,13 @@ def run_process(
     *,
     env: dict[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
-    output: IO[bytes] | None = None,
+    output: IO[bytes] | Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process, wait until `port` accepts connections, stop it on exit.
 
     Its output goes to `output` (default: a temporary file), shown when it fails to start.
     """
-    with contextlib.nullcontext(output) if output else tempfile.TemporaryFile() as log:
+    with _output_file(output) as log:
         proc = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         try:
             try:

@@ -1139,6 +1139,16 @@ ERROR_CASES = [
         [("network.client_ip", "expected a string, got int")],
         id="network-client-ip-int",
     ),
+    P(
+        route(forward_credentials=True),
+        [("routes[0].forward_credentials", "verifies no token, so there is no credential")],
+        id="forward-credentials-without-token",
+    ),
+    P(
+        route(forward_credentials="yes"),
+        [("routes[0].forward_credentials", "expected true or false, got 'yes'")],
+        id="forward-credentials-not-bool",
+    ),
 ]
 
 
@@ -1475,6 +1485,14 @@ def test_kv_format_with_timestamp_key_loads() -> None:
     assert spec is not None
     assert spec.timestamp_key == "t"
     assert spec.separator == ","
+
+
+@pytest.mark.parametrize("value", [True, False, DEL])
+def test_forward_credentials(value: Any) -> None:
+    cfg = token()
+    _patch(cfg["routes"][0], {"forward_credentials": value})
+    config = load_config(cfg, env=ENV, now=NOW)
+    assert config.routes[0].forward_credentials is (value is True)
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .errors import ConfigError
 from .guard import Guard
+from .proxy_limits import ClientLimits
 from .request import WebhookRequest
 from .signatures.presets import PRESETS
 
@@ -247,6 +249,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: --upstream: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    limits = ClientLimits(
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_header_bytes=args.max_header_bytes,
+        max_headers=args.max_headers,
+    )
     serve(
         config=args.config,
         upstream=args.upstream,
@@ -255,6 +263,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         connect_timeout=args.connect_timeout,
         log_level=args.log_level,
+        limits=limits,
     )
     return EXIT_OK
 
@@ -266,6 +275,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except ImportError as exc:
         return _needs_proxy_extra(exc)
     return run_demo()
+
+
+def _positive(kind: Callable[[str], float]) -> Callable[[str], Any]:
+    """An argparse type: ``kind`` of the text, refused unless > 0 (argparse exits 2)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not 0 < value < math.inf:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+        return value
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -351,6 +375,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long to try to connect to the upstream before 502 (default: %(default)s)",
     )
+    limits = p.add_argument_group(
+        "client limits", "what one client connection may hold; over a limit it is closed"
+    )
+    for flag, kind, metavar, text in (
+        ("--header-timeout", float, "SECONDS", "time for a request's line and headers "
+         "to arrive, from the connection opening or the previous response"),
+        ("--body-timeout", float, "SECONDS",
+         "time for the whole body to arrive once the headers are in"),
+        ("--max-header-bytes", int, "BYTES",
+         "most bytes of request line and headers; more gets 431 (400 while still arriving)"),
+        ("--max-headers", int, "N", "most header lines; more gets 431"),
+    ):  # fmt: skip
+        limits.add_argument(
+            flag,
+            type=_positive(kind),
+            default=getattr(ClientLimits(), flag[2:].replace("-", "_")),
+            metavar=metavar,
+            help=f"{text} (default: %(default)s)",
+        )
     p.add_argument(
         "--log-level",
         default="info",

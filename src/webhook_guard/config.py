@@ -100,6 +100,9 @@ class RouteConfig:
     """The ``allow_ips`` entries as written (empty: no allowlist)."""
     allow_set: IPSet | None = None
     """The compiled allowlist; None when the route has none (every address may call)."""
+    forward_credentials: bool = False
+    """Whether the verifying proxy passes the token it verified (query parameter, header
+    or ``Authorization``) on to the upstream; by default it strips it."""
 
     def __post_init__(self) -> None:
         if self.allow_ips and self.allow_set is None:
@@ -324,6 +327,7 @@ _ROUTE_KEYS = (
     "mode",
     "public_url",
     "allow_ips",
+    "forward_credentials",
 )
 _SIGNATURE_KEYS = (
     "header",
@@ -702,6 +706,17 @@ class _Parser:
                 "no authentication configured: set 'provider' (or 'signature') with "
                 "'secrets', and/or 'token'",
             )
+        forward_credentials = block.get("forward_credentials", False)
+        if not isinstance(forward_credentials, bool):
+            raise _Invalid(
+                f"{where}.forward_credentials",
+                f"expected true or false, got {forward_credentials!r}",
+            )
+        if forward_credentials and token is None:
+            raise _Invalid(
+                f"{where}.forward_credentials",
+                "this route verifies no token, so there is no credential to forward",
+            )
         default_event_id = preset.event_id if preset is not None else "auto"
         event_id = self._event_id(
             block.get("event_id", default_event_id), f"{where}.event_id", signature
@@ -722,6 +737,7 @@ class _Parser:
             public_url=public_url,
             allow_ips=allow_ips,
             allow_set=allow_set,
+            forward_credentials=forward_credentials,
         )
 
     def _public_url(self, raw: object, where: str) -> str:

@@ -179,6 +179,7 @@ class _FastPath:
             "public_url",
             "allow_ips",
             "allow_set",
+            "forward_credentials",
         }
     )
     # Client address rules are checked through Guard._ip_rules (the general path's own

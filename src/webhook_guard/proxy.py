@@ -21,13 +21,15 @@ import math
 import signal
 import sys
 from collections.abc import Callable, Iterable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
 from .adapters._common import ConfigSource, target_path
 from .adapters.asgi import ASGIApp, GuardMiddleware, Receive, Scope, Send, read_body, send_verdict
+from .config import TokenConfig
 from .guard import Guard
+from .proxy_limits import ClientLimits, limit_head
 from .verdict import PROBLEM_CONTENT_TYPE, Reason, Verdict
 
 logger = logging.getLogger("webhook_guard.proxy")
@@ -86,6 +88,29 @@ def check_upstream(url: str) -> str:
     if parts.query or parts.fragment:
         raise ValueError(f"upstream {url!r} must not have a query or fragment")
     return url.rstrip("/")
+
+
+def _credential_header(token: TokenConfig | None) -> bytes | None:
+    """The request header that carries ``token`` (lower case), if it is a header."""
+    if token is None or token.source == "query":
+        return None
+    return b"authorization" if token.source == "basic" else (token.name or "").lower().encode()
+
+
+def _without_param(query: bytes, name: str) -> bytes:
+    """``query`` without the ``name`` parameter, the rest byte for byte in order.
+
+    Each ``&``-separated field is decoded as the guard decodes the query when it reads a
+    token (latin-1 text, then ``parse_qsl``), so an encoded spelling of the name such as
+    ``t%6Fken`` is removed too.
+    """
+    fields = query.split(b"&")
+    kept = [
+        f
+        for f in fields
+        if not any(k == name for k, _ in parse_qsl(f.decode("latin-1"), keep_blank_values=True))
+    ]
+    return query if len(kept) == len(fields) else b"&".join(kept)
 
 
 def _connection_listed(headers: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
@@ -151,6 +176,9 @@ class ForwardingApp:
         self.trusted_proto: Callable[[str | None], bool] = trusted_proto or (lambda peer: False)
         self._client = client
         self._own_client = client is None
+        #: The token a route verified, to be stripped before forwarding (None: nothing to
+        #: strip); :func:`create_proxy` sets it from the config's ``forward_credentials``.
+        self.credentials: Callable[[str], TokenConfig | None] = lambda route: None
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -159,6 +187,9 @@ class ForwardingApp:
             self._client = httpx.AsyncClient(
                 timeout=self._timeout, trust_env=False, follow_redirects=False
             )
+            # Nor may httpx add its defaults: an Accept-Encoding the sender never sent
+            # would let the upstream answer it in gzip, passed back as is.
+            self._client.headers.clear()
         return self._client
 
     async def aclose(self) -> None:
@@ -201,6 +232,9 @@ class ForwardingApp:
         any copy of a header the proxy sets, plus ``X-Forwarded-*`` and the verdict."""
         received: list[tuple[bytes, bytes]] = list(scope.get("headers", ()))
         drop = HOP_BY_HOP | SET_BY_PROXY | _connection_listed(received)
+        credential = _credential_header(self.credentials(str(verdict.route)))
+        if credential is not None:
+            drop = drop | {credential}
         out: list[tuple[bytes, bytes]] = []
         host: bytes | None = None
         proto: bytes | None = None
@@ -233,6 +267,9 @@ class ForwardingApp:
     async def _forward(self, scope: Scope, verdict: Verdict, body: bytes, send: Send) -> None:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string", b"")
+        token = self.credentials(str(verdict.route))
+        if token is not None and token.source == "query" and token.name:
+            query = _without_param(query, token.name)
         # The path as the guard read it (an absolute-form target loses its scheme and host).
         target = self.upstream + target_path(raw_path)
         if query:
@@ -315,6 +352,13 @@ def create_proxy(
     trusted = middleware.guard.config.network.trusted_set
     # X-Forwarded-Proto is believed from the same peers as X-Forwarded-For.
     forward.trusted_proto = lambda peer: peer is not None and peer in trusted
+    # A verified token is the sender's proof to the guard, not the application's business
+    # (and in a query it would end up in the application's access log).
+    forward.credentials = {
+        r.name: r.token
+        for r in middleware.guard.config.routes
+        if r.token is not None and not r.forward_credentials
+    }.get
     return middleware
 
 
@@ -331,14 +375,19 @@ def serve(
     timeout: float = DEFAULT_TIMEOUT,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     log_level: str = "info",
+    limits: ClientLimits | None = None,
 ) -> None:
     """Run the proxy on uvicorn until SIGTERM or SIGINT (then finish open requests).
 
     The config is loaded before the socket is bound, so a bad one fails at once.
+    ``limits`` bounds what one client connection may hold (default: ``ClientLimits()``).
     """
     import uvicorn
 
-    app = create_proxy(config, upstream, timeout=timeout, connect_timeout=connect_timeout)
+    limits = limits or ClientLimits()
+    app = limit_head(
+        create_proxy(config, upstream, timeout=timeout, connect_timeout=connect_timeout), limits
+    )
     # uvicorn drains open requests on SIGTERM, then re-raises the signal with the handler
     # that was installed before it; make that a normal exit, so a requested stop is not
     # reported as a crash (exit status 0 instead of -15).
@@ -354,10 +403,32 @@ def serve(
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=max(math.ceil(timeout), 1),
+        # Always uvicorn's h11 parser (even where httptools is installed), with deadlines
+        # for the request head and body: see ClientLimits.
+        **limits.uvicorn_options(),
     )
     # After uvicorn.Config has set up logging: webhook URLs may carry a token.
     logging.getLogger("uvicorn.access").addFilter(redact_query)
+    _log_with_uvicorn(log_level)
     uvicorn.Server(settings).run()
+
+
+def _log_with_uvicorn(level: str) -> None:
+    """Send the ``webhook_guard`` logger's lines (refusals, upstream failures, clients cut
+    off) to stderr in uvicorn's format: as a library it has only a NullHandler, which
+    would keep them out of the proxy's log altogether. Where logging is set up already
+    (``serve()`` called from a program that configured it), it is left alone."""
+    from uvicorn.logging import DefaultFormatter
+
+    ours = logging.getLogger("webhook_guard")
+    configured = logging.getLogger().handlers or [
+        h for h in ours.handlers if not isinstance(h, logging.NullHandler)
+    ]
+    if not configured:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(DefaultFormatter("%(levelprefix)s %(name)s: %(message)s"))
+        ours.addHandler(handler)
+        ours.setLevel(level.upper())
 
 
 def redact_query(record: logging.LogRecord) -> bool:

@@ -240,6 +240,13 @@ def _route() -> dict[str, Any]:
                 "description": "Source addresses allowed: CIDRs, provider lists (github, "
                 "stripe, cloudflare, aws:SERVICE[/region]), named sets or file:PATH.",
             },
+            "forward_credentials": {
+                "type": "boolean",
+                "default": False,
+                "description": "webhook-guard serve: pass the verified token (query "
+                "parameter, header or Authorization) on to the upstream; by default it is "
+                "stripped. Needs a token.",
+            },
         },
         "One protected webhook route. It needs a signature (provider or signature, with "
         "secrets), a token, or both.",
