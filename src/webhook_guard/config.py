@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "methods": ["POST"],
 }
 ON_DUPLICATE = ("acknowledge", "reject")
+COMMIT_ON = ("2xx", "below_500")
 MODES = ("enforce", "report")
 ON_STORE_ERROR = ("fail_closed", "fail_open")
 ALL_HOPS_TRUSTED = ("reject", "leftmost")
@@ -100,6 +101,9 @@ class RouteConfig:
     """The ``allow_ips`` entries as written (empty: no allowlist)."""
     allow_set: IPSet | None = None
     """The compiled allowlist; None when the route has none (every address may call)."""
+    commit_on: str = "2xx"
+    """Which handler answers use the event up: ``2xx`` (default; anything else releases
+    it for the provider's retry) or ``below_500`` (a 4xx means "processed, never again")."""
 
     def __post_init__(self) -> None:
         if self.allow_ips and self.allow_set is None:
@@ -324,6 +328,7 @@ _ROUTE_KEYS = (
     "mode",
     "public_url",
     "allow_ips",
+    "commit_on",
 )
 _SIGNATURE_KEYS = (
     "header",
@@ -722,6 +727,7 @@ class _Parser:
             public_url=public_url,
             allow_ips=allow_ips,
             allow_set=allow_set,
+            commit_on=_choice(block.get("commit_on", "2xx"), f"{where}.commit_on", COMMIT_ON),
         )
 
     def _public_url(self, raw: object, where: str) -> str:

@@ -56,8 +56,8 @@ class GuardMiddleware:
 
     Refusals are answered here with ``application/problem+json`` and never reach the app;
     so are duplicates (200 under ``on_duplicate: acknowledge``). After the app answered,
-    the event ID is committed (status < 500) or released (status >= 500, no response, or
-    an exception) so that the provider's retry is processed.
+    the event ID is committed (2xx; see the route's ``commit_on``) or released (any other
+    status, no response, or an exception) so that the provider's retry is processed.
 
     A guard built here from ``config`` is owned by the middleware: its replay store's
     connections (Redis) are closed at lifespan shutdown. A ``guard=`` passed in is yours.

@@ -60,8 +60,8 @@ class WebhookGuard:
             with :meth:`protect`.
 
     The verdict is at ``flask.g.webhook``. Refusals and duplicates are answered with
-    ``application/problem+json`` and never reach the view. The event ID is committed when
-    the response status is below 500 and released on 5xx or an exception, so the
+    ``application/problem+json`` and never reach the view. The event ID is committed on
+    a 2xx and released on anything else (see the route's ``commit_on``), so the
     provider's retry is processed.
     """
 
