@@ -42,7 +42,7 @@ class MemoryReplayStore:
     ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
-        # Value: a float deadline for a DONE event, or (deadline, token) for a reservation;
+        # Value: a bare deadline for a DONE event, or (deadline, token) for a reservation;
         # the bare float keeps a million remembered events in about 200 MB. Order: oldest
         # insert or commit first, which is the eviction order.
         self._entries: OrderedDict[str, float | tuple[float, str]] = OrderedDict()
@@ -63,11 +63,13 @@ class MemoryReplayStore:
             if len(entries) > self._max_entries:
                 self._evict(now)
             return _NEW
-        if entry.__class__ is float:
-            if entry > now:  # type: ignore[operator,unused-ignore]
-                return _DONE
-        elif entry[0] > now:  # type: ignore[index,unused-ignore]
-            return _IN_FLIGHT
+        # A reservation is the tuple; anything else is a DONE deadline, whatever number
+        # type the clock returns (an int clock is allowed by the type hints).
+        if entry.__class__ is tuple:
+            if entry[0] > now:  # type: ignore[index,unused-ignore]
+                return _IN_FLIGHT
+        elif entry > now:  # type: ignore[operator,unused-ignore]
+            return _DONE
         # An expired entry is taken over; it moves to the back like a new one.
         entries[key] = (now + ttl, token)
         entries.move_to_end(key)
@@ -105,7 +107,7 @@ class MemoryReplayStore:
 
     def _evict(self, now: float) -> None:
         _, entry = self._entries.popitem(last=False)
-        deadline = entry if entry.__class__ is float else entry[0]  # type: ignore[index,unused-ignore]
+        deadline = entry[0] if entry.__class__ is tuple else entry  # type: ignore[index,unused-ignore]
         if deadline > now and now - self._warned_at > 60:  # type: ignore[operator,unused-ignore]
             self._warned_at = now
             logger.warning(
