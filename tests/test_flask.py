@@ -315,17 +315,6 @@ def test_explicit_argument_wins_over_app_config() -> None:
     assert state.guard_all is True
 
 
-@pytest.mark.parametrize(("testing", "warned"), [(False, True), (True, False)])
-def test_memory_store_outside_testing_is_warned_about(
-    caplog: pytest.LogCaptureFixture, testing: bool, warned: bool
-) -> None:
-    app = Flask(__name__)
-    app.config["TESTING"] = testing
-    with caplog.at_level("WARNING", logger="webhook_guard"):
-        WebhookGuard(app, config={"version": 1, "routes": [sw_route()]})
-    assert ("replay store is in memory" in caplog.text) is warned
-
-
 def test_missing_or_broken_config_fails_at_init_app() -> None:
     with pytest.raises(TypeError, match="WebhookGuard: pass config="):
         WebhookGuard(Flask(__name__))

@@ -28,7 +28,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import ClosingIterator
 
 from ..guard import Guard
-from ..replay import MemoryReplayStore
 from ..request import WebhookRequest
 from ..verdict import Verdict
 from ._common import ConfigSource, SettleWhenSent, logger, resolve_guard, wsgi_path
@@ -94,13 +93,6 @@ class WebhookGuard:
         if guard_all is None:
             guard_all = bool(app.config.get("WEBHOOK_GUARD_ALL", True))
         app.extensions[EXTENSION] = _AppState(guard, guard_all)
-        if isinstance(guard.store, MemoryReplayStore) and not (app.debug or app.testing):
-            # As flask-limiter does: per-process memory is fine until there are workers.
-            logger.warning(
-                "webhook_guard: the replay store is in memory, so each worker process "
-                "remembers only its own deliveries; with several workers set "
-                "replay.store to a redis:// URL"
-            )
         app.before_request(_before_request)
         app.after_request(_after_request)
         app.teardown_request(_teardown_request)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -14,6 +16,52 @@ logger = logging.getLogger("webhook_guard")
 _DONE = ReplayState.DONE
 _IN_FLIGHT = ReplayState.IN_FLIGHT
 _NEW = ReplayState.NEW
+
+# Module name of a multi-process server's config class, its class name, and its attribute
+# holding the number of worker processes (gunicorn -w, uvicorn --workers).
+_SERVERS = (("gunicorn.config", "Config", "workers"), ("uvicorn.config", "Config", "workers"))
+_checked_workers = False
+
+
+def warn_if_many_workers() -> None:
+    """Print a warning to stderr, once per process, when this process is one of several
+    workers of a server (gunicorn ``-w``, uvicorn ``--workers``).
+
+    A memory store remembers only what its own process saw, so a retry or replay that
+    reaches another worker is processed again. Said on stderr, where the server's own
+    start-up lines go, because the library's logger has only a NullHandler.
+    """
+    global _checked_workers
+    if _checked_workers:
+        return
+    _checked_workers = True
+    classes: dict[type, tuple[str, str]] = {}
+    for module_name, class_name, attribute in _SERVERS:
+        module = sys.modules.get(module_name)
+        cls = getattr(module, class_name, None)
+        if isinstance(cls, type):
+            classes[cls] = (module_name.partition(".")[0], attribute)
+    if not classes:
+        return
+    # The server's parsed configuration is in this process (a forked gunicorn worker
+    # inherits the arbiter's, a uvicorn worker is handed its own), but not reachable
+    # from a module; looked for once per process.
+    for obj in gc.get_objects():
+        found = classes.get(type(obj))
+        if found is None:
+            continue
+        server, attribute = found
+        workers = getattr(obj, attribute, 1)
+        if isinstance(workers, int) and workers > 1:
+            print(
+                f"webhook_guard: WARNING: {server} runs {workers} worker processes but the "
+                "replay store is in memory: each process remembers only its own deliveries, "
+                "so a retry or replay that reaches another worker is processed again. Set "
+                "replay.store to a redis:// URL.",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
 
 
 class MemoryReplayStore:
@@ -49,6 +97,7 @@ class MemoryReplayStore:
         self._max_entries = max_entries
         self._clock = clock
         self._warned_at = float("-inf")
+        warn_if_many_workers()
 
     def __len__(self) -> int:
         return len(self._entries)
