@@ -91,13 +91,18 @@ def serve_wsgi(app: Any) -> Iterator[str]:
 
 @contextlib.contextmanager
 def run_process(
-    args: Sequence[str], port: int, *, env: dict[str, str] | None = None
+    args: Sequence[str],
+    port: int,
+    *,
+    env: dict[str, str] | None = None,
+    output: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process, wait until `port` accepts connections, stop it on exit.
 
-    Its output goes to a file that is shown when it fails to start.
+    Its output goes to a file (``output``, to read it; else a temporary one) that is
+    shown when it fails to start.
     """
-    with tempfile.TemporaryFile() as log:
+    with output.open("w+b") if output else tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import httpx
 import pytest
 
 from .conftest import SW_SECRET, sdk_signed, sw_route
-from .servers import free_port, require, wait_for_port
+from .servers import free_port, require, run_process
 
 WARNING = "worker processes but the replay store is in memory"
 BODY = '{"type":"ping"}'
@@ -76,18 +75,8 @@ def write_app(directory: Path, source: str, store: str = "memory") -> None:
 @contextlib.contextmanager
 def server(args: list[str], port: int, log: Path) -> Iterator[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(log.parent), *sys.path])}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=out, env=env, cwd=log.parent)
-    try:
-        wait_for_port(port, alive=lambda: proc.poll() is None)
+    with run_process(args, port, env=env, output=log):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def gunicorn(workers: int, port: int) -> list[str]:
