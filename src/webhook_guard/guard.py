@@ -606,7 +606,7 @@ class Guard:
         Args:
             verdict: the verdict :meth:`check` returned.
             status: the handler's response status; ``None`` when it raised or the client
-                went away before the answer was sent. A 2xx (under the route's
+                went away before the whole answer was produced. A 2xx (under the route's
                 ``commit_on: below_500``: any status below 500) remembers the event as
                 done; anything else releases the reservation so the provider's retry is
                 processed. Store errors are logged, never raised.
