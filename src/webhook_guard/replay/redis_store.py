@@ -247,11 +247,18 @@ class RedisReplayStore:
             if self._offset is None:
                 start = time.monotonic()
                 self._learn_clock(start, clients.now(keys=keys))
-            start = time.monotonic()
-            reply = clients.reserve(keys=keys, args=self._reserve_args(start, ttl, token))
+            for _ in range(2):  # once more after a refusal that taught Redis' clock anew
+                start = time.monotonic()
+                reply = clients.reserve(keys=keys, args=self._reserve_args(start, ttl, token))
+                state = self._state(start, reply)
+                if state is not None:
+                    return state
         except Exception as exc:
             raise self._error("reserve", exc) from exc
-        return self._state(start, reply)
+        raise ReplayStoreError(
+            "redis replay store: the reserve reached Redis only after the client stopped "
+            "waiting (Redis stalled); nothing was reserved"
+        )
 
     def commit(self, key: str, ttl: float, token: str) -> None:
         """See :meth:`ReplayStore.commit`."""
@@ -287,11 +294,18 @@ class RedisReplayStore:
             if self._offset is None:
                 start = time.monotonic()
                 self._learn_clock(start, await clients.now(keys=keys))
-            start = time.monotonic()
-            reply = await clients.reserve(keys=keys, args=self._reserve_args(start, ttl, token))
+            for _ in range(2):  # once more after a refusal that taught Redis' clock anew
+                start = time.monotonic()
+                reply = await clients.reserve(keys=keys, args=self._reserve_args(start, ttl, token))
+                state = self._state(start, reply)
+                if state is not None:
+                    return state
         except Exception as exc:
             raise self._error("reserve", exc) from exc
-        return self._state(start, reply)
+        raise ReplayStoreError(
+            "redis replay store: the reserve reached Redis only after the client stopped "
+            "waiting (Redis stalled); nothing was reserved"
+        )
 
     async def acommit(self, key: str, ttl: float, token: str) -> None:
         """See :meth:`ReplayStore.acommit`."""
@@ -398,19 +412,18 @@ class RedisReplayStore:
         if self._offset is None or self._wait_ms is None or (end - start) * 2000 < self._wait_ms:
             self._offset = redis_ms - (start + end) * 500
 
-    def _state(self, start: float, reply: object) -> ReplayState:
+    def _state(self, start: float, reply: object) -> ReplayState | None:
+        """The state a reserve reply reports; None when Redis refused it as too late."""
         if isinstance(reply, list) and len(reply) == 2 and type(reply[0]) is int:
             code = reply[0]
-            # Also from a refusal: had Redis' clock been stepped, the next call must not
-            # be refused as well.
+            # Also from a refusal: a refusal the client still got an answer to means its
+            # idea of Redis' clock was wrong (the clock was stepped, or this is another
+            # node of a cluster), so the next call must not be refused as well.
             self._learn_clock(start, reply[1])
             if 0 <= code <= 2:
                 return _STATES[code]
             if code == 3:
-                raise ReplayStoreError(
-                    "redis replay store: the reserve reached Redis only after the client "
-                    "stopped waiting (Redis stalled); nothing was reserved"
-                )
+                return None
         raise ReplayStoreError(f"redis replay store: unexpected reply {reply!r} to reserve")
 
     def _error(self, op: str, exc: Exception) -> ReplayStoreError:
