@@ -155,11 +155,31 @@ def redis_server(port: int | None = None) -> Iterator[str]:
 
     Pass the ``port`` of a stopped one to bring "the same" server back (empty).
     """
+    with redis_process(port) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def redis_process(
+    port: int | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """:func:`redis_server`, also yielding the process (to :func:`frozen` it)."""
     port = port or free_port()
     args = [require("redis-server"), "--port", str(port), "--bind", "127.0.0.1"]
     args += ["--save", "", "--appendonly", "no", "--protected-mode", "no"]
-    with run_process(args, port):
-        yield f"redis://127.0.0.1:{port}/0"
+    with run_process(args, port) as proc:
+        yield f"redis://127.0.0.1:{port}/0", proc
+
+
+@contextlib.contextmanager
+def frozen(proc: subprocess.Popen[bytes]) -> Iterator[None]:
+    """Stall a server (SIGSTOP) for the block: its clients connect and send, nobody
+    answers; it resumes (SIGCONT) and runs what was sent, as after a long GC or swap."""
+    proc.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGCONT)
 
 
 @contextlib.contextmanager

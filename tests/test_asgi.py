@@ -166,10 +166,22 @@ def test_handler_failure_releases_the_event_so_the_retry_is_processed(
     assert_problem(third, 200, Reason.DUPLICATE_EVENT)
 
 
-def test_4xx_from_handler_commits_the_event(client: TestClient, recorder: Recorder) -> None:
+def test_4xx_from_handler_releases_the_event(client: TestClient, recorder: Recorder) -> None:
     recorder.status = 422
     assert client.post("/hooks/sw", content=BODY.encode(), headers=signed()).status_code == 422
-    again = client.post("/hooks/sw", content=BODY.encode(), headers=signed())
+    recorder.status = 200
+    assert client.post("/hooks/sw", content=BODY.encode(), headers=signed()).status_code == 200
+    assert len(recorder.calls) == 2
+
+
+def test_4xx_commits_under_commit_on_below_500(
+    make_guard: GuardFactory, recorder: Recorder
+) -> None:
+    recorder.status = 422
+    guard = make_guard(sw_route(commit_on="below_500"))
+    with TestClient(GuardMiddleware(recorder.app(), guard=guard)) as c:
+        assert c.post("/hooks/sw", content=BODY.encode(), headers=signed()).status_code == 422
+        again = c.post("/hooks/sw", content=BODY.encode(), headers=signed())
     assert_problem(again, 200, Reason.DUPLICATE_EVENT)
     assert len(recorder.calls) == 1
 

@@ -106,7 +106,14 @@ async def astreamed(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(body(), content_type="application/json")
 
 
+def absolute(request: HttpRequest) -> HttpResponse:
+    # A view that links back to itself: get_host() checks ALLOWED_HOSTS (DisallowedHost).
+    link = request.build_absolute_uri("/done")
+    return _record(request) if link else HttpResponse(status=500)
+
+
 urlpatterns = [
+    path("hooks/absolute", absolute),
     path("hooks/stream", streamed),
     path("hooks/astream", astreamed),
     path("hooks/sw", hook),
@@ -129,6 +136,7 @@ def routes(**overrides: Any) -> list[dict[str, Any]]:
         sw_route(name="pmis", path="/protected/misnamed"),
         sw_route(name="stream", path="/hooks/stream"),
         sw_route(name="astream", path="/hooks/astream"),
+        sw_route(name="absolute", path="/hooks/absolute"),
     ]
 
 
@@ -413,6 +421,27 @@ def assert_problem_httpx(resp: httpx.Response, status: int, reason: Reason) -> N
     assert resp.status_code == status
     assert resp.headers["content-type"] == "application/problem+json"
     assert resp.json()["reason"] == reason.value
+
+
+def test_disallowed_host_400_leaves_the_event_for_the_retry_on_werkzeug() -> None:
+    """Django answers 400 (DisallowedHost) to a verified delivery when ALLOWED_HOSTS lacks
+    the Host the provider calls: once the operator fixes ALLOWED_HOSTS, the provider's
+    retry must be processed, not acknowledged as a duplicate."""
+    from django.core.wsgi import get_wsgi_application
+
+    headers = signed()
+    with serve_wsgi(get_wsgi_application()) as url, httpx.Client(base_url=url) as http:
+        with override_settings(ALLOWED_HOSTS=["hooks.example.com"]):
+            assert http.post("/hooks/absolute", content=BODY, headers=headers).status_code == 400
+        with override_settings(ALLOWED_HOSTS=["127.0.0.1"]):
+            retry = http.post("/hooks/absolute", content=BODY, headers=headers)
+            assert retry.status_code == 200, retry.text
+            assert_problem_httpx(
+                http.post("/hooks/absolute", content=BODY, headers=headers),
+                200,
+                Reason.DUPLICATE_EVENT,
+            )
+    assert len(SEEN) == 1
 
 
 def test_django_wsgi_on_werkzeug() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from webhook_guard import Guard, MemoryReplayStore, Reason, ReplayState, Verdict
+from webhook_guard import ConfigError, Guard, MemoryReplayStore, Reason, ReplayState, Verdict
 from webhook_guard.testing import FakeClock, sign
 
 from .conftest import NOW, SW_SECRET, SW_SECRET_OLD, GuardFactory, post, sw_route
@@ -648,23 +648,53 @@ def test_in_flight_then_expiry_of_a_crashed_reservation(
     assert guard.check(post("/hooks/sw", headers, BODY)).reason is Reason.EVENT_IN_FLIGHT
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, None])
-def test_handler_failure_releases_for_the_retry(
-    make_guard: GuardFactory, status: int | None
-) -> None:
-    guard = make_guard(sw_route())
-    headers = sign(guard, "sw", BODY, event_id="msg_retry")
-    guard.complete(guard.check(post("/hooks/sw", headers, BODY)), status=status)
-    retry = guard.check(post("/hooks/sw", headers, BODY))
-    assert retry.ok
-
-
-@pytest.mark.parametrize("status", [200, 201, 204, 400, 404, 422, 499])
-def test_handler_answer_below_500_commits(make_guard: GuardFactory, status: int) -> None:
+@pytest.mark.parametrize("status", [200, 201, 204, 299])
+def test_handler_2xx_commits(make_guard: GuardFactory, status: int) -> None:
     guard = make_guard(sw_route())
     headers = sign(guard, "sw", BODY, event_id="msg_c")
     guard.complete(guard.check(post("/hooks/sw", headers, BODY)), status=status)
     assert guard.check(post("/hooks/sw", headers, BODY)).duplicate
+
+
+@pytest.mark.parametrize(
+    "status", [100, 199, 301, 304, 400, 404, 415, 422, 499, 500, 502, 503, None]
+)
+def test_handler_answer_outside_2xx_releases_for_the_retry(
+    make_guard: GuardFactory, status: int | None
+) -> None:
+    # A failure (5xx, None for an exception) must let the retry through; so must a 400
+    # from the framework (Django's DisallowedHost) or a 415 (Flask's get_json() without
+    # a Content-Type): they say nothing about the event, which must not be used up.
+    guard = make_guard(sw_route())
+    headers = sign(guard, "sw", BODY, event_id="msg_4xx")
+    guard.complete(guard.check(post("/hooks/sw", headers, BODY)), status=status)
+    retry = guard.check(post("/hooks/sw", headers, BODY))
+    assert retry.ok
+    assert not retry.duplicate
+
+
+@pytest.mark.parametrize(("status", "done"), [(200, True), (302, True), (422, True), (500, False)])
+def test_commit_on_below_500_commits_4xx(make_guard: GuardFactory, status: int, done: bool) -> None:
+    guard = make_guard(sw_route(commit_on="below_500"))
+    headers = sign(guard, "sw", BODY, event_id="msg_b500")
+    guard.complete(guard.check(post("/hooks/sw", headers, BODY)), status=status)
+    assert guard.check(post("/hooks/sw", headers, BODY)).duplicate is done
+
+
+def test_acomplete_follows_commit_on(make_guard: GuardFactory) -> None:
+    async def settle_404_then_retry(guard: Guard) -> bool:
+        headers = sign(guard, "sw", BODY, event_id="msg_a")
+        await guard.acomplete(await guard.acheck(post("/hooks/sw", headers, BODY)), 404)
+        return (await guard.acheck(post("/hooks/sw", headers, BODY))).duplicate
+
+    assert asyncio.run(settle_404_then_retry(make_guard(sw_route()))) is False
+    lenient = make_guard(sw_route(commit_on="below_500"))
+    assert asyncio.run(settle_404_then_retry(lenient)) is True
+
+
+def test_commit_on_is_validated(make_guard: GuardFactory) -> None:
+    with pytest.raises(ConfigError, match=r"routes\[0\]\.commit_on"):
+        make_guard(sw_route(commit_on="4xx"))
 
 
 def test_complete_is_idempotent_and_ignores_non_reserved(make_guard: GuardFactory) -> None:

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -465,3 +466,69 @@ def test_request_smuggling_attempt_never_reaches_upstream_as_a_second_request(
     assert len(app.seen) <= 1
     assert all(s["path"] == "/hooks/git/a" for s in app.seen)
     assert not any(b"/admin" in s["body"] for s in app.seen)
+
+
+# -- an upstream slower than --timeout -----------------------------------------------------
+
+
+class GatedUpstream:
+    """Holds each request until the test opens the gate, then answers ``status``: an
+    application slower than the proxy's timeout, without timing the test on it."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.status = 202
+        self.processed: list[bytes] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = await read_body(receive, sys.maxsize) or b""
+        await asyncio.to_thread(self.gate.wait, 30)
+        if self.status < 300:
+            self.processed.append(body)
+        await send({"type": "http.response.start", "status": self.status, "headers": []})
+        await send({"type": "http.response.body", "body": b"done"})
+
+
+def until_settled(url: str, headers: dict[str, str]) -> httpx.Response:
+    """Send the retry until the event is no longer in flight (the late answer landed)."""
+    for _ in range(200):
+        r = httpx.post(f"{url}/hooks/orders", content=BODY, headers=headers, timeout=10)
+        if r.status_code != 409:
+            return r
+        time.sleep(0.05)
+    raise AssertionError("the event stayed in flight")
+
+
+@pytest.mark.parametrize("late_status", [202, 500])
+def test_upstream_slower_than_the_timeout_settles_the_event_with_its_late_answer(
+    late_status: int,
+) -> None:
+    """--timeout 1 and an upstream that takes longer: the sender gets 504 and retries;
+    the retry must not reach the upstream while it is still working on the event (409),
+    and the upstream's late answer decides: 2xx commits (the next retry is a duplicate),
+    5xx releases (the next retry is forwarded)."""
+    upstream = GatedUpstream()
+    upstream.status = late_status
+    headers = signed(BODY, f"msg_slow_{late_status}")
+    with (
+        serve_asgi(upstream) as upstream_url,
+        serve_asgi(
+            create_proxy(CONFIG, upstream_url, timeout=1.0), proxy_headers=False, lifespan="on"
+        ) as url,
+    ):
+        first = httpx.post(f"{url}/hooks/orders", content=BODY, headers=headers, timeout=10)
+        assert first.status_code == 504
+        retry = httpx.post(f"{url}/hooks/orders", content=BODY, headers=headers, timeout=10)
+        assert retry.status_code == 409
+        assert retry.json()["reason"] == "event_in_flight"
+        upstream.status = late_status
+        upstream.gate.set()
+        after = until_settled(url, headers)
+        if late_status == 202:
+            assert after.status_code == 200
+            assert after.json()["reason"] == "duplicate_event"
+            assert upstream.processed == [BODY]
+        else:
+            assert after.status_code == 500  # forwarded again: the retry is processed

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from fractions import Fraction
 
 import pytest
 
-from webhook_guard import MemoryReplayStore, ReplayState, ReplayStore
-from webhook_guard.testing import FakeClock
+from webhook_guard import Guard, MemoryReplayStore, Reason, ReplayState, ReplayStore
+from webhook_guard.testing import FakeClock, sign
+
+from .conftest import BODY, NOW, post, sw_route
 
 
 @pytest.fixture
@@ -125,3 +128,39 @@ def test_commit_moves_the_event_to_the_back_of_the_eviction_queue(clock: FakeClo
     store.reserve("c", 60, "t")  # evicts the oldest: b
     assert store.reserve("a", 60, "t") is ReplayState.DONE
     assert store.reserve("b", 60, "t2") is ReplayState.NEW
+
+
+@pytest.mark.parametrize("start", [1_700_000_000, 1_700_000_000.0, Fraction(1_700_000_000)])
+def test_any_number_type_from_the_clock(start: float) -> None:
+    # An int clock (which the type hints allow) once made every DONE entry look like a
+    # reservation, and every duplicate a store error.
+    clock = FakeClock(start)
+    store = MemoryReplayStore(max_entries=2, clock=clock)
+    assert store.reserve("k", 60, "a") is ReplayState.NEW
+    assert store.reserve("k", 60, "b") is ReplayState.IN_FLIGHT
+    store.commit("k", 600, "a")
+    assert store.reserve("k", 60, "c") is ReplayState.DONE
+    store.release("k", "a")  # a late release never drops the DONE mark
+    assert store.reserve("k", 60, "c") is ReplayState.DONE
+    clock.advance(601)
+    assert store.reserve("k", 60, "d") is ReplayState.NEW
+    store.release("k", "d")
+    assert store.reserve("k", 60, "e") is ReplayState.NEW
+    for key in ("x", "y"):  # evicts k's reservation and then a DONE entry
+        store.commit(key, 600, "t")
+    assert len(store) == 2
+
+
+def test_guard_with_an_int_clock_acknowledges_duplicates() -> None:
+    clock = FakeClock(int(NOW))
+    guard = Guard.from_dict(
+        {"version": 1, "routes": [sw_route()]},
+        store=MemoryReplayStore(clock=clock),
+        clock=clock,
+    )
+    headers = sign(guard, "sw", BODY, event_id="msg_int")
+    first = guard.check(post("/hooks/sw", headers, BODY))
+    guard.complete(first, 200)
+    again = guard.check(post("/hooks/sw", headers, BODY))
+    assert again.reason is Reason.DUPLICATE_EVENT
+    assert again.status == 200

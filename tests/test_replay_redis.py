@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,12 @@ import redis
 from webhook_guard import Guard, Reason, ReplayState, ReplayStore, WebhookRequest
 from webhook_guard.config import ReplayConfig, load_config
 from webhook_guard.errors import ConfigError, ReplayStoreError
-from webhook_guard.replay import RedisReplayStore
+from webhook_guard.replay import RedisReplayStore, redis_store
 from webhook_guard.replay.redis_store import parse_redis_url, redact_url
 from webhook_guard.testing import sign
 
 from .conftest import sw_route
-from .servers import free_port, redis_server, require, run_process
+from .servers import free_port, frozen, redis_process, redis_server, require, run_process
 
 
 @pytest.fixture(scope="module")
@@ -725,3 +726,106 @@ def test_bench_redis_quick_run_prints_its_tables() -> None:
         "Guard.check+complete, redis store",
     ):
         assert row in done.stdout, row
+
+
+# -- a stalled Redis -------------------------------------------------------------------
+
+
+def wait_for_stalled_calls(admin: redis.Redis) -> None:
+    """Once the stalled server resumed: wait until it has dropped every connection the
+    store gave up on (it runs what such a connection sent before it sees it closed)."""
+    for _ in range(500):
+        if len(admin.client_list()) == 1:  # only this admin connection is left
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"connections still open: {admin.client_list()}")
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_a_reserve_the_client_gave_up_on_leaves_no_orphan(use_async: bool) -> None:
+    """redis-server frozen (SIGSTOP) while a delivery is checked: the guard answers 503,
+    the provider retries once Redis resumed (SIGCONT) and ran the stalled reserve calls;
+    the retry must be processed, not refused with 409 event_in_flight for the whole
+    processing_timeout although no worker holds the event."""
+    with redis_process() as (url, proc):
+        admin = redis.Redis.from_url(url)
+        guard = Guard.from_dict(config(url, socket_timeout=0.2))
+        assert isinstance(guard.store, RedisReplayStore)
+        loop = asyncio.new_event_loop()
+
+        def check(event_id: str) -> Any:
+            req = signed(guard, event_id)
+            return loop.run_until_complete(guard.acheck(req)) if use_async else guard.check(req)
+
+        try:
+            warm = check("evt_warm")  # the store knows Redis' clock from here on
+            assert warm.ok
+            with frozen(proc):
+                stalled = check("evt_stall")
+                assert (stalled.status, stalled.reason) == (503, Reason.REPLAY_STORE_UNAVAILABLE)
+                threading.Event().wait(1.0)  # the stall outlasts the client's wait
+            if use_async:
+                loop.run_until_complete(guard.store.aclose())
+            guard.store.close()
+            wait_for_stalled_calls(admin)
+            assert admin.get("webhook_guard:sw:evt_stall") is None
+            retry = check("evt_stall")
+            assert retry.ok, retry
+            assert check("evt_stall").reason is Reason.EVENT_IN_FLIGHT  # a real reservation
+        finally:
+            if use_async:
+                loop.run_until_complete(guard.store.aclose())
+            loop.close()
+            guard.store.close()
+            admin.close()
+
+
+def test_the_first_reserve_of_a_process_is_bounded_too() -> None:
+    # Before any reply the store asks Redis for its clock, so even the first delivery a
+    # process checks cannot leave an orphan.
+    with redis_process() as (url, proc):
+        admin = redis.Redis.from_url(url)
+        store = RedisReplayStore(url, prefix="t:", socket_timeout=0.2)
+        try:
+            assert store.reserve("warm", 60, "a") is ReplayState.NEW
+            fresh = RedisReplayStore(url, prefix="t:", socket_timeout=0.2)
+            with frozen(proc):
+                with pytest.raises(ReplayStoreError):
+                    fresh.reserve("k", 60, "a")  # stalls on learning the clock
+                fresh.close()
+                store._offset = None  # no estimate: learn it again
+                with pytest.raises(ReplayStoreError):
+                    store.reserve("k", 60, "b")
+                store.close()
+                threading.Event().wait(1.0)
+            wait_for_stalled_calls(admin)
+            assert admin.get("t:k") is None
+            assert fresh.reserve("k", 60, "c") is ReplayState.NEW
+        finally:
+            fresh.close()
+            store.close()
+            admin.close()
+
+
+def test_a_late_reserve_is_refused_by_redis_itself(
+    store: RedisReplayStore, raw: redis.Redis
+) -> None:
+    assert store.reserve("warm", 60, "a") is ReplayState.NEW
+    late = store._reserve_args(time.monotonic() - 10, 60, "b")  # sent ten seconds ago
+    assert raw.eval(redis_store._RESERVE, 1, "t:late", *late)[0] == 3
+    assert raw.get("t:late") is None
+    on_time = store._reserve_args(time.monotonic(), 60, "b")
+    assert raw.eval(redis_store._RESERVE, 1, "t:late", *on_time)[0] == 0
+    assert raw.eval(redis_store._RESERVE, 1, "t:late", *on_time)[0] == 0  # same token
+
+
+def test_a_wrong_idea_of_redis_clock_costs_one_round_trip_not_a_503(
+    store: RedisReplayStore, raw: redis.Redis
+) -> None:
+    # As after Redis' clock was stepped, or with cluster nodes whose clocks differ: the
+    # refusal teaches the clock anew and the reserve is sent once more.
+    assert store.reserve("warm", 60, "a") is ReplayState.NEW
+    assert store._offset is not None
+    store._offset -= 10_000
+    assert store.reserve("skewed", 60, "b") is ReplayState.NEW
+    assert raw.get("t:skewed") == b"r:b"

@@ -365,8 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=30.0,
         metavar="SECONDS",
-        help="how long the upstream may take between bytes before 504; also how long "
-        "SIGTERM waits for requests in flight (default: %(default)s)",
+        help="how long the upstream may take between bytes before 504 (a request still "
+        "unanswered then keeps running, up to replay.processing_timeout, and its answer "
+        "settles the event); SIGTERM waits the longer of the two for requests in flight "
+        "(default: %(default)s)",
     )
     p.add_argument(
         "--connect-timeout",

@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "methods": ["POST"],
 }
 ON_DUPLICATE = ("acknowledge", "reject")
+COMMIT_ON = ("2xx", "below_500")
 MODES = ("enforce", "report")
 ON_STORE_ERROR = ("fail_closed", "fail_open")
 ALL_HOPS_TRUSTED = ("reject", "leftmost")
@@ -103,6 +104,9 @@ class RouteConfig:
     forward_credentials: bool = False
     """Whether the verifying proxy passes the token it verified (query parameter, header
     or ``Authorization``) on to the upstream; by default it strips it."""
+    commit_on: str = "2xx"
+    """Which handler answers use the event up: ``2xx`` (default; anything else releases
+    it for the provider's retry) or ``below_500`` (a 4xx means "processed, never again")."""
 
     def __post_init__(self) -> None:
         if self.allow_ips and self.allow_set is None:
@@ -328,6 +332,7 @@ _ROUTE_KEYS = (
     "public_url",
     "allow_ips",
     "forward_credentials",
+    "commit_on",
 )
 _SIGNATURE_KEYS = (
     "header",
@@ -738,6 +743,7 @@ class _Parser:
             allow_ips=allow_ips,
             allow_set=allow_set,
             forward_credentials=forward_credentials,
+            commit_on=_choice(block.get("commit_on", "2xx"), f"{where}.commit_on", COMMIT_ON),
         )
 
     def _public_url(self, raw: object, where: str) -> str:

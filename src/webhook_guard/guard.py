@@ -54,6 +54,7 @@ class _Route:
     __slots__ = (
         "allow",
         "allow_set",
+        "commit_below_500",
         "config",
         "current_secret",
         "enforce",
@@ -74,6 +75,7 @@ class _Route:
         self.enforce = config.mode == "enforce"
         self.allow = (("allow", ", ".join(sorted(config.methods))),)
         self.allow_set = config.allow_set
+        self.commit_below_500 = config.commit_on == "below_500"
         self.scheme = make_scheme(config.signature) if config.signature else None
         scheme = self.scheme
         # HMAC key schedules are computed once; each request copies them.
@@ -180,6 +182,7 @@ class _FastPath:
             "allow_ips",
             "allow_set",
             "forward_credentials",
+            "commit_on",
         }
     )
     # Client address rules are checked through Guard._ip_rules (the general path's own
@@ -611,16 +614,18 @@ class Guard:
 
         Args:
             verdict: the verdict :meth:`check` returned.
-            status: the handler's response status; ``None`` when it raised. Below 500 the
-                event is remembered as done; otherwise the reservation is released so the
-                provider's retry is processed. Store errors are logged, never raised.
+            status: the handler's response status; ``None`` when it raised or the client
+                went away before the whole answer was produced. A 2xx (under the route's
+                ``commit_on: below_500``: any status below 500) remembers the event as
+                done; anything else releases the reservation so the provider's retry is
+                processed. Store errors are logged, never raised.
         """
         settle = self._settle(verdict)
         if settle is None:
             return
-        key, token = settle
+        key, token, route = settle
         try:
-            if status is not None and status < 500:
+            if _commits(route, status):
                 self.store.commit(key, self._retention, token)
             else:
                 self.store.release(key, token)
@@ -632,9 +637,9 @@ class Guard:
         settle = self._settle(verdict)
         if settle is None:
             return
-        key, token = settle
+        key, token, route = settle
         try:
-            if status is not None and status < 500:
+            if _commits(route, status):
                 await self.store.acommit(key, self._retention, token)
             else:
                 await self.store.arelease(key, token)
@@ -1126,13 +1131,13 @@ class Guard:
                 logger.exception("on_verdict callback failed for route %s", route)
 
     @staticmethod
-    def _settle(verdict: Verdict) -> tuple[str, str] | None:
-        """(key, token) of the verdict's reservation, the first time only."""
+    def _settle(verdict: Verdict) -> tuple[str, str, _Route] | None:
+        """(key, token, route) of the verdict's reservation, the first time only."""
         res = verdict.reservation
         if not isinstance(res, _Pending) or res.settled or res.key is None or res.token is None:
             return None
         res.settled = True
-        return res.key, res.token
+        return res.key, res.token, res.route
 
     @staticmethod
     def _log_settle_error(verdict: Verdict, exc: Exception) -> None:
@@ -1153,6 +1158,13 @@ def _path_invalid(problem: str, client_ip: str | None) -> Verdict:
         detail=problem,
         client_ip=client_ip,
     )
+
+
+def _commits(route: _Route, status: int | None) -> bool:
+    """Whether the handler's answer uses the event up (see :meth:`Guard.complete`)."""
+    if status is None:
+        return False
+    return 200 <= status < 300 or (route.commit_below_500 and status < 500)
 
 
 def _configured(obj: Any, known: frozenset[str]) -> bool:

@@ -15,6 +15,7 @@ Needs the ``proxy`` extra (httpx; uvicorn for ``webhook-guard serve``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -154,6 +155,10 @@ class ForwardingApp:
         upstream: base URL of the application, e.g. ``http://127.0.0.1:8000``; the
             request path and query are appended unchanged.
         timeout: seconds to wait for the upstream between bytes (a slower one gets 504).
+            With a ``guard``, a request whose answer has not begun by then keeps running:
+            the sender gets 504, and the upstream's eventual answer (awaited up to the
+            guard's ``replay.processing_timeout``) commits or releases the event, so the
+            sender's retry meanwhile gets 409 ``event_in_flight``, not a second delivery.
         connect_timeout: seconds to wait for a connection (an unreachable one gets 502).
         trusted_proto: returns True for a socket peer whose ``X-Forwarded-Proto`` is
             believed (a TLS-terminating proxy in front); default: none is.
@@ -170,9 +175,13 @@ class ForwardingApp:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         trusted_proto: Callable[[str | None], bool] | None = None,
         client: httpx.AsyncClient | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.upstream = check_upstream(upstream)
         self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self._answer_within = timeout
+        self._connect_timeout = connect_timeout
+        self.guard = guard
         self.trusted_proto: Callable[[str | None], bool] = trusted_proto or (lambda peer: False)
         self._client = client
         self._own_client = client is None
@@ -275,11 +284,38 @@ class ForwardingApp:
         if query:
             target += "?" + query.decode("latin-1")
         client = self._http()
+        # The sender is answered after `timeout`; the upstream request itself may run up
+        # to processing_timeout, for as long as the event stays reserved for it.
+        patience = self._answer_within
+        if self.guard is not None:
+            patience = max(patience, self.guard.config.replay.processing_timeout)
         request = client.build_request(
-            scope["method"], target, headers=self.upstream_headers(scope, verdict), content=body
+            scope["method"],
+            target,
+            headers=self.upstream_headers(scope, verdict),
+            content=body,
+            timeout=httpx.Timeout(patience, connect=self._connect_timeout),
         )
+        pending = asyncio.ensure_future(client.send(request, stream=True))
         try:
-            response = await client.send(request, stream=True)
+            await asyncio.wait({pending}, timeout=self._answer_within)
+        except BaseException:
+            pending.cancel()
+            raise
+        if not pending.done():
+            logger.warning(
+                "upstream has not answered in %s s for event %s on route %s: 504 to the "
+                "sender; the upstream's answer will settle the event",
+                self._answer_within,
+                verdict.event_id,
+                verdict.route,
+            )
+            detail = "the application behind this proxy did not answer in time"
+            await _gateway_error(send, 504, "upstream_timeout", "Gateway timeout", detail)
+            await self._settle_late(pending, verdict, patience - self._answer_within)
+            return
+        try:
+            response = pending.result()
         except httpx.TimeoutException as exc:
             logger.warning(
                 "upstream timed out (%s) for route %s", type(exc).__name__, verdict.route
@@ -305,11 +341,17 @@ class ForwardingApp:
                 {"type": "http.response.start", "status": response.status_code, "headers": headers}
             )
             # aiter_raw: bytes exactly as the upstream sent them (no decompression), so
-            # Content-Encoding and Content-Length stay true.
-            async for chunk in response.aiter_raw():
+            # Content-Encoding and Content-Length stay true. The request's own read
+            # timeout is the longer patience above, so `timeout` between bytes is here.
+            chunks = response.aiter_raw()
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(chunks.__anext__(), self._answer_within)
+                except StopAsyncIteration:
+                    break
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, asyncio.TimeoutError) as exc:
             # The status line is gone already: end without completing the body, so the
             # server closes the connection and the sender sees a truncated response
             # rather than a short one that looks complete.
@@ -321,6 +363,34 @@ class ForwardingApp:
             await send({"type": "http.response.body", "body": b""})
         finally:
             await response.aclose()
+
+    async def _settle_late(
+        self, pending: asyncio.Future[httpx.Response], verdict: Verdict, patience: float
+    ) -> None:
+        """After a 504 to the sender: the upstream's answer, when it comes, commits or
+        releases the event (none within ``patience`` seconds, or a failure: released)."""
+        status: int | None = None
+        try:
+            response = await asyncio.wait_for(pending, max(patience, 0.0))
+        except (httpx.HTTPError, asyncio.TimeoutError) as exc:
+            logger.error(
+                "upstream never answered (%s) for event %s on route %s: released for the "
+                "sender's retry",
+                type(exc).__name__,
+                verdict.event_id,
+                verdict.route,
+            )
+        else:
+            status = response.status_code
+            await response.aclose()
+            logger.warning(
+                "upstream answered %d late for event %s on route %s",
+                status,
+                verdict.event_id,
+                verdict.route,
+            )
+        if self.guard is not None:
+            await self.guard.acomplete(verdict, status)
 
 
 def create_proxy(
@@ -349,6 +419,7 @@ def create_proxy(
         if isinstance(config, Guard)
         else GuardMiddleware(forward, config)
     )
+    forward.guard = middleware.guard
     trusted = middleware.guard.config.network.trusted_set
     # X-Forwarded-Proto is believed from the same peers as X-Forwarded-For.
     forward.trusted_proto = lambda peer: peer is not None and peer in trusted
@@ -385,9 +456,10 @@ def serve(
     import uvicorn
 
     limits = limits or ClientLimits()
-    app = limit_head(
-        create_proxy(config, upstream, timeout=timeout, connect_timeout=connect_timeout), limits
-    )
+    proxy = create_proxy(config, upstream, timeout=timeout, connect_timeout=connect_timeout)
+    assert isinstance(proxy, GuardMiddleware)
+    processing_timeout = proxy.guard.config.replay.processing_timeout
+    app = limit_head(proxy, limits)
     # uvicorn drains open requests on SIGTERM, then re-raises the signal with the handler
     # that was installed before it; make that a normal exit, so a requested stop is not
     # reported as a crash (exit status 0 instead of -15).
@@ -402,7 +474,9 @@ def serve(
         # must not rewrite the peer from X-Forwarded-For first.
         proxy_headers=False,
         server_header=False,
-        timeout_graceful_shutdown=max(math.ceil(timeout), 1),
+        # A delivery whose sender already got 504 still waits for the upstream's answer
+        # (up to processing_timeout) to settle the event; a stop lets it finish.
+        timeout_graceful_shutdown=max(math.ceil(timeout), processing_timeout, 1),
         # Always uvicorn's h11 parser (even where httptools is installed), with deadlines
         # for the request head and body: see ClientLimits.
         **limits.uvicorn_options(),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .clientip import SOURCES as CLIENT_IP_SOURCES
-from .config import ALL_HOPS_TRUSTED, DEFAULTS, MODES, ON_DUPLICATE, ON_STORE_ERROR
+from .config import ALL_HOPS_TRUSTED, COMMIT_ON, DEFAULTS, MODES, ON_DUPLICATE, ON_STORE_ERROR
 from .replay.redis_store import DEFAULT_PREFIX, DEFAULT_SOCKET_TIMEOUT
 from .signatures.base import ALGORITHMS, ENCODINGS, FORMATS, SECRET_ENCODINGS
 from .signatures.presets import PRESETS
@@ -246,6 +246,13 @@ def _route() -> dict[str, Any]:
                 "description": "webhook-guard serve: pass the verified token (query "
                 "parameter, header or Authorization) on to the upstream; by default it is "
                 "stripped. Needs a token.",
+            },
+            "commit_on": {
+                "enum": list(COMMIT_ON),
+                "default": "2xx",
+                "description": "Handler answers that use the event up: '2xx' (anything else "
+                "releases it, so the provider's retry is processed) or 'below_500' (a 4xx "
+                "means processed, never send again).",
             },
         },
         "One protected webhook route. It needs a signature (provider or signature, with "

@@ -102,7 +102,7 @@ class SettleWhenSent(Generic[T]):
 
     A WSGI framework has a streamed response's status before the view's iterator ran, so
     settling then would commit an event whose handler may still fail. As under ASGI,
-    where the app returns only once the stream is done: committed (status < 500) after the
+    where the app returns only once the stream is done: committed (2xx) after the
     last chunk; released when the stream raises, or is closed before its end (the client
     went away, or the server never started it), so the provider's retry is processed.
     """

@@ -58,8 +58,9 @@ class GuardMiddleware:
 
     Refusals are answered here with ``application/problem+json`` and never reach the app;
     so are duplicates (200 under ``on_duplicate: acknowledge``). After the app answered,
-    the event ID is committed (status < 500) or released (status >= 500, no response, or
-    an exception) so that the provider's retry is processed.
+    the event ID is committed (2xx; see the route's ``commit_on``) or released (any other
+    status, no response or one cut short, or an exception before the response was
+    complete) so that the provider's retry is processed.
 
     A guard built here from ``config`` is owned by the middleware: its replay store's
     connections (Redis) are closed at lifespan shutdown. A ``guard=`` passed in is yours.
@@ -110,19 +111,27 @@ class GuardMiddleware:
             return
 
         status: int | None = None
+        # The status settles the event only once the app has produced its whole response.
+        # A stream cut short (Starlette stops it when the client disconnects) released,
+        # as SettleWhenSent does under WSGI: the handler may not have finished its work.
+        finished = False
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, finished
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                finished = True
             await send(message)
 
         try:
             await self.app(scope, replay_body(body, receive), send_wrapper)
         except BaseException:
-            await guard.acomplete(verdict, None)
+            # Raised after the whole response was produced (the server found the client
+            # gone while sending it; a background task failed): the status stands.
+            await guard.acomplete(verdict, status if finished else None)
             raise
-        await guard.acomplete(verdict, status)
+        await guard.acomplete(verdict, status if finished else None)
 
     def _close_on_shutdown(self, receive: Receive) -> Receive:
         # The server has stopped serving when it sends lifespan.shutdown; async Redis

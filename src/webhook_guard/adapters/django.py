@@ -319,8 +319,9 @@ class WebhookGuardMiddleware:
     """Verify webhooks before Django's views (sync and async capable).
 
     Refusals and duplicates get an ``application/problem+json`` answer and never reach the
-    view. The event ID is committed when the response status is below 500 and released on
-    5xx (which is also what a view's exception becomes) so the provider's retry is processed.
+    view. The event ID is committed on a 2xx and released on any other status (a view's
+    exception becomes a 500; see the route's ``commit_on``) so the provider's retry is
+    processed.
 
     Raises:
         ImproperlyConfigured: at startup, when ``settings.WEBHOOK_GUARD`` is broken.

@@ -28,7 +28,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import ClosingIterator
 
 from ..guard import Guard
-from ..replay import MemoryReplayStore
 from ..request import WebhookRequest
 from ..untrusted import shown
 from ..verdict import Verdict
@@ -68,8 +67,8 @@ class WebhookGuard:
             with :meth:`protect`.
 
     The verdict is at ``flask.g.webhook``. Refusals and duplicates are answered with
-    ``application/problem+json`` and never reach the view. The event ID is committed when
-    the response status is below 500 and released on 5xx or an exception, so the
+    ``application/problem+json`` and never reach the view. The event ID is committed on
+    a 2xx and released on anything else (see the route's ``commit_on``), so the
     provider's retry is processed.
     """
 
@@ -102,13 +101,6 @@ class WebhookGuard:
         if guard_all is None:
             guard_all = bool(app.config.get("WEBHOOK_GUARD_ALL", True))
         app.extensions[EXTENSION] = _AppState(guard, guard_all)
-        if isinstance(guard.store, MemoryReplayStore) and not (app.debug or app.testing):
-            # As flask-limiter does: per-process memory is fine until there are workers.
-            logger.warning(
-                "webhook_guard: the replay store is in memory, so each worker process "
-                "remembers only its own deliveries; with several workers set "
-                "replay.store to a redis:// URL"
-            )
         app.before_request(_before_request)
         app.after_request(_after_request)
         app.teardown_request(_teardown_request)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -14,6 +16,52 @@ logger = logging.getLogger("webhook_guard")
 _DONE = ReplayState.DONE
 _IN_FLIGHT = ReplayState.IN_FLIGHT
 _NEW = ReplayState.NEW
+
+# Module name of a multi-process server's config class, its class name, and its attribute
+# holding the number of worker processes (gunicorn -w, uvicorn --workers).
+_SERVERS = (("gunicorn.config", "Config", "workers"), ("uvicorn.config", "Config", "workers"))
+_checked_workers = False
+
+
+def warn_if_many_workers() -> None:
+    """Print a warning to stderr, once per process, when this process is one of several
+    workers of a server (gunicorn ``-w``, uvicorn ``--workers``).
+
+    A memory store remembers only what its own process saw, so a retry or replay that
+    reaches another worker is processed again. Said on stderr, where the server's own
+    start-up lines go, because the library's logger has only a NullHandler.
+    """
+    global _checked_workers
+    if _checked_workers:
+        return
+    _checked_workers = True
+    classes: dict[type, tuple[str, str]] = {}
+    for module_name, class_name, attribute in _SERVERS:
+        module = sys.modules.get(module_name)
+        cls = getattr(module, class_name, None)
+        if isinstance(cls, type):
+            classes[cls] = (module_name.partition(".")[0], attribute)
+    if not classes:
+        return
+    # The server's parsed configuration is in this process (a forked gunicorn worker
+    # inherits the arbiter's, a uvicorn worker is handed its own), but not reachable
+    # from a module; looked for once per process.
+    for obj in gc.get_objects():
+        found = classes.get(type(obj))
+        if found is None:
+            continue
+        server, attribute = found
+        workers = getattr(obj, attribute, 1)
+        if isinstance(workers, int) and workers > 1:
+            print(
+                f"webhook_guard: WARNING: {server} runs {workers} worker processes but the "
+                "replay store is in memory: each process remembers only its own deliveries, "
+                "so a retry or replay that reaches another worker is processed again. Set "
+                "replay.store to a redis:// URL.",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
 
 
 class MemoryReplayStore:
@@ -42,13 +90,14 @@ class MemoryReplayStore:
     ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
-        # Value: a float deadline for a DONE event, or (deadline, token) for a reservation;
+        # Value: a bare deadline for a DONE event, or (deadline, token) for a reservation;
         # the bare float keeps a million remembered events in about 200 MB. Order: oldest
         # insert or commit first, which is the eviction order.
         self._entries: OrderedDict[str, float | tuple[float, str]] = OrderedDict()
         self._max_entries = max_entries
         self._clock = clock
         self._warned_at = float("-inf")
+        warn_if_many_workers()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -63,11 +112,13 @@ class MemoryReplayStore:
             if len(entries) > self._max_entries:
                 self._evict(now)
             return _NEW
-        if entry.__class__ is float:
-            if entry > now:  # type: ignore[operator,unused-ignore]
-                return _DONE
-        elif entry[0] > now:  # type: ignore[index,unused-ignore]
-            return _IN_FLIGHT
+        # A reservation is the tuple; anything else is a DONE deadline, whatever number
+        # type the clock returns (an int clock is allowed by the type hints).
+        if entry.__class__ is tuple:
+            if entry[0] > now:  # type: ignore[index,unused-ignore]
+                return _IN_FLIGHT
+        elif entry > now:  # type: ignore[operator,unused-ignore]
+            return _DONE
         # An expired entry is taken over; it moves to the back like a new one.
         entries[key] = (now + ttl, token)
         entries.move_to_end(key)
@@ -105,7 +156,7 @@ class MemoryReplayStore:
 
     def _evict(self, now: float) -> None:
         _, entry = self._entries.popitem(last=False)
-        deadline = entry if entry.__class__ is float else entry[0]  # type: ignore[index,unused-ignore]
+        deadline = entry[0] if entry.__class__ is tuple else entry  # type: ignore[index,unused-ignore]
         if deadline > now and now - self._warned_at > 60:  # type: ignore[operator,unused-ignore]
             self._warned_at = now
             logger.warning(

@@ -4,7 +4,9 @@ Each key holds ``r:<token>`` while a handler runs (expiring after ``processing_t
 and ``d`` once the event is done (expiring after the retention). ``reserve`` is one Lua
 script, so reading the state and taking the reservation is a single atomic round trip;
 ``release`` compares the token before deleting, so a worker whose reservation expired
-cannot delete the one another worker took since.
+cannot delete the one another worker took since. A reserve carries the Redis time after
+which the client no longer waits for it (the store learns Redis' clock from its replies),
+so a call that a stalled Redis runs only after the client answered 503 reserves nothing.
 
 URLs: ``redis://`` and ``rediss://`` (TLS) as redis-py reads them, ``unix://``,
 ``redis+sentinel://[[user]:password@]host:port[,host:port...]/service[/db]`` and
@@ -18,6 +20,7 @@ import asyncio
 import importlib.util
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
@@ -39,16 +42,32 @@ DEFAULT_SOCKET_TIMEOUT = 0.5
 INSTALL_HINT = "pip install 'webhook-guard-middleware[redis]'"
 
 _DONE = b"d"
-# KEYS[1]: the event key; ARGV[1]: "r:" + token; ARGV[2]: reservation TTL in ms.
-# Returns 0 (NEW, now reserved), 1 (IN_FLIGHT) or 2 (DONE).
+# KEYS[1]: the event key; ARGV[1]: "r:" + token; ARGV[2]: reservation TTL in ms;
+# ARGV[3]: the Redis time (ms) after which the client has stopped waiting for this call,
+# 0 when it does not know Redis' clock yet. Returns {state, Redis time in ms}; state is
+# 0 (NEW, now reserved), 1 (IN_FLIGHT), 2 (DONE) or 3 (too late: nothing was done).
+# The deadline is what keeps a stalled Redis from leaving an orphan: a call the client
+# gave up on (it answered 503, the provider will retry) must not reserve the event when
+# Redis resumes and runs it, or the retry would get 409 until processing_timeout.
+# The same token finding its own reservation is NEW: the client's retry of a call that
+# did get through.
 _RESERVE = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local deadline = tonumber(ARGV[3])
+if deadline > 0 and now > deadline then return {3, now} end
 local v = redis.call('GET', KEYS[1])
-if not v then
+if not v or v == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 0
+  return {0, now}
 end
-if v == 'd' then return 2 end
-return 1
+if v == 'd' then return {2, now} end
+return {1, now}
+"""
+# Redis' clock in ms, on the node that holds KEYS[1] (a cluster's nodes may differ).
+_NOW = """
+local t = redis.call('TIME')
+return t[1] * 1000 + math.floor(t[2] / 1000)
 """
 # Compare-and-delete: only the holder of the reservation may drop it.
 _RELEASE = """
@@ -205,6 +224,10 @@ class RedisReplayStore:
             "socket_connect_timeout": socket_timeout,
             **client_options,
         }
+        timeout = self._options.get("socket_timeout")
+        self._wait_ms: float | None = timeout * 1000 if timeout else None
+        # Redis' clock minus time.monotonic(), in ms (see _RESERVE); None until learnt.
+        self._offset: float | None = None
         self._lock = threading.Lock()
         self._sync: _Clients | None = None
         # One async client per event loop: redis.asyncio connections belong to the loop
@@ -218,13 +241,24 @@ class RedisReplayStore:
 
     def reserve(self, key: str, ttl: float, token: str) -> ReplayState:
         """See :meth:`ReplayStore.reserve`."""
+        keys = [self.prefix + key]
         try:
-            code = self._client().reserve(
-                keys=[self.prefix + key], args=[b"r:" + token.encode(), _ms(ttl)]
-            )
+            clients = self._client()
+            if self._offset is None:
+                start = time.monotonic()
+                self._learn_clock(start, clients.now(keys=keys))
+            for _ in range(2):  # once more after a refusal that taught Redis' clock anew
+                start = time.monotonic()
+                reply = clients.reserve(keys=keys, args=self._reserve_args(start, ttl, token))
+                state = self._state(start, reply)
+                if state is not None:
+                    return state
         except Exception as exc:
             raise self._error("reserve", exc) from exc
-        return self._state(code)
+        raise ReplayStoreError(
+            "redis replay store: the reserve reached Redis only after the client stopped "
+            "waiting (Redis stalled); nothing was reserved"
+        )
 
     def commit(self, key: str, ttl: float, token: str) -> None:
         """See :meth:`ReplayStore.commit`."""
@@ -254,13 +288,24 @@ class RedisReplayStore:
 
     async def areserve(self, key: str, ttl: float, token: str) -> ReplayState:
         """See :meth:`ReplayStore.areserve`."""
+        keys = [self.prefix + key]
         try:
-            code = await self._aclient().reserve(
-                keys=[self.prefix + key], args=[b"r:" + token.encode(), _ms(ttl)]
-            )
+            clients = self._aclient()
+            if self._offset is None:
+                start = time.monotonic()
+                self._learn_clock(start, await clients.now(keys=keys))
+            for _ in range(2):  # once more after a refusal that taught Redis' clock anew
+                start = time.monotonic()
+                reply = await clients.reserve(keys=keys, args=self._reserve_args(start, ttl, token))
+                state = self._state(start, reply)
+                if state is not None:
+                    return state
         except Exception as exc:
             raise self._error("reserve", exc) from exc
-        return self._state(code)
+        raise ReplayStoreError(
+            "redis replay store: the reserve reached Redis only after the client stopped "
+            "waiting (Redis stalled); nothing was reserved"
+        )
 
     async def acommit(self, key: str, ttl: float, token: str) -> None:
         """See :meth:`ReplayStore.acommit`."""
@@ -349,11 +394,37 @@ class RedisReplayStore:
         monitor = sentinel.Sentinel(list(target.nodes), sentinel_kwargs=sentinel_options)
         return monitor.master_for(target.service, **options), list(monitor.sentinels)
 
-    @staticmethod
-    def _state(code: object) -> ReplayState:
-        if type(code) is int and 0 <= code <= 2:
-            return _STATES[code]
-        raise ReplayStoreError(f"redis replay store: unexpected reply {code!r} to reserve")
+    def _reserve_args(self, start: float, ttl: float, token: str) -> list[Any]:
+        """The reserve script's ARGV for a call sent at ``start`` (``time.monotonic()``)."""
+        offset, wait = self._offset, self._wait_ms
+        # The client waits socket_timeout for the reply; after that the call is lost to it.
+        deadline = 0 if offset is None or wait is None else int(start * 1000 + offset + wait)
+        return [b"r:" + token.encode(), _ms(ttl), deadline]
+
+    def _learn_clock(self, start: float, redis_ms: object) -> None:
+        """Estimate Redis' clock from a reply to a call sent at ``start``: the offset from
+        this process' monotonic clock (immune to its wall clock being stepped)."""
+        if type(redis_ms) is not int:
+            raise ReplayStoreError(f"redis replay store: unexpected time {redis_ms!r}")
+        end = time.monotonic()
+        # A slow round trip says little about when Redis read its clock; keep the last
+        # good estimate then (none yet: take it, a deadline needs one).
+        if self._offset is None or self._wait_ms is None or (end - start) * 2000 < self._wait_ms:
+            self._offset = redis_ms - (start + end) * 500
+
+    def _state(self, start: float, reply: object) -> ReplayState | None:
+        """The state a reserve reply reports; None when Redis refused it as too late."""
+        if isinstance(reply, list) and len(reply) == 2 and type(reply[0]) is int:
+            code = reply[0]
+            # Also from a refusal: a refusal the client still got an answer to means its
+            # idea of Redis' clock was wrong (the clock was stepped, or this is another
+            # node of a cluster), so the next call must not be refused as well.
+            self._learn_clock(start, reply[1])
+            if 0 <= code <= 2:
+                return _STATES[code]
+            if code == 3:
+                return None
+        raise ReplayStoreError(f"redis replay store: unexpected reply {reply!r} to reserve")
 
     def _error(self, op: str, exc: Exception) -> ReplayStoreError:
         if isinstance(exc, ReplayStoreError):
@@ -366,14 +437,15 @@ class RedisReplayStore:
 
 
 class _Clients:
-    """A client, its two registered scripts, and the clients to close along with it."""
+    """A client, its registered scripts, and the clients to close along with it."""
 
-    __slots__ = ("client", "others", "release", "reserve")
+    __slots__ = ("client", "now", "others", "release", "reserve")
 
     def __init__(self, client: Any, others: list[Any]) -> None:
         self.client = client
         self.reserve = client.register_script(_RESERVE)
         self.release = client.register_script(_RELEASE)
+        self.now = client.register_script(_NOW)
         self.others = others
 
 
