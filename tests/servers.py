@@ -91,14 +91,20 @@ def serve_wsgi(app: Any) -> Iterator[str]:
 
 @contextlib.contextmanager
 def run_process(
-    args: Sequence[str], port: int, *, env: dict[str, str] | None = None
+    args: Sequence[str],
+    port: int,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    output: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process, wait until `port` accepts connections, stop it on exit.
 
-    Its output goes to a file that is shown when it fails to start.
+    Its output (stdout and stderr) goes to `output`, else to a temporary file; either is
+    shown when it fails to start.
     """
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT, env=env)
+    with open(output, "w+b") if output is not None else tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         try:
             try:
                 wait_for_port(port, alive=lambda: proc.poll() is None)

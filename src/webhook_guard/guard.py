@@ -37,14 +37,14 @@ from .verdict import Reason, Verdict
 if TYPE_CHECKING:
     from .metrics import VerdictMetrics
 
-logger = logging.getLogger("webhook_guard")
-logger.addHandler(logging.NullHandler())
+from .logs import logger
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _PRINTABLE_ID = re.compile(r"[\x21-\x7e]{1,128}")
 
 _PASS = Verdict(ok=True)
 _NEW = ReplayState.NEW  # (a module global: cheaper than the enum attribute per request)
+_INFO = logging.INFO
 
 
 class _Route:
@@ -559,7 +559,7 @@ class Guard:
         """
         t0 = time.perf_counter() if self._metrics is not None else 0.0
         verdict = self._check(req)
-        if self._observed or not verdict.ok or verdict.reported:
+        if self._observed or not verdict.ok or verdict.reported or logger.isEnabledFor(_INFO):
             self._observe(verdict, req, t0)
         return verdict
 
@@ -567,7 +567,7 @@ class Guard:
         """Async twin of :meth:`check`, for async replay stores."""
         t0 = time.perf_counter() if self._metrics is not None else 0.0
         verdict = await self._acheck(req)
-        if self._observed or not verdict.ok or verdict.reported:
+        if self._observed or not verdict.ok or verdict.reported or logger.isEnabledFor(_INFO):
             self._observe(verdict, req, t0)
         return verdict
 
@@ -1045,8 +1045,7 @@ class Guard:
         route = verdict.route
         if route is None:
             return  # not a webhook route: nothing was checked
-        if not verdict.ok or verdict.reported:
-            _log_verdict(verdict)
+        _log_verdict(verdict)
         if self._metrics is not None:
             previous = (
                 verdict.secret_id is not None
@@ -1130,6 +1129,9 @@ def _log_verdict(verdict: Verdict) -> None:
     structured handlers. Details never hold secrets or query-string tokens."""
     reason = verdict.reason
     status = verdict.status
+    if reason is None and not verdict.reported:
+        _log_accepted(verdict)
+        return
     if reason is None:
         level, what = logging.WARNING, "webhook would be rejected (report mode)"
         reason = verdict.reported[0]
@@ -1160,6 +1162,31 @@ def _log_verdict(verdict: Verdict) -> None:
             "webhook_event_id": verdict.event_id,
             "webhook_reported": reported,
             "webhook_detail": verdict.detail,
+            "webhook_secret_id": verdict.secret_id,
+        },
+    )
+
+
+def _log_accepted(verdict: Verdict) -> None:
+    """INFO: an accepted delivery and the label of the secret that verified it, so an
+    operator rotating secrets sees when the old one stops being used."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    logger.info(
+        "webhook accepted: route=%s client_ip=%s event_id=%s secret_id=%s",
+        verdict.route,
+        verdict.client_ip,
+        verdict.event_id,
+        verdict.secret_id,
+        extra={
+            "webhook_route": verdict.route,
+            "webhook_reason": None,
+            "webhook_status": verdict.status,
+            "webhook_client_ip": verdict.client_ip,
+            "webhook_event_id": verdict.event_id,
+            "webhook_reported": "",
+            "webhook_detail": None,
+            "webhook_secret_id": verdict.secret_id,
         },
     )
 

@@ -356,6 +356,9 @@ def serve(
     )
     # After uvicorn.Config has set up logging: webhook URLs may carry a token.
     logging.getLogger("uvicorn.access").addFilter(redact_query)
+    # The proxy is the server: its log level applies to the guard's lines (at info, one
+    # per accepted delivery with its secret_id; refusals are warnings).
+    logging.getLogger("webhook_guard").setLevel(log_level.upper())
     uvicorn.Server(settings).run()
 
 
