@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -111,6 +112,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         body=_read_body(args.body_file),
         peer=args.peer,
     )
+    # The verdict is printed below; the guard's log line would say it twice.
+    logging.getLogger("webhook_guard").setLevel(logging.ERROR)
     verdict = guard.check(req)
     out = {
         "ok": verdict.ok,

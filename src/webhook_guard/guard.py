@@ -35,6 +35,7 @@ from .signatures.convoy import ConvoyScheme
 from .verdict import Reason, Verdict
 
 if TYPE_CHECKING:
+    from .audit import DeliveryRecorder
     from .metrics import VerdictMetrics
 
 from .logs import logger
@@ -188,7 +189,7 @@ class _FastPath:
             "deny_set",
         }
     )
-    _CONFIG_FIELDS = frozenset({"routes", "replay", "network"})
+    _CONFIG_FIELDS = frozenset({"routes", "replay", "network", "audit"})
     # Scheme classes (exactly, not their subclasses) and the ``scheme`` each is built for.
     # ConvoyScheme only adds a second try over the compacted body once the raw body did
     # not verify, and then this path has already handed over to the general one.
@@ -435,6 +436,10 @@ class Guard:
             webhook route (not for unrouted paths); an exception in it is logged, not raised.
         metrics: a :class:`~webhook_guard.metrics.PrometheusMetrics` (``metrics`` extra) or
             anything with its ``observe(verdict, seconds, previous_secret)`` method.
+        audit: where every delivery is recorded (default: the config's ``audit:`` section,
+            a :class:`~webhook_guard.audit.DeliveryLog`, if any); anything with a
+            ``record(verdict, request, seconds)`` method, such as
+            :class:`~webhook_guard.audit.JsonLinesAudit`.
 
     ``check``/``acheck`` never raise for bad input; every refusal is a :class:`Verdict`.
     """
@@ -447,12 +452,20 @@ class Guard:
         clock: Callable[[], float] = time.time,
         on_verdict: Callable[[Verdict, WebhookRequest], None] | None = None,
         metrics: VerdictMetrics | None = None,
+        audit: DeliveryRecorder | None = None,
     ) -> None:
         self.config = config
         self._on_verdict = on_verdict
         self._metrics = metrics
-        # Without a callback or metrics only rejections need _observe (to log them).
-        self._observed = on_verdict is not None or metrics is not None
+        if audit is None and config.audit is not None:
+            from .audit import DeliveryLog
+
+            audit = DeliveryLog(config.audit)
+        self.audit = audit
+        # Without a callback, metrics or a delivery log only rejections need _observe (to
+        # log them), and accepted requests when INFO is on.
+        self._observed = on_verdict is not None or metrics is not None or audit is not None
+        self._timed = metrics is not None or audit is not None
         self.clock = clock
         self.store: ReplayStore = store if store is not None else open_store(config.replay)
         self._routes = {r.name: _Route(r) for r in config.routes}
@@ -507,7 +520,7 @@ class Guard:
         webhook route, pass it through. ``ok`` with a route: read at most
         :meth:`body_limit` bytes, then call :meth:`check`. Not ``ok``: refuse now.
         """
-        t0 = time.perf_counter() if self._metrics is not None else 0.0
+        t0 = time.perf_counter() if self._timed else 0.0
         started = self._start(req)
         if isinstance(started, Verdict):
             # Only refusals are observed here; a pass is observed by the check() that follows.
@@ -536,7 +549,7 @@ class Guard:
             precheck: the passing :meth:`precheck` verdict, for its route.
             limit: the limit that was exceeded (default: the route's ``max_body_bytes``).
         """
-        t0 = time.perf_counter() if self._metrics is not None else 0.0
+        t0 = time.perf_counter() if self._timed else 0.0
         assert precheck.route is not None, "body_too_large() needs a routed precheck verdict"
         route = self._routes[precheck.route]
         if limit is None:
@@ -557,7 +570,7 @@ class Guard:
             The verdict. When ``ok`` and a replay reservation was taken, call
             :meth:`complete` after the handler ran.
         """
-        t0 = time.perf_counter() if self._metrics is not None else 0.0
+        t0 = time.perf_counter() if self._timed else 0.0
         verdict = self._check(req)
         if self._observed or not verdict.ok or verdict.reported or logger.isEnabledFor(_INFO):
             self._observe(verdict, req, t0)
@@ -565,7 +578,7 @@ class Guard:
 
     async def acheck(self, req: WebhookRequest) -> Verdict:
         """Async twin of :meth:`check`, for async replay stores."""
-        t0 = time.perf_counter() if self._metrics is not None else 0.0
+        t0 = time.perf_counter() if self._timed else 0.0
         verdict = await self._acheck(req)
         if self._observed or not verdict.ok or verdict.reported or logger.isEnabledFor(_INFO):
             self._observe(verdict, req, t0)
@@ -1046,15 +1059,21 @@ class Guard:
         if route is None:
             return  # not a webhook route: nothing was checked
         _log_verdict(verdict)
+        seconds = time.perf_counter() - started if self._timed else 0.0
         if self._metrics is not None:
             previous = (
                 verdict.secret_id is not None
                 and verdict.secret_id != self._routes[route].current_secret
             )
             try:
-                self._metrics.observe(verdict, time.perf_counter() - started, previous)
+                self._metrics.observe(verdict, seconds, previous)
             except Exception:
                 logger.exception("webhook_guard metrics failed for route %s", route)
+        if self.audit is not None:
+            try:
+                self.audit.record(verdict, req, seconds)
+            except Exception:
+                logger.exception("delivery log failed for route %s", route)
         if self._on_verdict is not None:
             try:
                 self._on_verdict(verdict, req)

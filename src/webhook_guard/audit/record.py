@@ -1,0 +1,152 @@
+"""One delivery as a record: the fields every delivery log (SQLite, JSON lines) holds.
+
+A record never holds a secret, a token, a header or the query string (where URL tokens
+travel): only the verdict's fields, the method and path, and the body's size and SHA-256.
+The body itself only when the operator asked for it (``store_bodies``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sys
+import threading
+import time
+from typing import IO, Any, Protocol
+
+from ..request import WebhookRequest
+from ..verdict import Verdict
+
+#: Record fields, in the order the SQLite table and the JSON lines hold them.
+FIELDS = (
+    "time",
+    "route",
+    "outcome",
+    "reason",
+    "status",
+    "client_ip",
+    "event_id",
+    "secret_id",
+    "method",
+    "path",
+    "body_size",
+    "body_sha256",
+    "latency_us",
+    "reported",
+    "detail",
+    "body",
+)
+
+#: Every outcome a record can have.
+OUTCOMES = ("accepted", "rejected", "duplicate", "handshake", "reported")
+
+
+class DeliveryRecorder(Protocol):
+    """What :class:`~webhook_guard.Guard` calls after each check of a webhook route.
+
+    ``record`` runs on the request path: it must be quick and must not raise (the guard
+    logs and swallows an exception, but a slow recorder slows every delivery).
+    """
+
+    def record(self, verdict: Verdict, request: WebhookRequest, seconds: float) -> None:
+        """Record one verdict; ``seconds``: how long the check took."""
+
+
+def outcome_of(verdict: Verdict) -> tuple[str, str | None]:
+    """The ``(outcome, reason)`` of a verdict: one of :data:`OUTCOMES` and the wire code
+    of the reason (for ``reported``, the first failure let through)."""
+    reason = verdict.reason
+    if reason is not None:
+        if verdict.duplicate:
+            return "duplicate", reason.value
+        if reason.value == "handshake":
+            return "handshake", reason.value
+        return "rejected", reason.value
+    if verdict.reported:
+        return "reported", verdict.reported[0].value
+    return "accepted", None
+
+
+def delivery_record(
+    verdict: Verdict,
+    method: str,
+    path: str,
+    body: bytes,
+    seconds: float,
+    when: float,
+    store_body: bool,
+) -> dict[str, Any]:
+    """The record of one delivery, keyed by :data:`FIELDS` (``body`` None unless
+    ``store_body``)."""
+    outcome, reason = outcome_of(verdict)
+    return {
+        "time": when,
+        "route": verdict.route,
+        "outcome": outcome,
+        "reason": reason,
+        "status": verdict.status,
+        "client_ip": verdict.client_ip,
+        "event_id": verdict.event_id,
+        "secret_id": verdict.secret_id,
+        "method": method,
+        "path": path,
+        "body_size": len(body),
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "latency_us": round(seconds * 1e6),
+        "reported": ",".join(r.value for r in verdict.reported),
+        "detail": verdict.detail or None,
+        "body": body if store_body else None,
+    }
+
+
+def json_line(record: dict[str, Any]) -> str:
+    """A record as one JSON line (a stored body as base64, under ``body_base64``)."""
+    out = {k: v for k, v in record.items() if k != "body"}
+    if record.get("body") is not None:
+        out["body_base64"] = base64.b64encode(record["body"]).decode()
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=True)
+
+
+class JsonLinesAudit:
+    """The delivery log as JSON lines on a stream (default: standard output), for a log
+    pipeline (Vector, Fluent Bit, Loki, a cloud logging agent) instead of SQLite.
+
+    Pass it as ``Guard(..., audit=JsonLinesAudit())``. Writes happen inline, one line per
+    delivery; a failing stream is reported once on standard error and never fails a
+    delivery.
+
+    Args:
+        stream: a text stream; default ``sys.stdout`` (looked up per line).
+        store_bodies: also write each body (``body_base64``).
+    """
+
+    def __init__(self, stream: IO[str] | None = None, *, store_bodies: bool = False) -> None:
+        self._stream = stream
+        self._store_bodies = store_bodies
+        self._lock = threading.Lock()
+        self._failed = False
+
+    def record(self, verdict: Verdict, request: WebhookRequest, seconds: float) -> None:
+        line = json_line(
+            delivery_record(
+                verdict,
+                request.method,
+                request.path,
+                request.body,
+                seconds,
+                time.time(),
+                self._store_bodies,
+            )
+        )
+        stream = self._stream if self._stream is not None else sys.stdout
+        try:
+            with self._lock:
+                stream.write(line + "\n")
+                stream.flush()
+        except (OSError, ValueError) as exc:
+            if not self._failed:
+                self._failed = True
+                from ..logs import logger
+
+                logger.error("delivery log: cannot write JSON lines (%s)", exc)
