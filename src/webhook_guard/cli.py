@@ -6,6 +6,7 @@ Exit codes: 0 success / accepted, 1 rejected, 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -271,6 +272,127 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo()
 
 
+def _audit_path(args: argparse.Namespace) -> str | None:
+    """The delivery log named by --audit, or by the audit.path of --config."""
+    if args.audit is not None:
+        return str(args.audit)
+    from .config import load_config
+
+    config = load_config(args.config)
+    if config.audit is None:
+        print(f"error: {args.config} has no audit: section (no delivery log)", file=sys.stderr)
+        return None
+    return config.audit.path
+
+
+def _log_filters(args: argparse.Namespace) -> Any:
+    from .audit.report import Filters, parse_since
+
+    since = args.since
+    if since is None and args.summary:
+        since = "24h"
+    return Filters(
+        route=args.route,
+        reason=args.reason,
+        outcome=args.outcome,
+        since=parse_since(since) if since is not None else None,
+        event_id=args.event_id,
+    )
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    """Show the delivery log: recent deliveries, following it, or a summary."""
+    import sqlite3
+    import time
+
+    from .audit import report
+
+    path = _audit_path(args)
+    if path is None:
+        return EXIT_USAGE
+    try:
+        filters = _log_filters(args)
+    except ValueError as exc:
+        print(f"error: --since: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        conn = report.open_readonly(path)
+    except (FileNotFoundError, sqlite3.Error) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with contextlib.closing(conn):
+        if args.summary:
+            groups = report.summarise(conn, filters)
+            lines = [json.dumps(groups, indent=2)] if args.json else report.summary_table(groups)
+            print("\n".join(lines))
+            return EXIT_OK
+        rows = report.recent(conn, filters, args.limit)
+        _print_rows(rows, args.json, header=True)
+        if not args.follow:
+            return EXIT_OK
+        last = rows[-1]["id"] if rows else _newest_id(conn)
+        try:
+            while True:
+                time.sleep(args.interval)
+                rows = report.newer(conn, filters, last)
+                if rows:
+                    _print_rows(rows, args.json, header=False)
+                    last = rows[-1]["id"]
+        except KeyboardInterrupt:
+            return EXIT_OK
+
+
+def _newest_id(conn: Any) -> int:
+    row = conn.execute("SELECT MAX(id) FROM deliveries").fetchone()
+    return int(row[0] or 0)
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool, header: bool) -> None:
+    from .audit import report
+
+    lines = [report.json_record(r) for r in rows] if as_json else report.table(rows, header)
+    if lines:
+        print("\n".join(lines), flush=True)
+
+
+def _add_log(sub: Any) -> None:
+    p = sub.add_parser(
+        "log",
+        help="show the delivery log: recent deliveries, filtered, followed or summarised",
+        description="Read the delivery log an audit: section writes (read-only; safe while "
+        "the app runs). Without --summary: the newest deliveries, oldest first, one a line; "
+        "--follow keeps printing new ones. With --summary: counts per route, outcome and "
+        "reason over --since (default 24h).",
+    )
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--audit", metavar="PATH", help="the delivery log's SQLite file")
+    where.add_argument("--config", metavar="FILE", help="take the file from its audit.path")
+    p.add_argument("--route", help="only this route")
+    p.add_argument(
+        "--reason", help="only this reason code (e.g. signature_mismatch), or 'accepted'"
+    )
+    p.add_argument(
+        "--outcome", choices=["accepted", "rejected", "duplicate", "handshake", "reported"]
+    )
+    p.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only deliveries since WHEN: a duration back (30s, 15m, 2h, 7d, 1w) or an ISO "
+        "8601 time (UTC unless it says otherwise)",
+    )
+    p.add_argument("--event-id", help="only deliveries with this event ID")
+    p.add_argument(
+        "--limit", type=int, default=50, help="how many deliveries (default: %(default)s)"
+    )
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing new deliveries")
+    p.add_argument(
+        "--interval", type=float, default=1.0, help="--follow: seconds between looks (default: 1)"
+    )
+    p.add_argument("--summary", action="store_true", help="counts per route, outcome, reason")
+    p.add_argument("--json", action="store_true", help="JSON: one object a line, or a list")
+    p.set_defaults(func=cmd_log)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -376,6 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     _add_ip_ranges(sub)
+    _add_log(sub)
     return parser
 
 
