@@ -251,6 +251,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: --upstream: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.inspect_port is not None and _start_serve_inspector(args) is None:
+        return EXIT_USAGE
     serve(
         config=args.config,
         upstream=args.upstream,
@@ -261,6 +263,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
     )
     return EXIT_OK
+
+
+def _start_serve_inspector(args: argparse.Namespace) -> Any:
+    """serve --inspect-port: the inspector on loopback, in a thread of the proxy."""
+    from .audit.inspect import start_inspector
+    from .config import load_config
+
+    audit = load_config(args.config).audit
+    if audit is None:
+        print(f"error: --inspect-port: {args.config} has no audit: section", file=sys.stderr)
+        return None
+    server = start_inspector(audit.path, "127.0.0.1", args.inspect_port)
+    print(f"inspector on http://127.0.0.1:{server.server_port}/", file=sys.stderr)
+    return server
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -393,6 +409,66 @@ def _add_log(sub: Any) -> None:
     p.set_defaults(func=cmd_log)
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Serve the read-only inspector page of the delivery log until SIGTERM or Ctrl-C."""
+    import os
+    import signal
+
+    from .audit.inspect import InspectorServer
+
+    path = _audit_path(args)
+    if path is None:
+        return EXIT_USAGE
+    token = os.environ.get("WEBHOOK_GUARD_INSPECT_TOKEN") or None
+    if args.token_file is not None:
+        token = Path(args.token_file).read_text(encoding="utf-8").strip() or None
+    try:
+        server = InspectorServer(path, args.host, args.port, token)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"inspector of {path} on http://{host}:{server.server_port}/ (Ctrl-C stops)")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return EXIT_OK
+
+
+def _add_inspect(sub: Any) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="serve a read-only page of the delivery log (loopback by default)",
+        description="Serve a read-only page of recent deliveries, filterable by route, "
+        "outcome, reason and time window, with counts per route and reason and a chart. "
+        "Bound to loopback by default; bound elsewhere it needs a token, asked for as the "
+        "HTTP Basic password (any user name) or sent as 'Authorization: Bearer TOKEN'.",
+    )
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--audit", metavar="PATH", help="the delivery log's SQLite file")
+    where.add_argument("--config", metavar="FILE", help="take the file from its audit.path")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    p.add_argument("--port", type=int, default=8081, help="port (default: %(default)s)")
+    p.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="file holding the token (default: $WEBHOOK_GUARD_INSPECT_TOKEN); required "
+        "when --host is not loopback",
+    )
+    p.set_defaults(func=cmd_inspect)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -483,6 +559,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="uvicorn's log level; query strings are redacted from access lines "
         "(default: %(default)s)",
     )
+    p.add_argument(
+        "--inspect-port",
+        type=int,
+        metavar="PORT",
+        help="also serve the delivery log's inspector page on 127.0.0.1:PORT (needs an "
+        "audit: section in --config)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the config format")
@@ -499,6 +582,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_ip_ranges(sub)
     _add_log(sub)
+    _add_inspect(sub)
     return parser
 
 
