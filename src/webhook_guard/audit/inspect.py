@@ -249,7 +249,7 @@ def _deliveries(rows: list[dict[str, Any]], limit: int) -> str:
             )
         out.append(
             f'<tr class="delivery" data-id="{int(r["id"])}">'
-            f"<td class=\"t\">{_e(report.iso(r['time']))}</td><td>{_e(r['route'])}</td>"
+            f'<td class="t">{_e(report.iso(r["time"]))}</td><td>{_e(r["route"])}</td>'
             f'<td class="o-{_e(r["outcome"])}">{_e(r["outcome"])}</td>'
             f"<td>{_e(r['reason'])}</td><td>{_e(r['status'])}</td>"
             f"<td>{_e(r['client_ip'])}</td><td><code>{_e(r['event_id'])}</code></td>"
