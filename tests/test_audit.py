@@ -28,6 +28,7 @@ from webhook_guard.testing import FakeClock, sign
 
 from .conftest import BODY, NOW, SW_SECRET, SW_SECRET_OLD, post, sw_route
 from .servers import free_port, run_process
+from .test_default_logging import FLASK_APP
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "query-t0ken-value"
@@ -283,20 +284,6 @@ def test_several_processes_write_one_file(tmp_path: Path) -> None:
         conn.close()
 
 
-GUNICORN_APP = """
-from flask import Flask
-from webhook_guard.adapters.flask import WebhookGuard
-
-app = Flask(__name__)
-
-@app.post("/hooks/sw")
-def hook():
-    return "ok"
-
-WebhookGuard(app, config="webhook-guard.yaml")
-"""
-
-
 def test_gunicorn_workers_record_every_delivery(tmp_path: Path) -> None:
     """Forked workers (after --preload: the guard is built before the fork) each start
     their own writer and share the file."""
@@ -306,7 +293,7 @@ def test_gunicorn_workers_record_every_delivery(tmp_path: Path) -> None:
         "audit": {"path": str(tmp_path / "d.db")},
     }
     (tmp_path / "webhook-guard.yaml").write_text(yaml.safe_dump(config))
-    (tmp_path / "app.py").write_text(textwrap.dedent(GUNICORN_APP))
+    (tmp_path / "app.py").write_text(textwrap.dedent(FLASK_APP))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT / "src")])}
     port = free_port()
     args = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "3"]

@@ -371,6 +371,13 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, header: bool) -> None
         print("\n".join(lines), flush=True)
 
 
+def _add_audit_source(p: argparse.ArgumentParser) -> None:
+    """--audit PATH or --config FILE: where the delivery log is (see _audit_path)."""
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--audit", metavar="PATH", help="the delivery log's SQLite file")
+    where.add_argument("--config", metavar="FILE", help="take the file from its audit.path")
+
+
 def _add_log(sub: Any) -> None:
     p = sub.add_parser(
         "log",
@@ -380,9 +387,7 @@ def _add_log(sub: Any) -> None:
         "--follow keeps printing new ones. With --summary: counts per route, outcome and "
         "reason over --since (default 24h).",
     )
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--audit", metavar="PATH", help="the delivery log's SQLite file")
-    where.add_argument("--config", metavar="FILE", help="take the file from its audit.path")
+    _add_audit_source(p)
     p.add_argument("--route", help="only this route")
     p.add_argument(
         "--reason", help="only this reason code (e.g. signature_mismatch), or 'accepted'"
@@ -453,9 +458,7 @@ def _add_inspect(sub: Any) -> None:
         "Bound to loopback by default; bound elsewhere it needs a token, asked for as the "
         "HTTP Basic password (any user name) or sent as 'Authorization: Bearer TOKEN'.",
     )
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--audit", metavar="PATH", help="the delivery log's SQLite file")
-    where.add_argument("--config", metavar="FILE", help="take the file from its audit.path")
+    _add_audit_source(p)
     p.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
