@@ -13,14 +13,15 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 import yaml
 
-from webhook_guard import Guard, MemoryReplayStore, Reason, load_config
-from webhook_guard.audit import DeliveryLog, JsonLinesAudit
+from webhook_guard import Guard, MemoryReplayStore, Reason, Verdict, load_config
+from webhook_guard.audit import DeliveryLog, JsonLinesAudit, outcome_of
 from webhook_guard.audit import sqlite as audit_sqlite
 from webhook_guard.config import AuditConfig
 from webhook_guard.errors import ConfigError
@@ -100,6 +101,21 @@ def test_every_verdict_is_recorded_with_its_fields(tmp_path: Path, clock: FakeCl
     assert all(r["body"] is None for r in got)  # store_bodies is off by default
     assert all(r["latency_us"] >= 0 for r in got)
     assert all(abs(r["time"] - time.time()) < 3600 for r in got)  # wall-clock seconds
+
+
+def test_the_file_is_not_world_readable(tmp_path: Path, clock: FakeClock) -> None:
+    guard = build(tmp_path, clock)
+    guard.check(post("/hooks/sw", {}))
+    flush(guard)
+    for name in ("deliveries.db", "deliveries.db-wal"):
+        assert (tmp_path / name).stat().st_mode & 0o007 == 0, name
+
+
+def test_a_handshake_has_its_own_outcome() -> None:
+    # Until the guard answers handshakes itself: any reason whose code is "handshake".
+    handshake = SimpleNamespace(value="handshake")
+    verdict = Verdict._make(ok=False, reason=handshake, status=200, route="slack")
+    assert outcome_of(verdict) == ("handshake", "handshake")
 
 
 def test_bodies_only_with_store_bodies(tmp_path: Path, clock: FakeClock) -> None:

@@ -119,13 +119,13 @@ def test_json_lines_hold_every_field_but_no_body(db: Path) -> None:
 
 def test_summary_per_route_and_reason(db: Path) -> None:
     out = cli("log", "--audit", db, "--summary").stdout.splitlines()
-    assert out[0].split() == ["route", "outcome", "reason", "count", "first", "last"]
-    groups = [line.split()[:4] for line in out[1:-1]]
+    assert out[0].split() == ["route", "outcome", "reason", "secret", "count", "first", "last"]
+    groups = [line.split()[:5] for line in out[1:-1]]
     assert groups == [
-        ["sw", "accepted", "-", "4"],
-        ["sw", "rejected", "signature_mismatch", "2"],
-        ["any", "accepted", "-", "1"],
-        ["any", "rejected", "route_not_found", "1"],
+        ["sw", "accepted", "-", "secrets[0]", "4"],
+        ["sw", "rejected", "signature_mismatch", "-", "2"],
+        ["any", "accepted", "-", "secrets[0]", "1"],
+        ["any", "rejected", "route_not_found", "-", "1"],
     ]
     assert out[-1] == "4 group(s), 8 deliveries"
     recent = json.loads(cli("log", "--audit", db, "--summary", "--since", "1h", "--json").stdout)

@@ -111,8 +111,8 @@ def render_page(
     groups: list[dict[str, Any]] = []
     chart = ""
     if conn is not None:
-        routes = store.distinct(conn, "route")
-        reasons = store.distinct(conn, "reason")
+        routes = store.distinct(conn, "route", since)
+        reasons = store.distinct(conn, "reason", since)
         rows = list(reversed(report.recent(conn, filters, limit)))
         groups = report.summarise(conn, filters)
         width = (now - since) / BUCKETS
@@ -225,12 +225,14 @@ def _summary(groups: list[dict[str, Any]], since: str) -> str:
             f'<tr class="group"><td>{_e(g["route"])}</td>'
             f'<td class="o-{_e(g["outcome"])}">{_e(g["outcome"])}</td>'
             f'<td><a href="{html.escape(link)}">{_e(g["reason"])}</a></td>'
+            f"<td>{_e(g['secret_id'])}</td>"
             f'<td class="num">{int(g["count"])}</td><td>{_e(g["last"])}</td></tr>'
         )
     total = sum(int(g["count"]) for g in groups)
     return (
         f'<h2>Counts <span class="muted">(last {_e(since)}, {total} deliveries)</span></h2>'
-        '<table id="counts"><tr><th>route</th><th>outcome</th><th>reason</th><th>count</th>'
+        '<table id="counts"><tr><th>route</th><th>outcome</th><th>reason</th><th>secret</th>'
+        "<th>count</th>"
         f"<th>last</th></tr>{''.join(rows)}</table>"
     )
 

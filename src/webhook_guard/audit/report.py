@@ -107,7 +107,8 @@ def newer(conn: sqlite3.Connection, filters: Filters, after_id: int) -> list[dic
 
 
 def summarise(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
-    """Per route, outcome and reason: count, first and last time (ISO), most first."""
+    """Per route, outcome, reason and secret_id: count, first and last time (ISO), most
+    first."""
     rows = store.summary(conn, since=filters.since, route=filters.route, reason=filters.reason)
     if filters.outcome is not None:
         rows = [r for r in rows if r["outcome"] == filters.outcome]
@@ -154,14 +155,15 @@ def _line(cells: list[str]) -> str:
 
 def summary_table(rows: list[dict[str, Any]]) -> list[str]:
     """The summary as aligned terminal lines, with a total."""
-    fmt = "{:<16} {:<10} {:<26} {:>8}  {:<24} {}"
-    lines = [fmt.format("route", "outcome", "reason", "count", "first", "last")]
+    fmt = "{:<16} {:<10} {:<26} {:<14} {:>8}  {:<24} {}"
+    lines = [fmt.format("route", "outcome", "reason", "secret", "count", "first", "last")]
     for r in rows:
         lines.append(
             fmt.format(
                 printable(r["route"], 16),
                 r["outcome"],
                 printable(r["reason"], 26),
+                printable(r["secret_id"], 14),
                 r["count"],
                 r["first"],
                 r["last"],

@@ -77,6 +77,9 @@ def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
         uri = "file:" + os.path.abspath(path).replace("?", "%3f").replace("#", "%23") + "?mode=ro"
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT, check_same_thread=False)
     else:
+        # Client addresses and event IDs are nobody else's business: owner and group only
+        # (SQLite gives its -wal and -shm files the same mode).
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o640))
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, check_same_thread=False)
     conn.isolation_level = None  # explicit BEGIN IMMEDIATE below: no lock upgrades
     try:
@@ -287,14 +290,14 @@ def summary(
     route: str | None = None,
     reason: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Deliveries per (route, outcome, reason) in the window: count, first and last time,
-    most first."""
+    """Deliveries per (route, outcome, reason, secret_id) in the window: count, first and
+    last time, most first. (The secret shows when an old one can be retired.)"""
     where, args = _where(route=route, reason=reason, since=since)
     clause = " WHERE " + " AND ".join(where) if where else ""
     sql = (
-        "SELECT route, outcome, reason, COUNT(*) AS count, MIN(time) AS first, "  # noqa: S608
-        f"MAX(time) AS last FROM deliveries{clause} GROUP BY route, outcome, reason "
-        "ORDER BY count DESC, route, reason"
+        "SELECT route, outcome, reason, secret_id, COUNT(*) AS count, "  # noqa: S608
+        f"MIN(time) AS first, MAX(time) AS last FROM deliveries{clause} "
+        "GROUP BY route, outcome, reason, secret_id ORDER BY count DESC, route, reason"
     )
     conn.row_factory = sqlite3.Row
     return [dict(row) for row in conn.execute(sql, args)]
@@ -318,11 +321,11 @@ def buckets(
     return [dict(row) for row in conn.execute(sql, (since, width, *args))]
 
 
-def distinct(conn: sqlite3.Connection, column: str) -> list[str]:
-    """The values of ``route`` or ``reason`` seen in the log, sorted."""
+def distinct(conn: sqlite3.Connection, column: str, since: float = 0.0) -> list[str]:
+    """The values of ``route`` or ``reason`` seen in the log since ``since``, sorted."""
     assert column in ("route", "reason")
-    sql = f"SELECT DISTINCT {column} FROM deliveries WHERE {column} IS NOT NULL"  # noqa: S608
-    rows = conn.execute(sql)
+    sql = f"SELECT DISTINCT {column} FROM deliveries WHERE time >= ? AND {column} IS NOT NULL"  # noqa: S608
+    rows = conn.execute(sql, (since,))
     return sorted(str(r[0]) for r in rows)
 
 
