@@ -4,6 +4,7 @@ filtered and read in Debian's headless Chromium."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import random
 import subprocess
@@ -20,7 +21,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from webhook_guard import Guard, MemoryReplayStore
-from webhook_guard.audit import DeliveryLog
+from webhook_guard.audit import DeliveryLog, report
+from webhook_guard.audit.inspect import render_page
 from webhook_guard.config import AuditConfig
 from webhook_guard.testing import FakeClock, sign
 
@@ -265,3 +267,21 @@ def test_serve_inspect_port_needs_an_audit_section(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "has no audit: section" in result.stderr
+
+
+def test_bodies_are_shown_only_when_stored_and_escaped(tmp_path: Path) -> None:
+    hostile = b'{"x":"</pre><script>alert(4)</script>"}'
+    pages = {}
+    for store_bodies in (False, True):
+        path = tmp_path / f"{store_bodies}.db"
+        log = DeliveryLog(AuditConfig(path=str(path), store_bodies=store_bodies))
+        guard = Guard.from_dict({"version": 1, "routes": [sw_route()]}, audit=log)
+        guard.check(post("/hooks/sw", sign(guard, "sw", hostile), body=hostile))
+        log.close()
+        with contextlib.closing(report.open_readonly(str(path))) as conn:
+            pages[store_bodies] = render_page(conn, {})
+    assert "<details>" not in pages[False]
+    assert "alert(4)" not in pages[False]
+    assert "<details><summary>body</summary>" in pages[True]
+    assert "&lt;/pre&gt;&lt;script&gt;alert(4)&lt;/script&gt;" in pages[True]
+    assert "<script>" not in pages[True]

@@ -117,6 +117,14 @@ class DeliveryLog:
         self._last_error = 0.0
         self.dropped = 0
         """Deliveries lost because the queue was full or the file could not be written."""
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(directory):
+            # Said at start-up, where it is read; writes would fail (and say so) anyway.
+            logger.warning(
+                "audit.path: directory %s does not exist; no delivery will be recorded "
+                "until it does",
+                directory,
+            )
 
     def __repr__(self) -> str:
         return f"DeliveryLog(path={self.path!r})"
@@ -242,10 +250,12 @@ def _flush_all() -> None:
 
 
 def _after_fork() -> None:
-    # A lock the parent's writer thread held at fork time would stay held in the child.
+    # A lock the parent's writer thread held at fork time would stay held in the child,
+    # and what the parent had queued is the parent's to write.
     for log in list(_OPEN):
         log._lock = threading.Lock()
         log._pid = -1
+        log._queue.clear()
     _OPEN.clear()
 
 
