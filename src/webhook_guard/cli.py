@@ -285,6 +285,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from .demo import run_demo
     except ImportError as exc:
         return _needs_proxy_extra(exc)
+    # The walkthrough narrates each refusal with its reason; the log lines would repeat it.
+    logging.getLogger("webhook_guard").setLevel(logging.ERROR)
     return run_demo()
 
 
