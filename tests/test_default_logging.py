@@ -5,6 +5,7 @@ that configures logging takes over, without a line printed twice."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import textwrap
 import time
@@ -147,3 +148,70 @@ def test_configured_logging_takes_over_without_duplicates(tmp_path: Path, server
     assert line.startswith("APP webhook_guard " + REFUSED)
     assert "APP webhook_guard webhook accepted: route=sw client_ip=127.0.0.1 " in text
     assert " WARNING webhook_guard: " not in text
+
+
+SCRIPT = """
+import logging, sys
+from webhook_guard import Guard, WebhookRequest
+from webhook_guard.testing import sign
+
+SETUP
+guard = Guard.from_dict({"version": 1, "routes": [
+    {"name": "sw", "path": "/hooks/sw", "provider": "standard", "secrets": [%(secret)r]}]})
+good = sign(guard, "sw", b"{}", event_id="msg_ok")
+guard.check(WebhookRequest("POST", "/hooks/sw", headers=good, body=b"{}", peer="192.0.2.1"))
+guard.check(WebhookRequest("POST", "/hooks/sw", headers={}, body=b"{}", peer="192.0.2.1"))
+"""
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        pytest.param("", ["stderr WARNING webhook_guard: webhook rejected"], id="nothing-set-up"),
+        pytest.param(
+            'logging.getLogger("webhook_guard").setLevel(logging.INFO)',
+            [
+                "stderr INFO webhook_guard: webhook accepted",
+                "stderr WARNING webhook_guard: webhook rejected",
+            ],
+            id="level-info",
+        ),
+        pytest.param(
+            'logging.basicConfig(stream=sys.stdout, format="%(name)s|%(message)s")',
+            ["stdout webhook_guard|webhook rejected"],
+            id="root-handler-takes-over",
+        ),
+        pytest.param(
+            "h = logging.StreamHandler(sys.stdout)\n"
+            'h.setFormatter(logging.Formatter("mine %(message)s"))\n'
+            'logging.getLogger("webhook_guard").addHandler(h)',
+            ["stdout mine webhook rejected"],
+            id="own-handler-takes-over",
+        ),
+        pytest.param(
+            'logging.getLogger("webhook_guard").setLevel(logging.ERROR)', [], id="level-error"
+        ),
+        pytest.param(
+            'logging.getLogger("webhook_guard").addHandler(logging.NullHandler())\n'
+            'logging.getLogger("webhook_guard").propagate = False',
+            [],
+            id="silenced",
+        ),
+        pytest.param("logging.lastResort = None", [], id="last-resort-off"),
+    ],
+)
+def test_default_output_and_who_takes_over(setup: str, expected: list[str]) -> None:
+    script = (SCRIPT % {"secret": SW_SECRET}).replace("SETUP", setup)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [f"stdout {line}" for line in result.stdout.splitlines()]
+    for line in result.stderr.splitlines():
+        # The default format starts with the time: drop it.
+        lines.append("stderr " + line.split(" ", 2)[2] if line[:2] == "20" else "stderr " + line)
+    got = [line for line in lines if "webhook " in line]
+    assert len(got) == len(expected), got
+    for line, start in zip(got, expected, strict=True):
+        assert line.startswith(start), line
