@@ -170,10 +170,11 @@ def nginx(server_block: str, *, port: int | None = None) -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def chromium(width: int = 1280, height: int = 900) -> Iterator[Any]:
+def chromium(width: int = 1280, height: int = 900, *, javascript: bool = True) -> Iterator[Any]:
     """Debian's headless Chromium driven by selenium through Debian's chromedriver; yields
     the WebDriver. Nothing is downloaded: both binaries are given by path, so Selenium
-    Manager never runs."""
+    Manager never runs. ``javascript=False`` turns the pages' scripts off (the driver's
+    own commands still work)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -193,6 +194,10 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[Any]:
             f"--window-size={width},{height}",
         ):
             options.add_argument(flag)
+        if not javascript:
+            options.add_experimental_option(
+                "prefs", {"profile.managed_default_content_settings.javascript": 2}
+            )
         driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
         try:
             yield driver

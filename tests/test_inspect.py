@@ -166,6 +166,26 @@ def test_page_shows_filters_and_escapes_in_chromium(db: tuple[Path, dict[str, in
         assert browser.find_element(By.ID, "none").text == "No delivery matches these filters."
 
 
+def test_filters_work_without_javascript(db: tuple[Path, dict[str, int]]) -> None:
+    path, counts = db
+    args, port = inspector(path)
+    with run_process(args, port, env=cli_env()), chromium(javascript=False) as browser:
+        browser.get(f"http://127.0.0.1:{port}/?limit=500")
+        assert len(browser.find_elements(By.CSS_SELECTOR, "tr.delivery")) == sum(counts.values())
+        Select(browser.find_element(By.ID, "f-route")).select_by_value("any")
+        Select(browser.find_element(By.ID, "f-outcome")).select_by_value("rejected")
+        browser.find_element(By.ID, "apply").click()
+        assert "route=any" in browser.current_url
+        assert "limit=500" in browser.current_url  # the form keeps the page size
+        [row] = browser.find_elements(By.CSS_SELECTOR, "tr.delivery")
+        cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+        assert cells[1:5] == ["any", "rejected", "signature_missing", "401"]
+        assert cells[8] == "POST " + XSS_PATH
+        # The filters are read back into the form.
+        chosen = Select(browser.find_element(By.ID, "f-route")).first_selected_option
+        assert chosen.get_attribute("value") == "any"
+
+
 def test_page_headers_forbid_scripts_and_framing(db: tuple[Path, dict[str, int]]) -> None:
     path, _ = db
     args, port = inspector(path)
