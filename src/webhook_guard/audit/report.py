@@ -124,7 +124,7 @@ TABLE_COLUMNS: Sequence[tuple[str, str, int]] = (
     ("reason", "reason", 22),
     ("status", "status", 6),
     ("client_ip", "client", 15),
-    ("event_id", "event_id", 24),
+    ("event_id", "event_id", 36),
     ("secret_id", "secret", 12),
     ("latency_us", "us", 6),
     ("detail", "detail", 0),
