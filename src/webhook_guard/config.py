@@ -177,7 +177,7 @@ class AuditConfig:
     """The ``audit:`` section: the delivery log (see ``webhook_guard.audit``)."""
 
     path: str
-    """The SQLite file every worker appends to (created with its directory's permissions)."""
+    """The SQLite file every worker appends to (created readable by owner and group only)."""
     max_age: int = 2_592_000
     """Seconds a delivery is kept (default 30 days)."""
     max_rows: int = 1_000_000

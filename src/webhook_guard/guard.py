@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 from .clientip import ClientIPResolver, PeerInvalid, ProxyHeadersInvalid
 from .config import Config, RouteConfig, load_config
 from .errors import ConfigError
+from .logs import logger
 from .replay import ReplayState, ReplayStore, open_store
 from .request import WebhookRequest, unique_header_table
 from .routes import RouteTable, normalise_path
@@ -37,8 +38,6 @@ from .verdict import Reason, Verdict
 if TYPE_CHECKING:
     from .audit import DeliveryRecorder
     from .metrics import VerdictMetrics
-
-from .logs import logger
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _PRINTABLE_ID = re.compile(r"[\x21-\x7e]{1,128}")
