@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from webhook_guard import Guard, MemoryReplayStore
-from webhook_guard.audit import DeliveryLog
+from webhook_guard.audit import DeliveryLog, report
 from webhook_guard.config import AuditConfig
 from webhook_guard.testing import FakeClock, sign
 
@@ -197,3 +197,47 @@ def test_follow_prints_new_deliveries(tmp_path: Path) -> None:
         if proc.stdout is not None:
             proc.stdout.close()
         log.close()
+
+
+NOW_T = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90s", NOW_T - 90),
+        ("15m", NOW_T - 900),
+        ("2h", NOW_T - 7200),
+        ("7d", NOW_T - 7 * 86_400),
+        ("1w", NOW_T - 604_800),
+        ("2027-01-15T08:00:00Z", NOW_T),
+        ("2027-01-15T08:00:00", NOW_T),  # no zone: UTC
+        ("2027-01-15T09:00:00+01:00", NOW_T),
+        ("2027-01-15", NOW_T - 8 * 3600),
+    ],
+)
+def test_since_takes_durations_and_iso_times(text: str, expected: float) -> None:
+    assert report.parse_since(text, NOW_T) == expected
+
+
+@pytest.mark.parametrize("text", ["yesterday", "15", "-5m", "5 m", "1y", "", "2027-13-01"])
+def test_since_refuses_anything_else(text: str) -> None:
+    with pytest.raises(ValueError, match="neither a duration"):
+        report.parse_since(text, NOW_T)
+
+
+@pytest.mark.parametrize(
+    ("value", "width", "shown"),
+    [
+        (None, 0, "-"),
+        ("plain", 0, "plain"),
+        ("a\x1b[2Jb", 0, "a\\x1b[2Jb"),
+        ("bell\x07", 0, "bell\\x07"),
+        ("line\nbreak", 0, "line\\nbreak"),
+        ("rtl\u202eevil", 0, "rtl\\u202eevil"),
+        ("abcdefgh", 5, "abcd\u2026"),
+        (401, 0, "401"),
+    ],
+)
+def test_printable_escapes_control_characters(value: object, width: int, shown: str) -> None:
+    assert report.printable(value, width) == shown
