@@ -68,6 +68,38 @@ def outcome_of(verdict: Verdict) -> tuple[str, str | None]:
     return "accepted", None
 
 
+def delivery_row(
+    verdict: Verdict,
+    method: str,
+    path: str,
+    body: bytes,
+    seconds: float,
+    when: float,
+    store_body: bool,
+) -> tuple[Any, ...]:
+    """The record of one delivery as a tuple in :data:`FIELDS` order (``body`` None unless
+    ``store_body``)."""
+    outcome, reason = outcome_of(verdict)
+    return (
+        when,
+        verdict.route,
+        outcome,
+        reason,
+        verdict.status,
+        verdict.client_ip,
+        verdict.event_id,
+        verdict.secret_id,
+        method,
+        path,
+        len(body),
+        hashlib.sha256(body).hexdigest(),
+        round(seconds * 1e6),
+        ",".join([r.value for r in verdict.reported]),
+        verdict.detail or None,
+        body if store_body else None,
+    )
+
+
 def delivery_record(
     verdict: Verdict,
     method: str,
@@ -77,27 +109,14 @@ def delivery_record(
     when: float,
     store_body: bool,
 ) -> dict[str, Any]:
-    """The record of one delivery, keyed by :data:`FIELDS` (``body`` None unless
-    ``store_body``)."""
-    outcome, reason = outcome_of(verdict)
-    return {
-        "time": when,
-        "route": verdict.route,
-        "outcome": outcome,
-        "reason": reason,
-        "status": verdict.status,
-        "client_ip": verdict.client_ip,
-        "event_id": verdict.event_id,
-        "secret_id": verdict.secret_id,
-        "method": method,
-        "path": path,
-        "body_size": len(body),
-        "body_sha256": hashlib.sha256(body).hexdigest(),
-        "latency_us": round(seconds * 1e6),
-        "reported": ",".join(r.value for r in verdict.reported),
-        "detail": verdict.detail or None,
-        "body": body if store_body else None,
-    }
+    """The record of one delivery, keyed by :data:`FIELDS`."""
+    return dict(
+        zip(
+            FIELDS,
+            delivery_row(verdict, method, path, body, seconds, when, store_body),
+            strict=True,
+        )
+    )
 
 
 def json_line(record: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 from ..config import AuditConfig
 from ..request import WebhookRequest
 from ..verdict import Verdict
-from .record import FIELDS, delivery_record
+from .record import FIELDS, delivery_row
 
 logger = logging.getLogger("webhook_guard.audit")
 
@@ -178,11 +178,10 @@ class DeliveryLog:
         if not queue:
             return
         batch = []
-        store = self.config.store_bodies
+        store, pop = self.config.store_bodies, queue.popleft
         while queue:
-            when, verdict, method, path, body, seconds = queue.popleft()
-            row = delivery_record(verdict, method, path, body, seconds, when, store)
-            batch.append(tuple(row[f] for f in FIELDS))
+            when, verdict, method, path, body, seconds = pop()
+            batch.append(delivery_row(verdict, method, path, body, seconds, when, store))
         try:
             conn = self._conn
             if conn is None:
