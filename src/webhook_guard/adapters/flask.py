@@ -97,7 +97,7 @@ class WebhookGuard:
         if isinstance(guard.store, MemoryReplayStore) and not (app.debug or app.testing):
             # As flask-limiter does: per-process memory is fine until there are workers.
             logger.warning(
-                "webhook_guard: the replay store is in memory, so each worker process "
+                "the replay store is in memory, so each worker process "
                 "remembers only its own deliveries; with several workers set "
                 "replay.store to a redis:// URL"
             )
