@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -96,6 +97,9 @@ def test_every_verdict_is_recorded_with_its_fields(tmp_path: Path, clock: FakeCl
     assert accepted["body_sha256"] == hashlib.sha256(BODY).hexdigest()
     assert forged["body_sha256"] == hashlib.sha256(BODY + b" ").hexdigest()
     assert forged["detail"].startswith("no signature matched")
+    assert forged["event_id"] is None  # never verified...
+    assert forged["claimed_event_id"] is not None  # ...but the ID it claimed is kept
+    assert previous["claimed_event_id"] is None  # accepted: the verified one is event_id
     assert reported["reported"] == "timestamp_too_old"
     assert method["method"] == "GET"
     assert all(r["body"] is None for r in got)  # store_bodies is off by default
@@ -116,6 +120,29 @@ def test_a_handshake_has_its_own_outcome() -> None:
     handshake = SimpleNamespace(value="handshake")
     verdict = Verdict._make(ok=False, reason=handshake, status=200, route="slack")
     assert outcome_of(verdict) == ("handshake", "handshake")
+
+
+CLAIMS = [
+    pytest.param({"webhook-id": "msg_claimed"}, "msg_claimed", id="plain"),
+    pytest.param({"webhook-id": "has space"}, None, id="not-an-id"),
+    pytest.param({"webhook-id": "x" * 129}, None, id="too-long"),
+    pytest.param({"webhook-id": "\x1b[2J"}, None, id="control-characters"),
+    pytest.param([("webhook-id", "a"), ("webhook-id", "b")], None, id="repeated"),
+    pytest.param({"svix-id": "msg_svix"}, "msg_svix", id="second-header-family"),
+    pytest.param({}, None, id="absent"),
+]
+
+
+@pytest.mark.parametrize(("headers", "claimed"), CLAIMS)
+def test_a_refusal_keeps_the_id_it_claims_only_when_plain(
+    tmp_path: Path, clock: FakeClock, headers: Any, claimed: str | None
+) -> None:
+    guard = build(tmp_path, clock)
+    verdict = guard.check(post("/hooks/sw", headers))
+    assert verdict.reason is Reason.SIGNATURE_MISSING
+    flush(guard)
+    [row] = rows(tmp_path / "deliveries.db")
+    assert (row["event_id"], row["claimed_event_id"]) == (None, claimed)
 
 
 def test_bodies_only_with_store_bodies(tmp_path: Path, clock: FakeClock) -> None:
@@ -241,6 +268,9 @@ def test_json_lines_hold_the_same_record(clock: FakeClock) -> None:
     assert record["path"] == "/hooks/sw"
     assert "body_base64" not in record
     assert "x=1" not in line
+    guard.check(post("/hooks/sw", {"webhook-id": "msg_refused"}))
+    refused = json.loads(out.getvalue().splitlines()[1])
+    assert (refused["event_id"], refused["claimed_event_id"]) == (None, "msg_refused")
 
 
 @pytest.mark.parametrize(
@@ -327,8 +357,10 @@ def test_gunicorn_workers_record_every_delivery(tmp_path: Path) -> None:
             assert client.post(f"http://127.0.0.1:{port}/hooks/sw", content=BODY).status_code == 401
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if (tmp_path / "d.db").exists() and len(rows(tmp_path / "d.db")) == 41:
-                break
+            # (A worker may have created the file but not yet its table.)
+            with contextlib.suppress(sqlite3.OperationalError):
+                if len(rows(tmp_path / "d.db")) == 41:
+                    break
             time.sleep(0.1)
     got = rows(tmp_path / "d.db")
     assert sorted(r["event_id"] for r in got if r["event_id"]) == sorted(f"g{i}" for i in range(40))

@@ -146,8 +146,13 @@ def test_hostile_path_cannot_drive_the_terminal(db: Path) -> None:
 def test_config_names_the_log(db: Path, tmp_path: Path) -> None:
     config = {"version": 1, "routes": [sw_route()], "audit": {"path": str(db)}}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
+    # A refused delivery has no verified ID; the one it claimed finds it.
     out = cli("log", "--config", tmp_path / "c.yaml", "--event-id", "forged", "--json").stdout
-    assert out == ""  # forged: no event ID recorded (it was never authenticated)
+    [record] = [json.loads(line) for line in out.splitlines()]
+    assert (record["event_id"], record["claimed_event_id"]) == (None, "forged")
+    assert record["reason"] == "signature_mismatch"
+    table = cli("log", "--config", tmp_path / "c.yaml", "--event-id", "forged").stdout
+    assert "forged (unverified)" in table
     out = cli("log", "--config", tmp_path / "c.yaml", "--limit", "1").stdout
     assert "route_not_found" in out
 

@@ -491,6 +491,10 @@ class Guard:
             norm = normalise_path(route.config.path)
             if norm.canonical and norm.path and self._table.match(norm.path) is route:
                 self._exact[route.config.path] = route
+        bind = getattr(self.audit, "bind_routes", None)
+        if bind is not None:
+            # A delivery log shows the ID a refused delivery claims (see audit.record).
+            bind({name: _id_headers(route) for name, route in self._routes.items()})
         # Reservation tokens: unique per guard instance (random prefix) and per request.
         self._token_prefix = os.urandom(6).hex() + "-"
         self._counter = itertools.count()
@@ -1097,6 +1101,16 @@ class Guard:
             type(exc).__name__,
             exc,
         )
+
+
+def _id_headers(route: _Route) -> tuple[str, ...]:
+    """The headers a route's delivery IDs come from (none for JSON pointers or no IDs)."""
+    ids = route.config.event_id
+    if ids.source == "header" and ids.header:
+        return (ids.header,)
+    if ids.source == "auto" and route.scheme is not None:
+        return tuple(h for h in route.scheme.spec.id_headers if h)
+    return ()
 
 
 def _configured(obj: Any, known: frozenset[str]) -> bool:

@@ -254,7 +254,7 @@ def _deliveries(rows: list[dict[str, Any]], limit: int) -> str:
             f'<td class="t">{_e(report.iso(r["time"]))}</td><td>{_e(r["route"])}</td>'
             f'<td class="o-{_e(r["outcome"])}">{_e(r["outcome"])}</td>'
             f"<td>{_e(r['reason'])}</td><td>{_e(r['status'])}</td>"
-            f"<td>{_e(r['client_ip'])}</td><td><code>{_e(r['event_id'])}</code></td>"
+            f"<td>{_e(r['client_ip'])}</td><td>{_event_id(r)}</td>"
             f"<td>{_e(r['secret_id'])}</td>"
             f"<td><code>{_e(r['method'])} {_e(r['path'])}</code></td>"
             f'<td class="num">{_e(r["body_size"])}</td><td class="num">{_e(r["latency_us"])}</td>'
@@ -266,6 +266,13 @@ def _deliveries(rows: list[dict[str, Any]], limit: int) -> str:
         "<th>reason</th><th>status</th><th>client</th><th>event ID</th><th>secret</th>"
         "<th>request</th><th>bytes</th><th>µs</th><th>detail</th></tr>" + "".join(out) + "</table>"
     )
+
+
+def _event_id(row: dict[str, Any]) -> str:
+    if row["event_id"] is None and row.get("claimed_event_id"):
+        claimed = _e(row["claimed_event_id"])
+        return f'<code>{claimed}</code> <span class="muted">(unverified)</span>'
+    return f"<code>{_e(row['event_id'])}</code>"
 
 
 def _e_multiline(text: str) -> str:

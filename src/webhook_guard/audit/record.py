@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from typing import IO, Any, Protocol
 
 from ..request import WebhookRequest
@@ -27,6 +29,7 @@ FIELDS = (
     "status",
     "client_ip",
     "event_id",
+    "claimed_event_id",
     "secret_id",
     "method",
     "path",
@@ -68,6 +71,37 @@ def outcome_of(verdict: Verdict) -> tuple[str, str | None]:
     return "accepted", None
 
 
+# A delivery ID as a request may claim it: what the guard itself accepts as an ID
+# (printable ASCII, no spaces, at most 128 characters), so it is safe in any log line.
+_CLAIMED_ID = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+class ClaimedIds:
+    """The delivery ID a refused request claims, from the header its route takes IDs from.
+
+    A refusal has no verified ``event_id``; the unverified one lets an operator find the
+    delivery a provider's dashboard shows as failed. Only a single header line holding a
+    plain ID is taken; a body is never parsed for it.
+    """
+
+    def __init__(self) -> None:
+        self._headers: Mapping[str, tuple[str, ...]] = {}
+
+    def bind_routes(self, id_headers: Mapping[str, tuple[str, ...]]) -> None:
+        """Called by the guard: per route name, the headers its delivery IDs come from."""
+        self._headers = dict(id_headers)
+
+    def claimed(self, verdict: Verdict, request: WebhookRequest) -> str | None:
+        if verdict.event_id is not None or verdict.route is None:
+            return None
+        for name in self._headers.get(verdict.route, ()):
+            lines = request.header(name)
+            if lines:
+                value = lines[0].strip() if len(lines) == 1 else ""
+                return value if _CLAIMED_ID.fullmatch(value) else None
+        return None
+
+
 def delivery_row(
     verdict: Verdict,
     method: str,
@@ -76,6 +110,7 @@ def delivery_row(
     seconds: float,
     when: float,
     store_body: bool,
+    claimed_event_id: str | None = None,
 ) -> tuple[Any, ...]:
     """The record of one delivery as a tuple in :data:`FIELDS` order (``body`` None unless
     ``store_body``)."""
@@ -88,6 +123,7 @@ def delivery_row(
         verdict.status,
         verdict.client_ip,
         verdict.event_id,
+        claimed_event_id,
         verdict.secret_id,
         method,
         path,
@@ -108,15 +144,11 @@ def delivery_record(
     seconds: float,
     when: float,
     store_body: bool,
+    claimed_event_id: str | None = None,
 ) -> dict[str, Any]:
     """The record of one delivery, keyed by :data:`FIELDS`."""
-    return dict(
-        zip(
-            FIELDS,
-            delivery_row(verdict, method, path, body, seconds, when, store_body),
-            strict=True,
-        )
-    )
+    row = delivery_row(verdict, method, path, body, seconds, when, store_body, claimed_event_id)
+    return dict(zip(FIELDS, row, strict=True))
 
 
 def json_line(record: dict[str, Any]) -> str:
@@ -127,7 +159,7 @@ def json_line(record: dict[str, Any]) -> str:
     return json.dumps(out, separators=(",", ":"), ensure_ascii=True)
 
 
-class JsonLinesAudit:
+class JsonLinesAudit(ClaimedIds):
     """The delivery log as JSON lines on a stream (default: standard output), for a log
     pipeline (Vector, Fluent Bit, Loki, a cloud logging agent) instead of SQLite.
 
@@ -141,6 +173,7 @@ class JsonLinesAudit:
     """
 
     def __init__(self, stream: IO[str] | None = None, *, store_bodies: bool = False) -> None:
+        super().__init__()
         self._stream = stream
         self._store_bodies = store_bodies
         self._lock = threading.Lock()
@@ -156,6 +189,7 @@ class JsonLinesAudit:
                 seconds,
                 time.time(),
                 self._store_bodies,
+                self.claimed(verdict, request),
             )
         )
         stream = self._stream if self._stream is not None else sys.stdout

@@ -140,6 +140,8 @@ def table(rows: Iterable[dict[str, Any]], header: bool = True) -> list[str]:
         cells = []
         for key, _, width in TABLE_COLUMNS:
             value: Any = row.get(key)
+            if key == "event_id" and value is None and row.get("claimed_event_id"):
+                value = f"{row['claimed_event_id']} (unverified)"
             cells.append(iso(value) if key == "time" else printable(value, width or 200))
         lines.append(_line(cells))
     return lines

@@ -25,7 +25,7 @@ from typing import Any
 from ..config import AuditConfig
 from ..request import WebhookRequest
 from ..verdict import Verdict
-from .record import FIELDS, delivery_row
+from .record import FIELDS, ClaimedIds, delivery_row
 
 logger = logging.getLogger("webhook_guard.audit")
 
@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     status INTEGER,
     client_ip TEXT,
     event_id TEXT,
+    claimed_event_id TEXT,
     secret_id TEXT,
     method TEXT,
     path TEXT,
@@ -59,6 +60,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_time ON deliveries (time);
 CREATE INDEX IF NOT EXISTS deliveries_event_id ON deliveries (event_id);
+CREATE INDEX IF NOT EXISTS deliveries_claimed_event_id ON deliveries (claimed_event_id);
 """
 # SQL text below is put together from constant column names only (FIELDS, _where()'s
 # keyword names); every value is a bound parameter.
@@ -93,7 +95,7 @@ def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-class DeliveryLog:
+class DeliveryLog(ClaimedIds):
     """Records every verdict into the SQLite file of an ``audit:`` config section.
 
     The guard builds one from ``audit:``; pass one as ``Guard(..., audit=...)`` to share it
@@ -101,6 +103,7 @@ class DeliveryLog:
     """
 
     def __init__(self, config: AuditConfig, *, clock: Any = time.time) -> None:
+        super().__init__()
         self.config = config
         self.path = config.path
         self._clock = clock
@@ -133,7 +136,10 @@ class DeliveryLog:
         queue = self._queue
         if len(queue) == QUEUE_LIMIT:
             self.dropped += 1
-        queue.append((self._clock(), verdict, request.method, request.path, request.body, seconds))
+        claimed = self.claimed(verdict, request) if verdict.event_id is None else None
+        queue.append(
+            (self._clock(), verdict, request.method, request.path, request.body, seconds, claimed)
+        )
         if self._pid != os.getpid():
             self._start()
 
@@ -180,8 +186,8 @@ class DeliveryLog:
         batch = []
         store, pop = self.config.store_bodies, queue.popleft
         while queue:
-            when, verdict, method, path, body, seconds = pop()
-            batch.append(delivery_row(verdict, method, path, body, seconds, when, store))
+            when, verdict, method, path, body, seconds, claimed = pop()
+            batch.append(delivery_row(verdict, method, path, body, seconds, when, store, claimed))
         try:
             conn = self._conn
             if conn is None:
@@ -346,6 +352,10 @@ def _where(**filters: Any) -> tuple[list[str], list[Any]]:
             continue
         if column == "since":
             where.append("time >= ?")
+        elif column == "event_id":
+            # A refused delivery has only the ID it claimed: find it by that too.
+            where.append("(event_id = ? OR claimed_event_id = ?)")
+            args.append(value)
         elif column == "reason" and value == "accepted":
             where.append("reason IS NULL AND ? = 'accepted'")
         else:
