@@ -12,7 +12,7 @@ from .record import (
     OUTCOMES,
     DeliveryRecorder,
     JsonLinesAudit,
-    delivery_record,
+    delivery_row,
     json_line,
     outcome_of,
 )
@@ -24,7 +24,7 @@ __all__ = [
     "DeliveryLog",
     "DeliveryRecorder",
     "JsonLinesAudit",
-    "delivery_record",
+    "delivery_row",
     "json_line",
     "outcome_of",
 ]

@@ -136,23 +136,9 @@ def delivery_row(
     )
 
 
-def delivery_record(
-    verdict: Verdict,
-    method: str,
-    path: str,
-    body: bytes,
-    seconds: float,
-    when: float,
-    store_body: bool,
-    claimed_event_id: str | None = None,
-) -> dict[str, Any]:
-    """The record of one delivery, keyed by :data:`FIELDS`."""
-    row = delivery_row(verdict, method, path, body, seconds, when, store_body, claimed_event_id)
-    return dict(zip(FIELDS, row, strict=True))
-
-
-def json_line(record: dict[str, Any]) -> str:
-    """A record as one JSON line (a stored body as base64, under ``body_base64``)."""
+def json_line(record: Mapping[str, Any]) -> str:
+    """A record (keyed by :data:`FIELDS`, maybe more) as one JSON line; a stored body
+    as base64, under ``body_base64``."""
     out = {k: v for k, v in record.items() if k != "body"}
     if record.get("body") is not None:
         out["body_base64"] = base64.b64encode(record["body"]).decode()
@@ -180,18 +166,17 @@ class JsonLinesAudit(ClaimedIds):
         self._failed = False
 
     def record(self, verdict: Verdict, request: WebhookRequest, seconds: float) -> None:
-        line = json_line(
-            delivery_record(
-                verdict,
-                request.method,
-                request.path,
-                request.body,
-                seconds,
-                time.time(),
-                self._store_bodies,
-                self.claimed(verdict, request),
-            )
+        row = delivery_row(
+            verdict,
+            request.method,
+            request.path,
+            request.body,
+            seconds,
+            time.time(),
+            self._store_bodies,
+            self.claimed(verdict, request),
         )
+        line = json_line(dict(zip(FIELDS, row, strict=True)))
         stream = self._stream if self._stream is not None else sys.stdout
         try:
             with self._lock:

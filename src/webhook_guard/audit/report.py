@@ -6,7 +6,6 @@ event ID, detail) is untrusted text: :func:`printable` makes it safe for a termi
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import time
@@ -16,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import sqlite as store
+from .record import json_line
 
 _DURATION = re.compile(r"([0-9]{1,9})([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
@@ -177,10 +177,4 @@ def summary_table(rows: list[dict[str, Any]]) -> list[str]:
 
 def json_record(row: dict[str, Any]) -> str:
     """A delivery as one JSON line (time as Unix seconds and as ``time_iso``)."""
-    out = {k: v for k, v in row.items() if k != "body"}
-    out["time_iso"] = iso(row["time"])
-    if row.get("body") is not None:
-        import base64
-
-        out["body_base64"] = base64.b64encode(row["body"]).decode()
-    return json.dumps(out, separators=(",", ":"))
+    return json_line({**row, "time_iso": iso(row["time"])})
