@@ -212,3 +212,39 @@ def nginx(server_block: str, *, port: int | None = None) -> Iterator[int]:
             port,
         ):
             yield port
+
+
+@contextlib.contextmanager
+def chromium(width: int = 1280, height: int = 900, *, javascript: bool = True) -> Iterator[Any]:
+    """Debian's headless Chromium driven by selenium through Debian's chromedriver; yields
+    the WebDriver. Nothing is downloaded: both binaries are given by path, so Selenium
+    Manager never runs. ``javascript=False`` turns the pages' scripts off (the driver's
+    own commands still work)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    browser, driver_path = require("chromium"), require("chromedriver")
+    with tempfile.TemporaryDirectory(prefix="wg-chromium-") as profile:
+        options = webdriver.ChromeOptions()
+        options.binary_location = browser
+        for flag in (
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{height}",
+        ):
+            options.add_argument(flag)
+        if not javascript:
+            options.add_experimental_option(
+                "prefs", {"profile.managed_default_content_settings.javascript": 2}
+            )
+        driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+        try:
+            yield driver
+        finally:
+            driver.quit()

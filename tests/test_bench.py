@@ -37,3 +37,10 @@ def test_bench_ipset_quick_run_prints_its_table() -> None:
     assert [r.split()[1] for r in rows[:5]] == ["10", "100", "1,000", "10,000", "100,000"]
     targets = [r for r in rows if "target" in r or "PASS" in r or "MISS" in r]
     assert len(targets) == 2
+
+
+def test_bench_audit_quick_run_prints_its_table() -> None:
+    result = quick_run("bench_audit.py")
+    rows = [line for line in result.stdout.splitlines() if line.lstrip().startswith(("1 ", "64 "))]
+    assert [r.split()[1] for r in rows] == ["KiB", "KiB"]
+    assert all(r.endswith(("PASS", "MISS")) for r in rows)

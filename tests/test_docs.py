@@ -155,7 +155,7 @@ def load_yaml_config(block: Block, workdir: Path, env: Mapping[str, str]) -> Any
     if "version" not in data:
         if "path" in data:  # one route
             data = {"routes": [data]}
-        top = {"version", "defaults", "network", "replay", "routes"}
+        top = set(_schema_object(())["properties"])
         unknown = set(data) - top
         assert not unknown, f"{block.where}: not a config fragment (keys {sorted(unknown)})"
         data = {"version": 1, "routes": [_BASE_ROUTE], **data}
@@ -421,6 +421,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "## `defaults`": ("defaults",),
     "## `network`": ("network",),
     "## `replay`": ("replay",),
+    "## `audit`": ("audit",),
     "## `routes`": ("routes", "items"),
     "### `signature`": ("routes", "items", "signature"),
     "### `token`": ("routes", "items", "token"),

@@ -55,13 +55,35 @@ def test_rejection_is_one_structured_line(
     assert record.webhook_detail == verdict.detail  # type: ignore[attr-defined]
 
 
-def test_accepted_requests_are_not_logged(
+def test_accepted_delivery_is_logged_at_info_with_its_secret_id(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    route = sw_route(
+        secrets=[
+            {"value": SW_SECRET, "label": "2026-current"},
+            {"value": SW_SECRET_OLD, "label": "2025-old"},
+        ]
+    )
+    guard = build(route, clock=clock)
+    with caplog.at_level(logging.INFO, logger="webhook_guard"):
+        assert guard.check(signed(guard, SW_SECRET_OLD, event_id="msg_old")).ok
+        assert guard.check(post("/elsewhere")).route is None  # no webhook route: no line
+    [record] = webhook_records(caplog)
+    assert record.levelno == logging.INFO
+    assert record.getMessage() == (
+        "webhook accepted: route=sw client_ip=203.0.113.9 event_id=msg_old secret_id=2025-old"
+    )
+    assert record.webhook_secret_id == "2025-old"  # type: ignore[attr-defined]
+    assert record.webhook_reason is None  # type: ignore[attr-defined]
+
+
+def test_accepted_deliveries_are_quiet_at_warning(
     clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     guard = build(clock=clock)
-    with caplog.at_level(logging.DEBUG, logger="webhook_guard"):
+    with caplog.at_level(logging.WARNING, logger="webhook_guard"):
         assert guard.check(signed(guard)).ok
-        assert guard.check(post("/elsewhere")).route is None
+        assert asyncio.run(guard.acheck(signed(guard, event_id="msg_2"))).ok
     assert webhook_records(caplog) == []
 
 

@@ -6,7 +6,9 @@ Exit codes: 0 success / accepted, 1 rejected, 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -113,6 +115,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         body=_read_body(args.body_file),
         peer=args.peer,
     )
+    # The verdict is printed below; the guard's log line would say it twice.
+    logging.getLogger("webhook_guard").setLevel(logging.ERROR)
     verdict = guard.check(req)
     out = {
         "ok": verdict.ok,
@@ -255,6 +259,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_header_bytes=args.max_header_bytes,
         max_headers=args.max_headers,
     )
+    if args.inspect_port is not None and _start_serve_inspector(args) is None:
+        return EXIT_USAGE
     serve(
         config=args.config,
         upstream=args.upstream,
@@ -268,12 +274,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _start_serve_inspector(args: argparse.Namespace) -> Any:
+    """serve --inspect-port: the inspector on loopback, in a thread of the proxy."""
+    from .audit.inspect import start_inspector
+    from .config import load_config
+
+    audit = load_config(args.config).audit
+    if audit is None:
+        print(f"error: --inspect-port: {args.config} has no audit: section", file=sys.stderr)
+        return None
+    server = start_inspector(audit.path, "127.0.0.1", args.inspect_port)
+    print(f"inspector on http://127.0.0.1:{server.server_port}/", file=sys.stderr)
+    return server
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the self-contained walkthrough."""
     try:
         from .demo import run_demo
     except ImportError as exc:
         return _needs_proxy_extra(exc)
+    # The walkthrough narrates each refusal with its reason; the log lines would repeat it.
+    logging.getLogger("webhook_guard").setLevel(logging.ERROR)
     return run_demo()
 
 
@@ -290,6 +312,190 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], Any]:
         return value
 
     return parse
+
+
+def _audit_path(args: argparse.Namespace) -> str | None:
+    """The delivery log named by --audit, or by the audit.path of --config."""
+    if args.audit is not None:
+        return str(args.audit)
+    from .config import load_config
+
+    config = load_config(args.config)
+    if config.audit is None:
+        print(f"error: {args.config} has no audit: section (no delivery log)", file=sys.stderr)
+        return None
+    return config.audit.path
+
+
+def _log_filters(args: argparse.Namespace) -> Any:
+    from .audit.report import Filters, parse_since
+
+    since = args.since
+    if since is None and args.summary:
+        since = "24h"
+    return Filters(
+        route=args.route,
+        reason=args.reason,
+        outcome=args.outcome,
+        since=parse_since(since) if since is not None else None,
+        event_id=args.event_id,
+    )
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    """Show the delivery log: recent deliveries, following it, or a summary."""
+    import sqlite3
+    import time
+
+    from .audit import report
+
+    path = _audit_path(args)
+    if path is None:
+        return EXIT_USAGE
+    try:
+        filters = _log_filters(args)
+    except ValueError as exc:
+        print(f"error: --since: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        conn = report.open_readonly(path)
+    except (FileNotFoundError, sqlite3.Error) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with contextlib.closing(conn):
+        if args.summary:
+            groups = report.summarise(conn, filters)
+            lines = [json.dumps(groups, indent=2)] if args.json else report.summary_table(groups)
+            print("\n".join(lines))
+            return EXIT_OK
+        rows = report.recent(conn, filters, args.limit)
+        _print_rows(rows, args.json, header=True)
+        if not args.follow:
+            return EXIT_OK
+        last = rows[-1]["id"] if rows else _newest_id(conn)
+        try:
+            while True:
+                time.sleep(args.interval)
+                rows = report.newer(conn, filters, last)
+                if rows:
+                    _print_rows(rows, args.json, header=False)
+                    last = rows[-1]["id"]
+        except KeyboardInterrupt:
+            return EXIT_OK
+
+
+def _newest_id(conn: Any) -> int:
+    row = conn.execute("SELECT MAX(id) FROM deliveries").fetchone()
+    return int(row[0] or 0)
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool, header: bool) -> None:
+    from .audit import report
+
+    lines = [report.json_record(r) for r in rows] if as_json else report.table(rows, header)
+    if lines:
+        print("\n".join(lines), flush=True)
+
+
+def _add_audit_source(p: argparse.ArgumentParser) -> None:
+    """--audit PATH or --config FILE: where the delivery log is (see _audit_path)."""
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--audit", metavar="PATH", help="the delivery log's SQLite file")
+    where.add_argument("--config", metavar="FILE", help="take the file from its audit.path")
+
+
+def _add_log(sub: Any) -> None:
+    p = sub.add_parser(
+        "log",
+        help="show the delivery log: recent deliveries, filtered, followed or summarised",
+        description="Read the delivery log an audit: section writes (read-only; safe while "
+        "the app runs). Without --summary: the newest deliveries, oldest first, one a line; "
+        "--follow keeps printing new ones. With --summary: counts per route, outcome and "
+        "reason over --since (default 24h).",
+    )
+    _add_audit_source(p)
+    p.add_argument("--route", help="only this route")
+    p.add_argument(
+        "--reason", help="only this reason code (e.g. signature_mismatch), or 'accepted'"
+    )
+    p.add_argument(
+        "--outcome", choices=["accepted", "rejected", "duplicate", "handshake", "reported"]
+    )
+    p.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only deliveries since WHEN: a duration back (30s, 15m, 2h, 7d, 1w) or an ISO "
+        "8601 time (UTC unless it says otherwise)",
+    )
+    p.add_argument("--event-id", help="only deliveries with this event ID")
+    p.add_argument(
+        "--limit", type=int, default=50, help="how many deliveries (default: %(default)s)"
+    )
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing new deliveries")
+    p.add_argument(
+        "--interval", type=float, default=1.0, help="--follow: seconds between looks (default: 1)"
+    )
+    p.add_argument("--summary", action="store_true", help="counts per route, outcome, reason")
+    p.add_argument("--json", action="store_true", help="JSON: one object a line, or a list")
+    p.set_defaults(func=cmd_log)
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Serve the read-only inspector page of the delivery log until SIGTERM or Ctrl-C."""
+    import os
+    import signal
+
+    from .audit.inspect import InspectorServer
+
+    path = _audit_path(args)
+    if path is None:
+        return EXIT_USAGE
+    token = os.environ.get("WEBHOOK_GUARD_INSPECT_TOKEN") or None
+    if args.token_file is not None:
+        token = Path(args.token_file).read_text(encoding="utf-8").strip() or None
+    try:
+        server = InspectorServer(path, args.host, args.port, token)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"inspector of {path} on http://{host}:{server.server_port}/ (Ctrl-C stops)")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return EXIT_OK
+
+
+def _add_inspect(sub: Any) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="serve a read-only page of the delivery log (loopback by default)",
+        description="Serve a read-only page of recent deliveries, filterable by route, "
+        "outcome, reason and time window, with counts per route and reason and a chart. "
+        "Bound to loopback by default; bound elsewhere it needs a token, asked for as the "
+        "HTTP Basic password (any user name) or sent as 'Authorization: Bearer TOKEN'.",
+    )
+    _add_audit_source(p)
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    p.add_argument("--port", type=int, default=8081, help="port (default: %(default)s)")
+    p.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="file holding the token (default: $WEBHOOK_GUARD_INSPECT_TOKEN); required "
+        "when --host is not loopback",
+    )
+    p.set_defaults(func=cmd_inspect)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -403,6 +609,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="uvicorn's log level; query strings are redacted from access lines "
         "(default: %(default)s)",
     )
+    p.add_argument(
+        "--inspect-port",
+        type=int,
+        metavar="PORT",
+        help="also serve the delivery log's inspector page on 127.0.0.1:PORT (needs an "
+        "audit: section in --config)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the config format")
@@ -418,6 +631,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     _add_ip_ranges(sub)
+    _add_log(sub)
+    _add_inspect(sub)
     return parser
 
 

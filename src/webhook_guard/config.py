@@ -180,12 +180,28 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    """The ``audit:`` section: the delivery log (see ``webhook_guard.audit``)."""
+
+    path: str
+    """The SQLite file every worker appends to (created readable by owner and group only)."""
+    max_age: int = 2_592_000
+    """Seconds a delivery is kept (default 30 days)."""
+    max_rows: int = 1_000_000
+    """Deliveries kept at most; the oldest go first."""
+    store_bodies: bool = False
+    """Also keep each body (they may hold personal data; off by default)."""
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated webhook_guard configuration."""
 
     routes: tuple[RouteConfig, ...]
     replay: ReplayConfig = field(default_factory=ReplayConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
+    audit: AuditConfig | None = None
+    """The delivery log; None: deliveries are not recorded."""
 
     def route(self, name: str) -> RouteConfig:
         """The route called ``name``.
@@ -359,7 +375,9 @@ class _Parser:
 
     def parse(self, data: object) -> Config:
         try:
-            top = _mapping(data, "", ("version", "defaults", "network", "replay", "routes"))
+            top = _mapping(
+                data, "", ("version", "defaults", "network", "replay", "routes", "audit")
+            )
         except _Invalid as exc:
             raise ConfigError(f"<config>{exc}" if str(exc).startswith(":") else str(exc)) from None
         if "version" not in top:
@@ -369,6 +387,7 @@ class _Parser:
         defaults = self._guard(self._defaults, top.get("defaults")) or dict(DEFAULTS)
         replay = self._guard(self._replay, top.get("replay")) or ReplayConfig()
         network = self._guard(self._network, top.get("network")) or NetworkConfig()
+        audit = self._guard(self._audit, top.get("audit"))
         routes = self._routes(top.get("routes"), defaults)
         self._check_allow_vs_trusted(routes, network)
         for route in routes:
@@ -379,7 +398,7 @@ class _Parser:
                 )
         if self.errors:
             raise ConfigError(self.errors)
-        return Config(routes=tuple(routes), replay=replay, network=network)
+        return Config(routes=tuple(routes), replay=replay, network=network, audit=audit)
 
     def _guard(self, fn: Any, *args: Any) -> Any:
         try:
@@ -478,6 +497,27 @@ class _Parser:
                 "replay.on_store_error",
                 ON_STORE_ERROR,
             ),
+        )
+
+    def _audit(self, raw: object) -> AuditConfig | None:
+        if raw is None:
+            return None
+        block = _mapping(raw, "audit", ("path", "retention", "store_bodies"))
+        if "path" not in block:
+            raise _Invalid("audit.path", "missing; where the delivery log (SQLite) is written")
+        retention = _mapping(block.get("retention", {}), "audit.retention", ("max_age", "max_rows"))
+        store_bodies = block.get("store_bodies", False)
+        if not isinstance(store_bodies, bool):
+            raise _Invalid("audit.store_bodies", f"expected true or false, got {store_bodies!r}")
+        return AuditConfig(
+            path=_str(block["path"], "audit.path"),
+            max_age=_int(
+                retention.get("max_age", 2_592_000), "audit.retention.max_age", minimum=60
+            ),
+            max_rows=_int(
+                retention.get("max_rows", 1_000_000), "audit.retention.max_rows", minimum=100
+            ),
+            store_bodies=store_bodies,
         )
 
     def _network(self, raw: object) -> NetworkConfig:

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, quote
 from .clientip import ClientIPResolver, PeerInvalid, ProxyHeadersInvalid
 from .config import Config, RouteConfig, load_config
 from .errors import ConfigError
+from .logs import logger
 from .replay import ReplayState, ReplayStore, open_store
 from .request import WebhookRequest, unique_header_table
 from .routes import SAFE_PATH, RouteTable, normalise_path
@@ -36,16 +37,15 @@ from .untrusted import MAX_DETAIL, shown
 from .verdict import Reason, Verdict
 
 if TYPE_CHECKING:
+    from .audit import DeliveryRecorder
     from .metrics import VerdictMetrics
-
-logger = logging.getLogger("webhook_guard")
-logger.addHandler(logging.NullHandler())
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _PRINTABLE_ID = re.compile(r"[\x21-\x7e]{1,128}")
 
 _PASS = Verdict(ok=True)
 _NEW = ReplayState.NEW  # (a module global: cheaper than the enum attribute per request)
+_INFO = logging.INFO
 
 
 class _Route:
@@ -198,7 +198,7 @@ class _FastPath:
             "deny_set",
         }
     )
-    _CONFIG_FIELDS = frozenset({"routes", "replay", "network"})
+    _CONFIG_FIELDS = frozenset({"routes", "replay", "network", "audit"})
     # Scheme classes (exactly, not their subclasses) and the ``scheme`` each is built for.
     # ConvoyScheme only adds a second try over the compacted body once the raw body did
     # not verify, and then this path has already handed over to the general one.
@@ -447,6 +447,10 @@ class Guard:
             webhook route (not for unrouted paths); an exception in it is logged, not raised.
         metrics: a :class:`~webhook_guard.metrics.PrometheusMetrics` (``metrics`` extra) or
             anything with its ``observe(verdict, seconds, previous_secret)`` method.
+        audit: where every delivery is recorded (default: the config's ``audit:`` section,
+            a :class:`~webhook_guard.audit.DeliveryLog`, if any); anything with a
+            ``record(verdict, request, seconds)`` method, such as
+            :class:`~webhook_guard.audit.JsonLinesAudit`.
 
     ``check``/``acheck`` never raise for bad input; every refusal is a :class:`Verdict`.
     """
@@ -459,12 +463,20 @@ class Guard:
         clock: Callable[[], float] = time.time,
         on_verdict: Callable[[Verdict, WebhookRequest], None] | None = None,
         metrics: VerdictMetrics | None = None,
+        audit: DeliveryRecorder | None = None,
     ) -> None:
         self.config = config
         self._on_verdict = on_verdict
         self._metrics = metrics
-        # Without a callback or metrics only rejections need _observe (to log them).
-        self._observed = on_verdict is not None or metrics is not None
+        if audit is None and config.audit is not None:
+            from .audit import DeliveryLog
+
+            audit = DeliveryLog(config.audit)
+        self.audit = audit
+        # Without a callback, metrics or a delivery log only rejections need _observe (to
+        # log them), and accepted requests when INFO is on.
+        self._observed = on_verdict is not None or metrics is not None or audit is not None
+        self._timed = metrics is not None or audit is not None
         self.clock = clock
         self.store: ReplayStore = store if store is not None else open_store(config.replay)
         self._routes = {r.name: _Route(r) for r in config.routes}
@@ -491,6 +503,10 @@ class Guard:
             norm = normalise_path(route.config.path)
             if norm.canonical and norm.path and self._table.match(norm.path) is route:
                 self._exact[route.config.path] = route
+        bind = getattr(self.audit, "bind_routes", None)
+        if bind is not None:
+            # A delivery log shows the ID a refused delivery claims (see audit.record).
+            bind({name: _id_headers(route) for name, route in self._routes.items()})
         # Reservation tokens: unique per guard instance (random prefix) and per request.
         self._token_prefix = os.urandom(6).hex() + "-"
         self._counter = itertools.count()
@@ -519,7 +535,7 @@ class Guard:
         webhook route, pass it through. ``ok`` with a route: read at most
         :meth:`body_limit` bytes, then call :meth:`check`. Not ``ok``: refuse now.
         """
-        t0 = time.perf_counter() if self._metrics is not None else 0.0
+        t0 = time.perf_counter() if self._timed else 0.0
         started = self._start(req)
         if isinstance(started, Verdict):
             # Only refusals are observed here; a pass is observed by the check() that follows.
@@ -548,7 +564,7 @@ class Guard:
             precheck: the passing :meth:`precheck` verdict, for its route.
             limit: the limit that was exceeded (default: the route's ``max_body_bytes``).
         """
-        t0 = time.perf_counter() if self._metrics is not None else 0.0
+        t0 = time.perf_counter() if self._timed else 0.0
         assert precheck.route is not None, "body_too_large() needs a routed precheck verdict"
         route = self._routes[precheck.route]
         if limit is None:
@@ -569,17 +585,17 @@ class Guard:
             The verdict. When ``ok`` and a replay reservation was taken, call
             :meth:`complete` after the handler ran.
         """
-        t0 = time.perf_counter() if self._metrics is not None else 0.0
+        t0 = time.perf_counter() if self._timed else 0.0
         verdict = self._check(req)
-        if self._observed or not verdict.ok or verdict.reported:
+        if self._observed or not verdict.ok or verdict.reported or logger.isEnabledFor(_INFO):
             self._observe(verdict, req, t0)
         return verdict
 
     async def acheck(self, req: WebhookRequest) -> Verdict:
         """Async twin of :meth:`check`, for async replay stores."""
-        t0 = time.perf_counter() if self._metrics is not None else 0.0
+        t0 = time.perf_counter() if self._timed else 0.0
         verdict = await self._acheck(req)
-        if self._observed or not verdict.ok or verdict.reported:
+        if self._observed or not verdict.ok or verdict.reported or logger.isEnabledFor(_INFO):
             self._observe(verdict, req, t0)
         return verdict
 
@@ -1113,17 +1129,22 @@ class Guard:
             if not verdict.ok:  # a path no route can be told for (path_invalid)
                 _log_verdict(verdict)
             return  # otherwise not a webhook route: nothing was checked
-        if not verdict.ok or verdict.reported:
-            _log_verdict(verdict)
+        _log_verdict(verdict)
+        seconds = time.perf_counter() - started if self._timed else 0.0
         if self._metrics is not None:
             previous = (
                 verdict.secret_id is not None
                 and verdict.secret_id != self._routes[route].current_secret
             )
             try:
-                self._metrics.observe(verdict, time.perf_counter() - started, previous)
+                self._metrics.observe(verdict, seconds, previous)
             except Exception:
                 logger.exception("webhook_guard metrics failed for route %s", route)
+        if self.audit is not None:
+            try:
+                self.audit.record(verdict, req, seconds)
+            except Exception:
+                logger.exception("delivery log failed for route %s", route)
         if self._on_verdict is not None:
             try:
                 self._on_verdict(verdict, req)
@@ -1165,6 +1186,16 @@ def _commits(route: _Route, status: int | None) -> bool:
     if status is None:
         return False
     return 200 <= status < 300 or (route.commit_below_500 and status < 500)
+
+
+def _id_headers(route: _Route) -> tuple[str, ...]:
+    """The headers a route's delivery IDs come from (none for JSON pointers or no IDs)."""
+    ids = route.config.event_id
+    if ids.source == "header" and ids.header:
+        return (ids.header,)
+    if ids.source == "auto" and route.scheme is not None:
+        return tuple(h for h in route.scheme.spec.id_headers if h)
+    return ()
 
 
 def _configured(obj: Any, known: frozenset[str]) -> bool:
@@ -1215,6 +1246,9 @@ def _log_verdict(verdict: Verdict) -> None:
     structured handlers. Details never hold secrets or query-string tokens."""
     reason = verdict.reason
     status = verdict.status
+    if reason is None and not verdict.reported:
+        _log_accepted(verdict)
+        return
     if reason is None:
         level, what = logging.WARNING, "webhook would be rejected (report mode)"
         reason = verdict.reported[0]
@@ -1250,6 +1284,31 @@ def _log_verdict(verdict: Verdict) -> None:
             "webhook_event_id": event_id,
             "webhook_reported": reported,
             "webhook_detail": detail,
+            "webhook_secret_id": verdict.secret_id,
+        },
+    )
+
+
+def _log_accepted(verdict: Verdict) -> None:
+    """INFO: an accepted delivery and the label of the secret that verified it, so an
+    operator rotating secrets sees when the old one stops being used."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    logger.info(
+        "webhook accepted: route=%s client_ip=%s event_id=%s secret_id=%s",
+        verdict.route,
+        verdict.client_ip,
+        verdict.event_id,
+        verdict.secret_id,
+        extra={
+            "webhook_route": verdict.route,
+            "webhook_reason": None,
+            "webhook_status": verdict.status,
+            "webhook_client_ip": verdict.client_ip,
+            "webhook_event_id": verdict.event_id,
+            "webhook_reported": "",
+            "webhook_detail": None,
+            "webhook_secret_id": verdict.secret_id,
         },
     )
 

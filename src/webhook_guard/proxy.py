@@ -483,26 +483,10 @@ def serve(
     )
     # After uvicorn.Config has set up logging: webhook URLs may carry a token.
     logging.getLogger("uvicorn.access").addFilter(redact_query)
-    _log_with_uvicorn(log_level)
+    # The proxy is the server: its log level applies to the guard's lines (at info, one
+    # per accepted delivery with its secret_id; refusals are warnings).
+    logging.getLogger("webhook_guard").setLevel(log_level.upper())
     uvicorn.Server(settings).run()
-
-
-def _log_with_uvicorn(level: str) -> None:
-    """Send the ``webhook_guard`` logger's lines (refusals, upstream failures, clients cut
-    off) to stderr in uvicorn's format: as a library it has only a NullHandler, which
-    would keep them out of the proxy's log altogether. Where logging is set up already
-    (``serve()`` called from a program that configured it), it is left alone."""
-    from uvicorn.logging import DefaultFormatter
-
-    ours = logging.getLogger("webhook_guard")
-    configured = logging.getLogger().handlers or [
-        h for h in ours.handlers if not isinstance(h, logging.NullHandler)
-    ]
-    if not configured:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(DefaultFormatter("%(levelprefix)s %(name)s: %(message)s"))
-        ours.addHandler(handler)
-        ours.setLevel(level.upper())
 
 
 def redact_query(record: logging.LogRecord) -> bool:

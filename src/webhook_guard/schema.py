@@ -357,6 +357,41 @@ def config_schema() -> dict[str, Any]:
                     "Replay protection store.",
                 ),
                 "routes": {"type": "array", "items": _route(), "minItems": 1},
+                "audit": _obj(
+                    {
+                        "path": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "SQLite file of the delivery log, shared by "
+                            "every worker.",
+                        },
+                        "retention": _obj(
+                            {
+                                "max_age": {
+                                    "type": "integer",
+                                    "minimum": 60,
+                                    "default": 2_592_000,
+                                    "description": "Seconds a delivery is kept.",
+                                },
+                                "max_rows": {
+                                    "type": "integer",
+                                    "minimum": 100,
+                                    "default": 1_000_000,
+                                    "description": "Deliveries kept at most; oldest first out.",
+                                },
+                            },
+                            "How long deliveries are kept.",
+                        ),
+                        "store_bodies": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "Also keep each body (size and SHA-256 always).",
+                        },
+                    },
+                    "The delivery log: every verdict, with time, route, reason, status, "
+                    "client address, event ID, secret_id, body size and SHA-256, latency.",
+                    required=["path"],
+                ),
             },
             "A webhook_guard configuration file.",
             required=["version", "routes"],
