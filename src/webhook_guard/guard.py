@@ -17,6 +17,7 @@ import logging
 import operator
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -399,6 +400,7 @@ class _Pending:
         "route",
         "secret_id",
         "settled",
+        "store",
         "timestamp",
         "token",
     )
@@ -422,6 +424,9 @@ class _Pending:
         self.timestamp = timestamp
         self.token: str | None = None
         self.settled = False
+        # The store that holds the reservation: complete() settles it there even when a
+        # reload swapped in a new store in between.
+        self.store: ReplayStore | None = None
 
 
 class Guard:
@@ -437,6 +442,9 @@ class Guard:
             anything with its ``observe(verdict, seconds, previous_secret)`` method.
 
     ``check``/``acheck`` never raise for bad input; every refusal is a :class:`Verdict`.
+
+    :meth:`reload` swaps in a new configuration while requests are being served: each
+    request runs entirely under the configuration that was current when it started.
     """
 
     def __init__(
@@ -449,6 +457,14 @@ class Guard:
         metrics: VerdictMetrics | None = None,
     ) -> None:
         self.config = config
+        # Everything a request reads is built from one config and never changed after;
+        # reload() builds a whole new Guard and swaps this one reference (the public
+        # methods run on it), so no request sees half of a new config.
+        self._live: Guard = self
+        self._source: str | os.PathLike[str] | Mapping[str, Any] | None = None
+        self._env: Mapping[str, str] | None = None
+        self._own_store = store is None
+        self._reload_lock = threading.Lock()
         self._on_verdict = on_verdict
         self._metrics = metrics
         # Without a callback or metrics only rejections need _observe (to log them).
@@ -485,18 +501,89 @@ class Guard:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], **kwargs: Any) -> Guard:
-        """Build a guard from a YAML file (see :func:`~webhook_guard.load_config`)."""
-        return cls(load_config(path), **kwargs)
+        """Build a guard from a YAML file (see :func:`~webhook_guard.load_config`);
+        :meth:`reload` re-reads it."""
+        guard = cls(load_config(path), **kwargs)
+        guard._source = path
+        return guard
 
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], *, env: Mapping[str, str] | None = None, **kwargs: Any
     ) -> Guard:
-        """Build a guard from an already parsed configuration mapping."""
-        return cls(load_config(data, env=env), **kwargs)
+        """Build a guard from an already parsed configuration mapping; :meth:`reload`
+        loads it again (re-reading its ``env:`` and ``file:`` secrets)."""
+        guard = cls(load_config(data, env=env), **kwargs)
+        guard._source, guard._env = data, env
+        return guard
 
     def __repr__(self) -> str:
-        return f"Guard(routes={list(self._routes)!r}, store={type(self.store).__name__})"
+        live = self._live
+        return f"Guard(routes={list(live._routes)!r}, store={type(live.store).__name__})"
+
+    def reload(
+        self, source: str | os.PathLike[str] | Mapping[str, Any] | Config | None = None
+    ) -> Config:
+        """Load a new configuration and switch to it between requests.
+
+        Args:
+            source: a YAML file path, a mapping or a :class:`~webhook_guard.Config`; by
+                default the file (or mapping) this guard was built from is loaded again,
+                with its ``env:`` and ``file:`` secrets. A path or mapping given here is
+                what the next ``reload()`` re-reads.
+
+        The new configuration is built completely before one reference is swapped: a
+        request in progress finishes under the configuration it started with, the next
+        one runs under the new one. The replay store is kept (with the events it
+        remembers) unless the ``replay`` section changed; a store passed as ``store=``
+        is always kept. Safe to call from any thread (or a signal handler's thread).
+
+        Returns:
+            The configuration now in force.
+
+        Raises:
+            ConfigError: the new configuration does not load (every error, with its
+                place); it is also logged, and the running configuration stays.
+        """
+        with self._reload_lock:
+            live = self._live
+            where = self._source if source is None else source
+            try:
+                if where is None:
+                    raise ConfigError(
+                        "<config>: this guard was built from a Config object, so there is "
+                        "no file to re-read; pass reload(path), reload(mapping) or "
+                        "reload(config)"
+                    )
+                config = (
+                    where
+                    if isinstance(where, Config)
+                    else load_config(where, env=self._env if source is None else None)
+                )
+                keep = not self._own_store or config.replay == live.config.replay
+                new = Guard(
+                    config,
+                    store=live.store if keep else None,
+                    clock=self.clock,
+                    on_verdict=self._on_verdict,
+                    metrics=self._metrics,
+                )
+            except ConfigError as exc:
+                logger.error(
+                    "webhook_guard config reload failed; the running config stays: %s",
+                    "; ".join(exc.errors),
+                )
+                raise
+            self._live = new
+            self.config, self.store = config, new.store
+            if source is not None and not isinstance(source, Config):
+                self._source, self._env = source, None
+        logger.info(
+            "webhook_guard config reloaded: %d route(s)%s",
+            len(config.routes),
+            "" if keep else "; new replay store",
+        )
+        return config
 
     # -- public API ------------------------------------------------------------------
 
@@ -507,6 +594,9 @@ class Guard:
         webhook route, pass it through. ``ok`` with a route: read at most
         :meth:`body_limit` bytes, then call :meth:`check`. Not ``ok``: refuse now.
         """
+        live = self._live
+        if live is not self:
+            return live.precheck(req)
         t0 = time.perf_counter() if self._metrics is not None else 0.0
         started = self._start(req)
         if isinstance(started, Verdict):
@@ -520,8 +610,16 @@ class Guard:
         )
 
     def body_limit(self, route: str) -> int:
-        """``max_body_bytes`` of the named route."""
-        return self._routes[route].config.max_body_bytes
+        """``max_body_bytes`` of the named route.
+
+        A route that a :meth:`reload` removed since the precheck gets the largest limit
+        of the current routes: :meth:`check` then judges the request under the new
+        configuration."""
+        live = self._live
+        found = live._routes.get(route)
+        if found is not None:
+            return found.config.max_body_bytes
+        return max(r.config.max_body_bytes for r in live._routes.values())
 
     def body_too_large(
         self, req: WebhookRequest, precheck: Verdict, limit: int | None = None
@@ -536,16 +634,20 @@ class Guard:
             precheck: the passing :meth:`precheck` verdict, for its route.
             limit: the limit that was exceeded (default: the route's ``max_body_bytes``).
         """
+        live = self._live
+        if live is not self:
+            return live.body_too_large(req, precheck, limit)
         t0 = time.perf_counter() if self._metrics is not None else 0.0
         assert precheck.route is not None, "body_too_large() needs a routed precheck verdict"
-        route = self._routes[precheck.route]
         if limit is None:
-            limit = route.config.max_body_bytes
-        verdict = self._reject(
-            route,
-            Reason.BODY_TOO_LARGE,
-            f"the body exceeds the limit of {limit} bytes",
-            precheck.client_ip,
+            limit = self.body_limit(precheck.route)
+        verdict = Verdict._make(
+            ok=False,
+            reason=Reason.BODY_TOO_LARGE,
+            status=Reason.BODY_TOO_LARGE.status,
+            detail=f"the body exceeds the limit of {limit} bytes",
+            route=precheck.route,
+            client_ip=precheck.client_ip,
         )
         self._observe(verdict, req, t0)
         return verdict
@@ -557,6 +659,9 @@ class Guard:
             The verdict. When ``ok`` and a replay reservation was taken, call
             :meth:`complete` after the handler ran.
         """
+        live = self._live
+        if live is not self:
+            return live.check(req)
         t0 = time.perf_counter() if self._metrics is not None else 0.0
         verdict = self._check(req)
         if self._observed or not verdict.ok or verdict.reported:
@@ -565,6 +670,9 @@ class Guard:
 
     async def acheck(self, req: WebhookRequest) -> Verdict:
         """Async twin of :meth:`check`, for async replay stores."""
+        live = self._live
+        if live is not self:
+            return await live.acheck(req)
         t0 = time.perf_counter() if self._metrics is not None else 0.0
         verdict = await self._acheck(req)
         if self._observed or not verdict.ok or verdict.reported:
@@ -609,12 +717,12 @@ class Guard:
         settle = self._settle(verdict)
         if settle is None:
             return
-        key, token = settle
+        store, key, token = settle
         try:
             if status is not None and status < 500:
-                self.store.commit(key, self._retention, token)
+                store.commit(key, self._live._retention, token)
             else:
-                self.store.release(key, token)
+                store.release(key, token)
         except Exception as exc:
             self._log_settle_error(verdict, exc)
 
@@ -623,12 +731,12 @@ class Guard:
         settle = self._settle(verdict)
         if settle is None:
             return
-        key, token = settle
+        store, key, token = settle
         try:
             if status is not None and status < 500:
-                await self.store.acommit(key, self._retention, token)
+                await store.acommit(key, self._live._retention, token)
             else:
-                await self.store.arelease(key, token)
+                await store.arelease(key, token)
         except Exception as exc:
             self._log_settle_error(verdict, exc)
 
@@ -957,6 +1065,7 @@ class Guard:
     def _after_reserve(self, pending: _Pending, state: ReplayState, token: str) -> Verdict:
         if state is _NEW:
             pending.token = token
+            pending.store = self.store
             return self._accept(pending, pending)
         route = pending.route
         if state is ReplayState.DONE:
@@ -1062,14 +1171,14 @@ class Guard:
             except Exception:
                 logger.exception("on_verdict callback failed for route %s", route)
 
-    @staticmethod
-    def _settle(verdict: Verdict) -> tuple[str, str] | None:
-        """(key, token) of the verdict's reservation, the first time only."""
+    def _settle(self, verdict: Verdict) -> tuple[ReplayStore, str, str] | None:
+        """(store that holds it, key, token) of the verdict's reservation, the first time
+        only."""
         res = verdict.reservation
         if not isinstance(res, _Pending) or res.settled or res.key is None or res.token is None:
             return None
         res.settled = True
-        return res.key, res.token
+        return res.store or self.store, res.key, res.token
 
     @staticmethod
     def _log_settle_error(verdict: Verdict, exc: Exception) -> None:

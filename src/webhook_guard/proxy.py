@@ -20,6 +20,7 @@ import logging
 import math
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -27,6 +28,7 @@ import httpx
 
 from .adapters._common import ConfigSource
 from .adapters.asgi import ASGIApp, GuardMiddleware, Receive, Scope, Send, read_body, send_verdict
+from .errors import ConfigError
 from .guard import Guard
 from .verdict import PROBLEM_CONTENT_TYPE, Reason, Verdict
 
@@ -311,14 +313,42 @@ def create_proxy(
         if isinstance(config, Guard)
         else GuardMiddleware(forward, config)
     )
-    trusted = middleware.guard.config.network.trusted_set
-    # X-Forwarded-Proto is believed from the same peers as X-Forwarded-For.
-    forward.trusted_proto = lambda peer: peer is not None and peer in trusted
+    guard = middleware.guard
+    # X-Forwarded-Proto is believed from the same peers as X-Forwarded-For (read on each
+    # request: guard.reload() may change them).
+    forward.trusted_proto = lambda peer: (
+        peer is not None and peer in guard.config.network.trusted_set
+    )
     return middleware
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+def reload_on_sighup(guard: Guard) -> None:
+    """Make SIGHUP reload ``guard``'s config file (main thread only).
+
+    The reload runs in a thread of its own, never inside the signal handler: the handler
+    interrupts whatever the main thread (the event loop) was doing, possibly a check.
+    A config that does not load is logged and the running one stays.
+    """
+    announce = logging.getLogger("uvicorn.error")
+
+    def run() -> None:
+        try:
+            config = guard.reload()
+        except ConfigError as exc:
+            announce.error("SIGHUP: the new config does not load; still running the old one")
+            for line in exc.errors:
+                announce.error("  %s", line)
+            return
+        announce.info("SIGHUP: config reloaded, %d route(s)", len(config.routes))
+
+    def handler(signum: int, frame: object) -> None:
+        threading.Thread(target=run, name="webhook-guard-reload", daemon=True).start()
+
+    signal.signal(signal.SIGHUP, handler)
 
 
 def serve(
@@ -333,7 +363,8 @@ def serve(
 ) -> None:
     """Run the proxy on uvicorn until SIGTERM or SIGINT (then finish open requests).
 
-    The config is loaded before the socket is bound, so a bad one fails at once.
+    The config is loaded before the socket is bound, so a bad one fails at once. SIGHUP
+    reloads it without a restart (see :meth:`~webhook_guard.Guard.reload`).
     """
     import uvicorn
 
@@ -342,6 +373,8 @@ def serve(
     # that was installed before it; make that a normal exit, so a requested stop is not
     # reported as a crash (exit status 0 instead of -15).
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    assert isinstance(app, GuardMiddleware)
+    reload_on_sighup(app.guard)
     settings = uvicorn.Config(
         app,
         host=host,
@@ -370,4 +403,11 @@ def redact_query(record: logging.LogRecord) -> bool:
     return True
 
 
-__all__ = ["ForwardingApp", "check_upstream", "create_proxy", "redact_query", "serve"]
+__all__ = [
+    "ForwardingApp",
+    "check_upstream",
+    "create_proxy",
+    "redact_query",
+    "reload_on_sighup",
+    "serve",
+]
