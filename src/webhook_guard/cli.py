@@ -247,7 +247,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: --upstream: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from .config import load_config, tls_with_options
+
+    tls = tls_with_options(
+        load_config(args.config).tls,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
+        client_ca=args.client_ca,
+        client_cert=args.client_cert,
+    )
     serve(
+        tls=tls,
         config=args.config,
         upstream=args.upstream,
         host=args.host,
@@ -357,6 +367,23 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["critical", "error", "warning", "info", "debug"],
         help="uvicorn's log level; query strings are redacted from access lines "
         "(default: %(default)s)",
+    )
+    tls = p.add_argument_group(
+        "TLS", "terminate TLS here (default: the config's tls section; these override it)"
+    )
+    tls.add_argument("--certfile", metavar="FILE", help="server certificate (PEM, with chain)")
+    tls.add_argument("--keyfile", metavar="FILE", help="its private key, unless in --certfile")
+    tls.add_argument(
+        "--client-ca",
+        metavar="FILE",
+        help="ask for client certificates and verify them against this CA bundle",
+    )
+    tls.add_argument(
+        "--client-cert",
+        choices=["required", "optional"],
+        help="with --client-ca: 'required' refuses a client without a valid certificate in "
+        "the handshake (default); 'optional' lets routes' client_cert rules refuse it "
+        "with a reason",
     )
     p.set_defaults(func=cmd_serve)
 

@@ -23,8 +23,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl
 
+from .clientcert import ClientCertInvalid, from_headers
 from .clientip import ClientIPResolver, PeerInvalid, ProxyHeadersInvalid
-from .config import Config, RouteConfig, load_config
+from .config import ClientCertRule, Config, RouteConfig, load_config
 from .errors import ConfigError
 from .replay import ReplayState, ReplayStore, open_store
 from .request import WebhookRequest, unique_header_table
@@ -187,9 +188,11 @@ class _FastPath:
             "trust_unix_socket",
             "trusted_set",
             "deny_set",
+            # Read only for routes with a client_cert rule, which never qualify.
+            "client_cert",
         }
     )
-    _CONFIG_FIELDS = frozenset({"routes", "replay", "network"})
+    _CONFIG_FIELDS = frozenset({"routes", "replay", "network", "tls"})
     # Scheme classes (exactly, not their subclasses) and the ``scheme`` each is built for.
     # ConvoyScheme only adds a second try over the compacted body once the raw body did
     # not verify, and then this path has already handed over to the general one.
@@ -483,6 +486,7 @@ class Guard:
         header = self._resolver.header
         self._ip_header = header.encode("latin-1") if header else None
         self._deny = network.deny_set if network.deny_set else None
+        self._cert_headers = network.client_cert
         # With no address rule at all, step 2 is skipped and the peer is reported as given.
         self._ip_rules = bool(network.trusted_set) or network.trust_unix_socket or bool(self._deny)
         # Routes by the raw request path that certainly selects them (checked through the
@@ -775,6 +779,13 @@ class Guard:
                 if route.enforce:
                     return self._reject(route, failure.reason, failure.detail, client_ip)
                 reported.append(failure.reason)
+        rule = route.config.client_cert
+        if rule is not None:
+            failure = self._check_client_cert(rule, req)
+            if failure is not None:
+                if route.enforce:
+                    return self._reject(route, failure.reason, failure.detail, client_ip)
+                reported.append(failure.reason)
         # With the body in hand its real length is checked instead (see _authenticate).
         lengths = None if has_body else req.values(b"content-length")
         if lengths:
@@ -908,6 +919,42 @@ class Guard:
                 Reason.IP_NOT_ALLOWED, f"{client_ip} is not in this route's allow_ips"
             )
         return client_ip, None
+
+    def _check_client_cert(self, rule: ClientCertRule, req: WebhookRequest) -> Failure | None:
+        """The route's ``client_cert`` rule, before the body is read: the certificate that
+        a trusted TLS terminator reports in its headers, else the one this server's own
+        TLS layer verified (``req.client_cert``)."""
+        cert = req.client_cert
+        headers = self._cert_headers
+        ignored = ""
+        if headers is not None:
+            network = self.config.network
+            if (req.peer is None and network.trust_unix_socket) or (
+                req.peer is not None and req.peer in network.trusted_set
+            ):
+                try:
+                    cert = from_headers(headers, lambda name: req.values(name.encode("latin-1")))
+                except ClientCertInvalid as exc:
+                    return Failure(Reason.CLIENT_CERT_INVALID, exc.detail)
+            elif req.values((headers.xfcc_header or headers.verify_header).encode("latin-1")):
+                ignored = (
+                    "; certificate headers are believed only from network.trusted_proxies, "
+                    "and this peer is not one"
+                )
+        if cert is None:
+            return Failure(
+                Reason.CLIENT_CERT_MISSING,
+                "this route requires a client certificate and none was presented" + ignored,
+            )
+        if cert.error is not None:
+            return Failure(Reason.CLIENT_CERT_INVALID, cert.error)
+        if not cert.matches(rule.subjects):
+            names = ", ".join(repr(n[:80]) for n in cert.names[:5]) or "no DNS name or CN"
+            return Failure(
+                Reason.CLIENT_CERT_INVALID,
+                f"the client certificate ({names}) is not one this route accepts",
+            )
+        return None
 
     def _check_token(self, route: _Route, req: WebhookRequest, now: float) -> Failure | str:
         token = route.config.token

@@ -22,12 +22,14 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from .adapters._common import ConfigSource
 from .adapters.asgi import ASGIApp, GuardMiddleware, Receive, Scope, Send, read_body, send_verdict
+from .config import TLSConfig
 from .errors import ConfigError
 from .guard import Guard
 from .verdict import PROBLEM_CONTENT_TYPE, Reason, Verdict
@@ -360,8 +362,13 @@ def serve(
     timeout: float = DEFAULT_TIMEOUT,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     log_level: str = "info",
+    tls: TLSConfig | None = None,
 ) -> None:
     """Run the proxy on uvicorn until SIGTERM or SIGINT (then finish open requests).
+
+    With ``tls`` (default: the config's ``tls`` section) it terminates TLS itself, and
+    the verified client certificate of each connection is what routes' ``client_cert``
+    rules check.
 
     The config is loaded before the socket is bound, so a bad one fails at once. SIGHUP
     reloads it without a restart (see :meth:`~webhook_guard.Guard.reload`).
@@ -375,6 +382,19 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_cleanly)
     assert isinstance(app, GuardMiddleware)
     reload_on_sighup(app.guard)
+    if tls is None:
+        tls = app.guard.config.tls
+    options: dict[str, Any] = {}
+    if tls is not None:
+        from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+        from .tlsserver import peer_cert_protocol
+
+        options = {
+            "ssl_certfile": tls.certfile,
+            "ssl_keyfile": tls.keyfile,
+            "http": peer_cert_protocol(AutoHTTPProtocol),
+        }
     settings = uvicorn.Config(
         app,
         host=host,
@@ -386,7 +406,15 @@ def serve(
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=max(math.ceil(timeout), 1),
+        **options,
     )
+    if tls is not None:
+        from .tlsserver import server_context
+
+        # uvicorn's own context has no minimum version and no optional client
+        # certificates; once it has loaded, this one is what the socket uses.
+        settings.load()
+        settings.ssl = server_context(tls)
     # After uvicorn.Config has set up logging: webhook URLs may carry a token.
     logging.getLogger("uvicorn.access").addFilter(redact_query)
     uvicorn.Server(settings).run()

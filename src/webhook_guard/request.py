@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    from .clientcert import ClientCert
 
 HeadersInput: TypeAlias = (
     Mapping[str, str] | Iterable[tuple[bytes, bytes]] | Iterable[tuple[str, str]]
@@ -22,9 +25,22 @@ class WebhookRequest:
             Repeated header lines are kept, in order.
         body: the raw body bytes, exactly as received.
         peer: the socket peer address, or ``None`` for a Unix socket.
+        client_cert: the client certificate the server's own TLS layer verified on this
+            connection (``webhook-guard serve``, or an ASGI server's ``tls`` extension);
+            ``None`` when there is none. Never from request headers.
     """
 
-    __slots__ = ("_dups", "_index", "body", "headers", "method", "path", "peer", "query")
+    __slots__ = (
+        "_dups",
+        "_index",
+        "body",
+        "client_cert",
+        "headers",
+        "method",
+        "path",
+        "peer",
+        "query",
+    )
 
     def __init__(
         self,
@@ -34,6 +50,7 @@ class WebhookRequest:
         headers: HeadersInput = (),
         body: bytes = b"",
         peer: str | None = None,
+        client_cert: ClientCert | None = None,
     ) -> None:
         self.method = method.upper()
         self.path = path
@@ -41,6 +58,7 @@ class WebhookRequest:
         self.headers = headers
         self.body = body
         self.peer = peer
+        self.client_cert = client_cert
         self._index: dict[bytes, bytes] | None = None
         self._dups: dict[bytes, list[bytes]] | None = None
 
