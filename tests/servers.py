@@ -91,13 +91,18 @@ def serve_wsgi(app: Any) -> Iterator[str]:
 
 @contextlib.contextmanager
 def run_process(
-    args: Sequence[str], port: int, *, env: dict[str, str] | None = None
+    args: Sequence[str],
+    port: int,
+    *,
+    env: dict[str, str] | None = None,
+    log_path: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process, wait until `port` accepts connections, stop it on exit.
 
-    Its output goes to a file that is shown when it fails to start.
+    Its output goes to a file (`log_path`, to read it while the process runs) that is
+    shown when it fails to start.
     """
-    with tempfile.TemporaryFile() as log:
+    with log_path.open("w+b") if log_path else tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             try:

@@ -7,7 +7,6 @@ import base64
 import json
 import logging
 import signal
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -18,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.servers import free_port, serve_asgi, wait_for_port
+from tests.servers import free_port, run_process, serve_asgi
 from tests.test_proxy import Upstream, serve_args
 from webhook_guard import Guard, MemoryReplayStore, Reason, WebhookRequest, load_config
 from webhook_guard.errors import ConfigError
@@ -234,10 +233,7 @@ def test_sighup_revokes_a_leaked_secret_in_a_running_serve(
     write(path, config("orders", (NEW, "new"), (OLD, "leaked")))
     port = free_port()
     log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(serve_args(path, upstream_url, port), stdout=out, stderr=out)
-    try:
-        wait_for_port(port, alive=lambda: proc.poll() is None)
+    with run_process(serve_args(path, upstream_url, port), port, log_path=log) as proc:
         url = f"http://127.0.0.1:{port}"
         assert post(url, OLD, "e1").status_code == 202
 
@@ -256,13 +252,6 @@ def test_sighup_revokes_a_leaked_secret_in_a_running_serve(
         assert post(url, NEW, "e4").status_code == 202
         assert post(url, OLD, "e5").status_code == 401
         assert proc.poll() is None  # same process all along
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
     output = log.read_text()
     assert "SIGHUP: config reloaded, 1 route(s)" in output
     assert OLD not in output
