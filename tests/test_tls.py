@@ -244,6 +244,7 @@ def test_asgi_tls_extension_from_another_server(tmp_path: Path) -> None:
     assert from_asgi({"client_cert_chain": [pem]}) == ClientCert(
         dns_names=("a.example", "b.example"), common_name="cn"
     )
+    assert from_asgi({"client_cert_chain": pem}) == from_asgi({"client_cert_chain": [pem]})
     assert from_asgi({"client_cert_chain": []}) is None
     failed = from_asgi({"client_cert_chain": [pem], "client_cert_error": "expired"})
     assert failed is not None

@@ -128,7 +128,8 @@ def from_asgi(tls: Mapping[str, Any]) -> ClientCert | None:
     if not chain:
         return None
     try:
-        return ClientCert.from_pem(chain[0])
+        # A list of PEM certificates, leaf first (the spec); some servers give one string.
+        return ClientCert.from_pem(chain if isinstance(chain, str) else chain[0])
     except ClientCertInvalid as exc:
         return ClientCert(error=exc.detail)
 

@@ -540,7 +540,9 @@ class Guard:
         request in progress finishes under the configuration it started with, the next
         one runs under the new one. The replay store is kept (with the events it
         remembers) unless the ``replay`` section changed; a store passed as ``store=``
-        is always kept. Safe to call from any thread (or a signal handler's thread).
+        is always kept. A replaced store is not closed: requests in flight still settle
+        their events in it. Safe to call from any thread (not inside a signal handler:
+        start a thread there, as :func:`webhook_guard.proxy.reload_on_sighup` does).
 
         Returns:
             The configuration now in force.
