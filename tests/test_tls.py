@@ -424,3 +424,14 @@ def test_serve_tls_options_errors_exit_2(pki: dict[str, Any], tmp_path: Path) ->
     bad = {"version": 1, "routes": [route()], "tls": {"certfile": str(tmp_path / "x.pem")}}
     with pytest.raises(ConfigError, match=r"^tls.certfile: cannot read"):
         load_config(bad)
+
+
+def test_check_lists_the_certificate_a_route_requires(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from webhook_guard.cli import main
+
+    path = tmp_path / "c.yaml"
+    path.write_text(json.dumps(config()), encoding="utf-8")
+    assert main(["check", str(path)]) == 0
+    assert "client certificate hooks.partner.example" in capsys.readouterr().out

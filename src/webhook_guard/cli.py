@@ -39,6 +39,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             auth.append(f"token in {r.token.source}")
         if r.allow_ips:
             auth.append(f"from {', '.join(r.allow_ips)}")
+        if r.client_cert is not None:
+            auth.append(f"client certificate {', '.join(r.client_cert.subjects)}")
         print(
             f"  {r.name:<16} {','.join(sorted(r.methods)):<6} {r.path:<40} "
             f"{'; '.join(auth)}; mode={r.mode}"
