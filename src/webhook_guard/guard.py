@@ -459,11 +459,11 @@ class Guard:
         on_verdict: Callable[[Verdict, WebhookRequest], None] | None = None,
         metrics: VerdictMetrics | None = None,
     ) -> None:
-        self.config = config
         # Everything a request reads is built from one config and never changed after;
         # reload() builds a whole new Guard and swaps this one reference (the public
         # methods run on it), so no request sees half of a new config.
         self._live: Guard = self
+        self._config = config
         self._source: str | os.PathLike[str] | Mapping[str, Any] | None = None
         self._env: Mapping[str, str] | None = None
         self._own_store = store is None
@@ -473,7 +473,7 @@ class Guard:
         # Without a callback or metrics only rejections need _observe (to log them).
         self._observed = on_verdict is not None or metrics is not None
         self.clock = clock
-        self.store: ReplayStore = store if store is not None else open_store(config.replay)
+        self._store: ReplayStore = store if store is not None else open_store(config.replay)
         self._routes = {r.name: _Route(r) for r in config.routes}
         self._table: RouteTable[_Route] = RouteTable(
             (r.config.path, r) for r in self._routes.values()
@@ -523,7 +523,17 @@ class Guard:
 
     def __repr__(self) -> str:
         live = self._live
-        return f"Guard(routes={list(live._routes)!r}, store={type(live.store).__name__})"
+        return f"Guard(routes={list(live._routes)!r}, store={type(live._store).__name__})"
+
+    @property
+    def config(self) -> Config:
+        """The configuration in force (the latest :meth:`reload`'s)."""
+        return self._live._config
+
+    @property
+    def store(self) -> ReplayStore:
+        """The replay store in use."""
+        return self._live._store
 
     def reload(
         self, source: str | os.PathLike[str] | Mapping[str, Any] | Config | None = None
@@ -566,10 +576,10 @@ class Guard:
                     if isinstance(where, Config)
                     else load_config(where, env=self._env if source is None else None)
                 )
-                keep = not self._own_store or config.replay == live.config.replay
+                keep = not self._own_store or config.replay == live._config.replay
                 new = Guard(
                     config,
-                    store=live.store if keep else None,
+                    store=live._store if keep else None,
                     clock=self.clock,
                     on_verdict=self._on_verdict,
                     metrics=self._metrics,
@@ -581,7 +591,6 @@ class Guard:
                 )
                 raise
             self._live = new
-            self.config, self.store = config, new.store
             if source is not None and not isinstance(source, Config):
                 self._source, self._env = source, None
         logger.info(
@@ -693,7 +702,7 @@ class Guard:
             return self._accept(pending, None)
         token = self._token_prefix + str(next(self._counter))
         try:
-            state = self.store.reserve(pending.key, self._processing_timeout, token)
+            state = self._store.reserve(pending.key, self._processing_timeout, token)
         except Exception as exc:
             return self._store_failed(pending, exc)
         return self._after_reserve(pending, state, token)
@@ -706,7 +715,7 @@ class Guard:
             return self._accept(pending, None)
         token = self._token_prefix + str(next(self._counter))
         try:
-            state = await self.store.areserve(pending.key, self._processing_timeout, token)
+            state = await self._store.areserve(pending.key, self._processing_timeout, token)
         except Exception as exc:
             return self._store_failed(pending, exc)
         return self._after_reserve(pending, state, token)
@@ -930,7 +939,7 @@ class Guard:
         headers = self._cert_headers
         ignored = ""
         if headers is not None:
-            network = self.config.network
+            network = self._config.network
             if (req.peer is None and network.trust_unix_socket) or (
                 req.peer is not None and req.peer in network.trusted_set
             ):
@@ -1114,7 +1123,7 @@ class Guard:
     def _after_reserve(self, pending: _Pending, state: ReplayState, token: str) -> Verdict:
         if state is _NEW:
             pending.token = token
-            pending.store = self.store
+            pending.store = self._store
             return self._accept(pending, pending)
         route = pending.route
         if state is ReplayState.DONE:
@@ -1227,7 +1236,7 @@ class Guard:
         if not isinstance(res, _Pending) or res.settled or res.key is None or res.token is None:
             return None
         res.settled = True
-        return res.store or self.store, res.key, res.token
+        return res.store or self._store, res.key, res.token
 
     @staticmethod
     def _log_settle_error(verdict: Verdict, exc: Exception) -> None:
