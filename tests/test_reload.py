@@ -257,7 +257,10 @@ def test_sighup_revokes_a_leaked_secret_in_a_running_serve(
     assert OLD not in output
     assert NEW not in output
     secrets_seen = [dict(s["headers"]).get("x-webhook-guard-secret-id") for s in app.seen]
-    assert secrets_seen == ["leaked", "new", "new"]
+    # (probes sent before the reload took effect may have been forwarded as well)
+    first_new = secrets_seen.index("new")
+    assert set(secrets_seen[:first_new]) == {"leaked"}
+    assert secrets_seen[first_new:] == ["new", "new"]
 
 
 # -- each adapter exposes its guard ----------------------------------------------------------
