@@ -421,6 +421,16 @@ def test_serve_tls_options_errors_exit_2(pki: dict[str, Any], tmp_path: Path) ->
         )
         assert result.returncode == 2, result.stderr
         assert message in result.stderr
+    # A route requiring a certificate, and nothing to verify one: refused at start-up.
+    path.write_text(json.dumps({"version": 1, "routes": [route()]}))
+    result = subprocess.run(
+        serve_args(path, "http://127.0.0.1:9", free_port()),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "routes[0].client_cert: nothing verifies client certificates" in result.stderr
     bad = {"version": 1, "routes": [route()], "tls": {"certfile": str(tmp_path / "x.pem")}}
     with pytest.raises(ConfigError, match=r"^tls.certfile: cannot read"):
         load_config(bad)

@@ -29,7 +29,7 @@ import httpx
 
 from .adapters._common import ConfigSource
 from .adapters.asgi import ASGIApp, GuardMiddleware, Receive, Scope, Send, read_body, send_verdict
-from .config import TLSConfig
+from .config import Config, TLSConfig
 from .errors import ConfigError
 from .guard import Guard
 from .verdict import PROBLEM_CONTENT_TYPE, Reason, Verdict
@@ -328,6 +328,21 @@ def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
+def _check_client_cert_source(config: Config, tls: TLSConfig | None) -> None:
+    """A route that requires a client certificate needs something to verify one: this
+    server (a client CA) or a terminator in front (``network.client_cert``). Without
+    either, every request to it would be refused; say so before starting."""
+    if (tls is not None and tls.client_ca is not None) or config.network.client_cert:
+        return
+    for i, route in enumerate(config.routes):
+        if route.client_cert is not None:
+            raise ConfigError(
+                f"routes[{i}].client_cert: nothing verifies client certificates; give serve "
+                "a client CA (tls.client_ca or --client-ca), or describe the TLS terminator "
+                "in front (network.client_cert)"
+            )
+
+
 def reload_on_sighup(guard: Guard) -> None:
     """Make SIGHUP reload ``guard``'s config file (main thread only).
 
@@ -384,6 +399,7 @@ def serve(
     reload_on_sighup(app.guard)
     if tls is None:
         tls = app.guard.config.tls
+    _check_client_cert_source(app.guard.config, tls)
     options: dict[str, Any] = {}
     if tls is not None:
         from uvicorn.protocols.http.auto import AutoHTTPProtocol
