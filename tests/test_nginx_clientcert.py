@@ -1,8 +1,8 @@
 """A real nginx terminating mutual TLS (`ssl_verify_client`) in front of a real uvicorn
-app behind GuardMiddleware: the route's client_cert rule is checked from nginx's headers,
-which the guard believes only from nginx (127.0.0.1). A client that talks to the app
-directly comes from 127.0.0.2 (every 127/8 address is loopback on Linux), so it is not a
-trusted proxy, whatever headers it writes."""
+app behind GuardMiddleware, and of a Flask app on werkzeug: the route's client_cert rule
+is checked from nginx's headers, which the guard believes only from nginx (127.0.0.1). A
+client that talks to the app directly comes from 127.0.0.2 (every 127/8 address is
+loopback on Linux), so it is not a trusted proxy, whatever headers it writes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.servers import nginx, serve_asgi
+from tests.servers import nginx, serve_asgi, serve_wsgi
 from tests.test_tls import TOKEN, client_context, route
 from tests.tlscerts import CA
 from webhook_guard import Guard
@@ -59,8 +59,24 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def app_url() -> Iterator[str]:
+def flask_app_reporting_the_verdict(guard: Guard) -> Any:
+    from flask import Flask, g
+
+    from webhook_guard.adapters.flask import WebhookGuard
+
+    app = Flask(__name__)
+    app.testing = True
+    WebhookGuard(app, guard=guard)
+
+    @app.post("/hooks/partner")
+    def partner() -> dict[str, Any]:
+        return {"ok": g.webhook.ok, "route": g.webhook.route}
+
+    return app
+
+
+@pytest.fixture(params=["asgi", "flask"])
+def app_url(request: pytest.FixtureRequest) -> Iterator[str]:
     guard = Guard.from_dict(
         {
             "version": 1,
@@ -68,7 +84,11 @@ def app_url() -> Iterator[str]:
             "routes": [route()],
         }
     )
-    with serve_asgi(app_reporting_the_verdict(guard)) as url:
+    if request.param == "asgi":
+        server = serve_asgi(app_reporting_the_verdict(guard))
+    else:
+        server = serve_wsgi(flask_app_reporting_the_verdict(guard))
+    with server as url:
         yield url
 
 
