@@ -634,7 +634,7 @@ class Guard:
         found = live._routes.get(route)
         if found is not None:
             return found.config.max_body_bytes
-        return max(r.config.max_body_bytes for r in live._routes.values())
+        return max((r.config.max_body_bytes for r in live._routes.values()), default=0)
 
     def body_too_large(
         self, req: WebhookRequest, precheck: Verdict, limit: int | None = None
