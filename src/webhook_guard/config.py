@@ -576,7 +576,14 @@ class _Parser:
             value = block.get(key, getattr(defaults, key))
             names[key] = None if value is None else _header(value, f"{where}.{key}")
         if names["cert_header"] is not None:
-            _require_cryptography(f"{where}.cert_header", "reading the certificate header")
+            try:
+                import cryptography  # noqa: F401
+            except ImportError:
+                raise _Invalid(
+                    f"{where}.cert_header",
+                    "reading the certificate needs the 'cryptography' package (pip install "
+                    "cryptography); or set cert_header: null to match the subject's CN only",
+                ) from None
         if names["subject_header"] is None and names["cert_header"] is None:
             raise _Invalid(
                 where, "set subject_header or cert_header: one must name the certificate"
@@ -1064,12 +1071,12 @@ def check_tls(tls: TLSConfig, place: Callable[[str], str]) -> None:
         ) from None
 
 
-def _require_cryptography(where: str, what: str = "ed25519") -> None:
+def _require_cryptography(where: str) -> None:
     try:
         import cryptography  # noqa: F401
     except ImportError:
         raise _Invalid(
             where,
-            f"{what} needs the 'cryptography' package: "
+            "ed25519 needs the 'cryptography' package: "
             "pip install 'webhook-guard-middleware[ed25519]'",
         ) from None
