@@ -5,9 +5,12 @@ uvicorn over real TLS, certificates made here)."""
 from __future__ import annotations
 
 import json
+import shutil
+import signal
 import socket
 import ssl
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -445,3 +448,42 @@ def test_check_lists_the_certificate_a_route_requires(
     path.write_text(json.dumps(config()), encoding="utf-8")
     assert main(["check", str(path)]) == 0
     assert "client certificate hooks.partner.example" in capsys.readouterr().out
+
+
+def test_sighup_reloads_a_renewed_server_certificate(
+    upstream: tuple[Upstream, str], tmp_path: Path
+) -> None:
+    _, upstream_url = upstream
+    ca = CA(tmp_path)
+    first, renewed = ca.server("first"), ca.server("renewed")
+    cert, key = tmp_path / "live.crt", tmp_path / "live.key"
+    shutil.copy(first.cert, cert)
+    shutil.copy(first.key, key)
+    plain = {"version": 1, "routes": [route(client_cert=None)]}
+    path = tmp_path / "c.yaml"
+    path.write_text(json.dumps(plain), encoding="utf-8")
+    port = free_port()
+    log = tmp_path / "serve.log"
+    args = serve_args(path, upstream_url, port, "--certfile", str(cert), "--keyfile", str(key))
+
+    def served() -> str:
+        return ssl.get_server_certificate(("127.0.0.1", port))
+
+    def until(condition: Any) -> None:
+        deadline = time.monotonic() + 30
+        while not condition():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+
+    with run_process(args, port, log_path=log) as proc:
+        assert served() == first.pem()
+        shutil.copy(renewed.cert, cert)
+        shutil.copy(renewed.key, key)
+        proc.send_signal(signal.SIGHUP)
+        until(lambda: served() == renewed.pem())
+        assert post(f"https://127.0.0.1:{port}", client_context(ca)).status_code == 202
+
+        shutil.copy(first.key, key)  # a key that does not match: kept as it was
+        proc.send_signal(signal.SIGHUP)
+        until(lambda: "TLS certificate does not load" in log.read_text())
+        assert served() == renewed.pem()

@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import signal
+import ssl
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -343,12 +344,16 @@ def _check_client_cert_source(config: Config, tls: TLSConfig | None) -> None:
             )
 
 
-def reload_on_sighup(guard: Guard) -> None:
-    """Make SIGHUP reload ``guard``'s config file (main thread only).
+def reload_on_sighup(
+    guard: Guard, tls: TLSConfig | None = None, context: ssl.SSLContext | None = None
+) -> None:
+    """Make SIGHUP reload ``guard``'s config file (main thread only), and with ``tls``
+    the server certificate and key ``context`` uses (``serve``'s TLS: renewals).
 
     The reload runs in a thread of its own, never inside the signal handler: the handler
     interrupts whatever the main thread (the event loop) was doing, possibly a check.
-    A config that does not load is logged and the running one stays.
+    A config that does not load is logged and the running one stays; so do a certificate
+    and key that do not load together.
     """
     announce = logging.getLogger("uvicorn.error")
 
@@ -359,8 +364,20 @@ def reload_on_sighup(guard: Guard) -> None:
             announce.error("SIGHUP: the new config does not load; still running the old one")
             for line in exc.errors:
                 announce.error("  %s", line)
-            return
-        announce.info("SIGHUP: config reloaded, %d route(s)", len(config.routes))
+        else:
+            announce.info("SIGHUP: config reloaded, %d route(s)", len(config.routes))
+        if context is not None and tls is not None:
+            from .tlsserver import server_context
+
+            try:
+                # A scratch context first: loading a mismatched pair into the live one
+                # could leave it with the new certificate and the old key.
+                server_context(tls)
+                context.load_cert_chain(tls.certfile, tls.keyfile)
+            except (OSError, ssl.SSLError) as exc:
+                announce.error("SIGHUP: the TLS certificate does not load (%s); kept", exc)
+            else:
+                announce.info("SIGHUP: TLS certificate reloaded from %s", tls.certfile)
 
     def handler(signum: int, frame: object) -> None:
         threading.Thread(target=run, name="webhook-guard-reload", daemon=True).start()
@@ -396,7 +413,6 @@ def serve(
     # reported as a crash (exit status 0 instead of -15).
     signal.signal(signal.SIGTERM, _exit_cleanly)
     assert isinstance(app, GuardMiddleware)
-    reload_on_sighup(app.guard)
     if tls is None:
         tls = app.guard.config.tls
     _check_client_cert_source(app.guard.config, tls)
@@ -431,6 +447,7 @@ def serve(
         # certificates; once it has loaded, this one is what the socket uses.
         settings.load()
         settings.ssl = server_context(tls)
+    reload_on_sighup(app.guard, tls, settings.ssl if tls is not None else None)
     # After uvicorn.Config has set up logging: webhook URLs may carry a token.
     logging.getLogger("uvicorn.access").addFilter(redact_query)
     uvicorn.Server(settings).run()
