@@ -219,6 +219,11 @@ def test_rfc4514_escapes_in_the_subject() -> None:
     headers = ClientCertHeaders(verify_header="v", subject_header="s", cert_header=None)
     cert = from_headers(headers, lines.get)
     assert cert == ClientCert(common_name="hooks.partner.example+")
+    lines["s"] = [r"CN=caf\C3\A9.example"]
+    assert from_headers(headers, lines.get) == ClientCert(common_name="café.example")
+    lines["s"] = [r"CN=caf\E9.example"]
+    with pytest.raises(ClientCertInvalid, match="not UTF-8"):
+        from_headers(headers, lines.get)
 
 
 def test_envoy_xfcc(tmp_path: Path) -> None:

@@ -197,7 +197,7 @@ def _common_name(dn: str, header: str) -> str:
             raise ClientCertInvalid(f"the {header} header is not a distinguished name")
         key, raw = m.group(1), m.group(2).strip()
         if key.upper() in ("CN", "2.5.4.3"):
-            cns.append(_unescape(raw))
+            cns.append(_unescape(raw, header))
         pos = m.end()
         if pos < len(dn):
             if dn[pos] not in ",+":
@@ -210,12 +210,20 @@ def _common_name(dn: str, header: str) -> str:
     return cns[0]
 
 
-def _unescape(value: str) -> str:
-    def one(m: re.Match[str]) -> str:
+def _unescape(value: str, header: str) -> str:
+    r"""RFC 4514 escapes: ``\,`` is a comma, ``\C3\A9`` the UTF-8 bytes of an e-acute."""
+    out = bytearray()
+    pos = 0
+    for m in _ESCAPE.finditer(value):
+        out += value[pos : m.start()].encode("utf-8", "surrogateescape")
         text = m.group(1)
-        return chr(int(text, 16)) if len(text) == 2 else text
-
-    return _ESCAPE.sub(one, value)
+        out += bytes.fromhex(text) if len(text) == 2 else text.encode("utf-8", "surrogateescape")
+        pos = m.end()
+    out += value[pos:].encode("utf-8", "surrogateescape")
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ClientCertInvalid(f"the {header} header has a CN that is not UTF-8") from None
 
 
 def _from_xfcc(value: str, header: str) -> ClientCert:
