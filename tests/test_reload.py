@@ -307,3 +307,55 @@ def test_flask_extension_get_guard_reload_on_a_real_server(tmp_path: Path) -> No
         WebhookGuard.get_guard(app).reload()
         assert post(url, OLD, "e2").status_code == 401
         assert post(url, NEW, "e3").status_code == 204
+
+
+def test_reloads_under_load_on_a_real_asgi_server() -> None:
+    """The same swap, with concurrent deliveries over HTTP to GuardMiddleware on uvicorn:
+    every accepted delivery was accepted by the config whose secret signed it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from webhook_guard.adapters.asgi import GuardMiddleware
+
+    before = load_config(config("before", (OLD, "old")))
+    after = load_config(config("after", (NEW, "new")))
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        verdict = scope["state"]["webhook"]
+        body = json.dumps({"route": verdict.route, "secret": verdict.secret_id}).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    middleware = GuardMiddleware(app, guard=Guard(before))
+    seen: Counter[tuple[int, str]] = Counter()
+    done = threading.Event()
+
+    def sender(url: str, worker: int) -> list[tuple[str, int, Any]]:
+        out = []
+        with httpx.Client(timeout=10) as client:
+            n = 0
+            while not done.is_set():
+                secret = (OLD, NEW)[n % 2]
+                headers = sign("standard", BODY, secret=secret, event_id=f"h{worker}-{n}")
+                r = client.post(f"{url}/hooks/orders", content=BODY, headers=headers)
+                out.append((secret, r.status_code, r.json()))
+                seen[(r.status_code, "new" if secret == NEW else "old")] += 1
+                n += 1
+        return out
+
+    with serve_asgi(middleware) as url, ThreadPoolExecutor(3) as pool:
+        futures = [pool.submit(sender, url, i) for i in range(3)]
+        try:
+            for i in range(30):
+                target = sum(seen.values()) + 3
+                middleware.guard.reload(after if i % 2 == 0 else before)
+                until(lambda t=target: sum(seen.values()) >= t, "deliveries after a reload")
+        finally:
+            done.set()
+        results = [r for f in futures for r in f.result()]
+    accepted = {(s, tuple(sorted(body.items()))) for s, status, body in results if status == 200}
+    assert accepted == {
+        (OLD, (("route", "before"), ("secret", "old"))),
+        (NEW, (("route", "after"), ("secret", "new"))),
+    }
+    refused = {body["reason"] for _, status, body in results if status != 200}
+    assert refused == {"signature_mismatch"}
