@@ -183,12 +183,14 @@ def frozen(proc: subprocess.Popen[bytes]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def nginx(server_block: str, *, port: int | None = None) -> Iterator[int]:
+def nginx(server_block: str, *, port: int | None = None, ssl: bool = False) -> Iterator[int]:
     """Run nginx in the foreground with one `server {}` body; yields the port it listens on.
 
-    `server_block` is the inside of the server block without `listen`; it is added here.
+    `server_block` is the inside of the server block without `listen`; it is added here
+    (with `ssl`, as a TLS listener: the block then names `ssl_certificate` and its key).
     """
     port = port or free_port()
+    listen = f"127.0.0.1:{port}" + (" ssl" if ssl else "")
     with tempfile.TemporaryDirectory(prefix="wg-nginx-") as tmp:
         root = Path(tmp)
         (root / "logs").mkdir()
@@ -203,7 +205,7 @@ def nginx(server_block: str, *, port: int | None = None) -> Iterator[int]:
             f"  access_log off;\n  client_body_temp_path {root}/body;\n"
             f"  proxy_temp_path {root}/proxy;\n  fastcgi_temp_path {root}/fastcgi;\n"
             f"  uwsgi_temp_path {root}/uwsgi;\n  scgi_temp_path {root}/scgi;\n"
-            f"  server {{\n    listen 127.0.0.1:{port};\n{server_block}\n  }}\n"
+            f"  server {{\n    listen {listen};\n{server_block}\n  }}\n"
             "}\n"
         )
         # -e: nginx >= 1.19.5 would otherwise try the compiled-in error log first.

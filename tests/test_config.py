@@ -165,7 +165,7 @@ ERROR_CASES = [
     ),
     P(
         top(colour=1),
-        [("colour", "unknown key (allowed: version, defaults, network, replay, routes, audit)")],
+        [("colour", "unknown key (allowed: version, defaults, network, replay, routes")],
         id="top-unknown-key-allowed-list",
     ),
     P(

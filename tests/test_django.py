@@ -34,7 +34,7 @@ from webhook_guard import Reason, Verdict
 from webhook_guard.adapters import django as adapter
 from webhook_guard.adapters.django import protect
 
-from .conftest import SW_SECRET, sdk_signed, sw_route
+from .conftest import SW_SECRET, SW_SECRET_OLD, sdk_signed, sw_route
 from .servers import serve_asgi, serve_wsgi
 
 BODY = '{"type":"invoice.paid","amount":1200}'
@@ -343,6 +343,20 @@ def test_config_from_a_yaml_path(tmp_path: Path, client: Client) -> None:
     with override_settings(WEBHOOK_GUARD={"CONFIG": config}):
         assert post(client, "/hooks/sw", signed()).status_code == 200
         assert_problem(post(client, "/hooks/sw", {}), 401, Reason.SIGNATURE_MISSING)
+
+
+def test_get_guard_reload_revokes_a_secret_without_a_restart(
+    tmp_path: Path, client: Client
+) -> None:
+    config = tmp_path / "webhook-guard.yaml"
+    config.write_text(json.dumps({"version": 1, "routes": routes()}))
+    with override_settings(WEBHOOK_GUARD={"CONFIG": config}):
+        assert post(client, "/hooks/sw", signed()).status_code == 200
+        leaked = routes()
+        leaked[0]["secrets"] = [SW_SECRET_OLD]  # the old secret is revoked
+        config.write_text(json.dumps({"version": 1, "routes": leaked}))
+        adapter.get_guard().reload()
+        assert_problem(post(client, "/hooks/sw", signed()), 401, Reason.SIGNATURE_MISMATCH)
 
 
 @pytest.mark.parametrize(

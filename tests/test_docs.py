@@ -425,6 +425,9 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "## `routes`": ("routes", "items"),
     "### `signature`": ("routes", "items", "signature"),
     "### `token`": ("routes", "items", "token"),
+    "## `tls`": ("tls",),
+    "### `network.client_cert`": ("network", "client_cert"),
+    "### `client_cert`": ("routes", "items", "client_cert"),
 }
 
 

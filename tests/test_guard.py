@@ -58,6 +58,8 @@ def test_every_reason_has_its_documented_status() -> None:
         "body_too_large": 413,
         "ip_not_allowed": 403,
         "proxy_headers_invalid": 400,
+        "client_cert_missing": 403,
+        "client_cert_invalid": 403,
         "token_missing": 401,
         "token_invalid": 401,
         "timestamp_missing": 401,

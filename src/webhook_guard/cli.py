@@ -43,6 +43,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             auth.append(f"token in {r.token.source}")
         if r.allow_ips:
             auth.append(f"from {', '.join(r.allow_ips)}")
+        if r.client_cert is not None:
+            auth.append(f"client certificate {', '.join(r.client_cert.subjects)}")
         print(
             f"  {r.name:<16} {','.join(sorted(r.methods)):<6} {r.path:<40} "
             f"{'; '.join(auth)}; mode={r.mode}"
@@ -261,7 +263,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     if args.inspect_port is not None and _start_serve_inspector(args) is None:
         return EXIT_USAGE
+    from .config import load_config, tls_with_options
+
+    tls = tls_with_options(
+        load_config(args.config).tls,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
+        client_ca=args.client_ca,
+        client_cert=args.client_cert,
+    )
     serve(
+        tls=tls,
         config=args.config,
         upstream=args.upstream,
         host=args.host,
@@ -615,6 +627,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PORT",
         help="also serve the delivery log's inspector page on 127.0.0.1:PORT (needs an "
         "audit: section in --config)",
+    )
+    tls = p.add_argument_group(
+        "TLS", "terminate TLS here (default: the config's tls section; these override it)"
+    )
+    tls.add_argument("--certfile", metavar="FILE", help="server certificate (PEM, with chain)")
+    tls.add_argument("--keyfile", metavar="FILE", help="its private key, unless in --certfile")
+    tls.add_argument(
+        "--client-ca",
+        metavar="FILE",
+        help="ask for client certificates and verify them against this CA bundle",
+    )
+    tls.add_argument(
+        "--client-cert",
+        choices=["required", "optional"],
+        help="with --client-ca: 'required' refuses a client without a valid certificate in "
+        "the handshake (default); 'optional' lets routes' client_cert rules refuse it "
+        "with a reason",
     )
     p.set_defaults(func=cmd_serve)
 

@@ -10,7 +10,7 @@ import difflib
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from .clientcert import ClientCertHeaders
 from .clientip import ClientIPConfig
 from .errors import ConfigError
 from .ipset import NAMED_SETS, PROVIDERS, IPSet, provider_set
@@ -53,6 +54,8 @@ COMMIT_ON = ("2xx", "below_500")
 MODES = ("enforce", "report")
 ON_STORE_ERROR = ("fail_closed", "fail_open")
 ALL_HOPS_TRUSTED = ("reject", "leftmost")
+TLS_VERSIONS = ("1.2", "1.3")
+CLIENT_CERT_MODES = ("required", "optional")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HEADER = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _METHOD = re.compile(r"^[A-Z]+$")
@@ -78,6 +81,14 @@ class EventIdConfig:
     ``json`` (a JSON pointer into the verified body) or ``none`` (no dedup)."""
     header: str | None = None
     pointer: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClientCertRule:
+    """A route's ``client_cert``: the client certificate names it accepts."""
+
+    subjects: tuple[str, ...]
+    """Lower-case; matched against the certificate's DNS names, else its CN."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,8 @@ class RouteConfig:
     commit_on: str = "2xx"
     """Which handler answers use the event up: ``2xx`` (default; anything else releases
     it for the provider's retry) or ``below_500`` (a 4xx means "processed, never again")."""
+    client_cert: ClientCertRule | None = None
+    """The client certificate this route requires (None: none is checked)."""
 
     def __post_init__(self) -> None:
         if self.allow_ips and self.allow_set is None:
@@ -156,6 +169,9 @@ class NetworkConfig:
     trust_unix_socket: bool = False
     trusted_set: IPSet = field(default_factory=IPSet)
     deny_set: IPSet = field(default_factory=IPSet)
+    client_cert: ClientCertHeaders | None = None
+    """The headers of a TLS terminator in front that verified the client certificate,
+    believed only from :attr:`trusted_set` (None: no such headers are read)."""
 
     def __post_init__(self) -> None:
         # The compiled sets are what is enforced; entries without them would be ignored.
@@ -194,6 +210,21 @@ class AuditConfig:
 
 
 @dataclass(frozen=True)
+class TLSConfig:
+    """The ``tls:`` section: TLS for ``webhook-guard serve`` (adapters ignore it: their
+    server terminates TLS)."""
+
+    certfile: str
+    keyfile: str | None = None
+    client_ca: str | None = None
+    """CA bundle that client certificates must chain to; None: none is asked for."""
+    client_cert: str = "required"
+    """With ``client_ca``: ``required`` (the handshake fails without a valid certificate)
+    or ``optional`` (a route's ``client_cert`` rule refuses it with a precise reason)."""
+    min_version: str = "1.2"
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated webhook_guard configuration."""
 
@@ -202,6 +233,7 @@ class Config:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     audit: AuditConfig | None = None
     """The delivery log; None: deliveries are not recorded."""
+    tls: TLSConfig | None = None
 
     def route(self, name: str) -> RouteConfig:
         """The route called ``name``.
@@ -349,6 +381,7 @@ _ROUTE_KEYS = (
     "allow_ips",
     "forward_credentials",
     "commit_on",
+    "client_cert",
 )
 _SIGNATURE_KEYS = (
     "header",
@@ -376,7 +409,7 @@ class _Parser:
     def parse(self, data: object) -> Config:
         try:
             top = _mapping(
-                data, "", ("version", "defaults", "network", "replay", "routes", "audit")
+                data, "", ("version", "defaults", "network", "replay", "routes", "audit", "tls")
             )
         except _Invalid as exc:
             raise ConfigError(f"<config>{exc}" if str(exc).startswith(":") else str(exc)) from None
@@ -388,6 +421,7 @@ class _Parser:
         replay = self._guard(self._replay, top.get("replay")) or ReplayConfig()
         network = self._guard(self._network, top.get("network")) or NetworkConfig()
         audit = self._guard(self._audit, top.get("audit"))
+        tls = self._guard(self._tls, top.get("tls"))
         routes = self._routes(top.get("routes"), defaults)
         self._check_allow_vs_trusted(routes, network)
         for route in routes:
@@ -398,7 +432,7 @@ class _Parser:
                 )
         if self.errors:
             raise ConfigError(self.errors)
-        return Config(routes=tuple(routes), replay=replay, network=network, audit=audit)
+        return Config(routes=tuple(routes), replay=replay, network=network, audit=audit, tls=tls)
 
     def _guard(self, fn: Any, *args: Any) -> Any:
         try:
@@ -526,7 +560,14 @@ class _Parser:
         block = _mapping(
             raw,
             "network",
-            ("client_ip", "trusted_proxies", "deny_ips", "all_hops_trusted", "trust_unix_socket"),
+            (
+                "client_ip",
+                "trusted_proxies",
+                "deny_ips",
+                "all_hops_trusted",
+                "trust_unix_socket",
+                "client_cert",
+            ),
         )
         source = _str(block.get("client_ip", "x-forwarded-for"), "network.client_ip")
         if source.lower().startswith("header:"):
@@ -545,7 +586,17 @@ class _Parser:
             block.get("trusted_proxies"), "network.trusted_proxies", providers=False
         )
         deny, deny_set = self._ip_list(block.get("deny_ips"), "network.deny_ips", providers=True)
+        client_cert = None
+        if block.get("client_cert") is not None:
+            client_cert = self._client_cert_headers(block["client_cert"], "network.client_cert")
+            if not trusted_set and not unix:
+                raise _Invalid(
+                    "network.client_cert",
+                    "needs network.trusted_proxies: the headers are believed only from the "
+                    "TLS terminator that sets them",
+                )
         return NetworkConfig(
+            client_cert=client_cert,
             client_ip=source,
             trusted_proxies=trusted,
             deny_ips=deny,
@@ -554,6 +605,65 @@ class _Parser:
             trusted_set=trusted_set,
             deny_set=deny_set,
         )
+
+    @staticmethod
+    def _client_cert_headers(raw: object, where: str) -> ClientCertHeaders:
+        block = _mapping(raw, where, ("verify_header", "subject_header", "cert_header", "xfcc"))
+        if "xfcc" in block:
+            others = [k for k in block if k != "xfcc"]
+            if others:
+                raise _Invalid(f"{where}.{others[0]}", "does not go with xfcc (Envoy's one header)")
+            header = block["xfcc"]
+            name = "x-forwarded-client-cert" if header is True else _header(header, f"{where}.xfcc")
+            return ClientCertHeaders(xfcc_header=name)
+        defaults = ClientCertHeaders()
+        verify = _header(
+            block.get("verify_header", defaults.verify_header), f"{where}.verify_header"
+        )
+        names: dict[str, str | None] = {}
+        for key in ("subject_header", "cert_header"):
+            value = block.get(key, getattr(defaults, key))
+            names[key] = None if value is None else _header(value, f"{where}.{key}")
+        if names["cert_header"] is not None:
+            try:
+                import cryptography  # noqa: F401
+            except ImportError:
+                raise _Invalid(
+                    f"{where}.cert_header",
+                    "reading the certificate needs the 'cryptography' package (pip install "
+                    "cryptography); or set cert_header: null to match the subject's CN only",
+                ) from None
+        if names["subject_header"] is None and names["cert_header"] is None:
+            raise _Invalid(
+                where, "set subject_header or cert_header: one must name the certificate"
+            )
+        return ClientCertHeaders(
+            verify_header=verify,
+            subject_header=names["subject_header"],
+            cert_header=names["cert_header"],
+        )
+
+    def _tls(self, raw: object) -> TLSConfig | None:
+        if raw is None:
+            return None
+        block = _mapping(
+            raw, "tls", ("certfile", "keyfile", "client_ca", "client_cert", "min_version")
+        )
+        if "certfile" not in block:
+            raise _Invalid("tls", "missing 'certfile' (the server certificate, PEM)")
+        tls = TLSConfig(
+            certfile=_str(block["certfile"], "tls.certfile"),
+            keyfile=_str(block["keyfile"], "tls.keyfile") if "keyfile" in block else None,
+            client_ca=_str(block["client_ca"], "tls.client_ca") if "client_ca" in block else None,
+            client_cert=_choice(
+                block.get("client_cert", "required"), "tls.client_cert", CLIENT_CERT_MODES
+            ),
+            min_version=_choice(
+                str(block.get("min_version", "1.2")), "tls.min_version", TLS_VERSIONS
+            ),
+        )
+        check_tls(tls, lambda key: f"tls.{key}")
+        return tls
 
     def _ip_list(
         self, raw: object, where: str, *, providers: bool
@@ -704,6 +814,9 @@ class _Parser:
                     f"{where}.allow_ips",
                     "is empty, which would refuse every request; omit it to allow any address",
                 )
+        client_cert = None
+        if block.get("client_cert") is not None:
+            client_cert = self._client_cert_rule(block["client_cert"], f"{where}.client_cert")
         public_url = None
         if block.get("public_url") is not None:
             public_url = self._public_url(block["public_url"], f"{where}.public_url")
@@ -784,6 +897,19 @@ class _Parser:
             allow_set=allow_set,
             forward_credentials=forward_credentials,
             commit_on=_choice(block.get("commit_on", "2xx"), f"{where}.commit_on", COMMIT_ON),
+            client_cert=client_cert,
+        )
+
+    @staticmethod
+    def _client_cert_rule(raw: object, where: str) -> ClientCertRule:
+        block = _mapping(raw, where, ("subjects",))
+        if "subjects" not in block:
+            raise _Invalid(where, "missing 'subjects' (the certificate names to accept)")
+        items = _list(block["subjects"], f"{where}.subjects")
+        if not items:
+            raise _Invalid(f"{where}.subjects", "is empty, which would refuse every request")
+        return ClientCertRule(
+            tuple(_str(v, f"{where}.subjects[{i}]").lower() for i, v in enumerate(items))
         )
 
     def _public_url(self, raw: object, where: str) -> str:
@@ -958,6 +1084,53 @@ class _Parser:
                 source="header", header=_header(block["header"], f"{where}.header")
             )
         return EventIdConfig(source="json", pointer=_pointer(block["json"], f"{where}.json"))
+
+
+def tls_with_options(base: TLSConfig | None, **options: str | None) -> TLSConfig | None:
+    """The config's ``tls`` section with command-line values (``certfile``, ``keyfile``,
+    ``client_ca``, ``client_cert``; None: not given) over it, checked.
+
+    Raises:
+        ConfigError: naming the option (``--certfile: cannot read ...``).
+    """
+    given = {k: v for k, v in options.items() if v is not None}
+    if not given:
+        return base
+    merged = {**(vars(base) if base is not None else {}), **given}
+    if "certfile" not in merged:
+        raise ConfigError(
+            f"--{next(iter(given)).replace('_', '-')}: needs --certfile (or tls.certfile)"
+        )
+    tls = TLSConfig(**merged)
+    if tls.client_cert not in CLIENT_CERT_MODES:
+        raise ConfigError(f"--client-cert: must be one of {', '.join(CLIENT_CERT_MODES)}")
+    try:
+        check_tls(tls, lambda key: f"--{key.replace('_', '-')}")
+    except _Invalid as exc:
+        raise ConfigError(str(exc)) from None
+    return tls
+
+
+def check_tls(tls: TLSConfig, place: Callable[[str], str]) -> None:
+    """Raise :class:`_Invalid` (a config error) naming the setting that cannot be loaded."""
+    import ssl
+
+    from .tlsserver import server_context
+
+    for key in ("certfile", "keyfile", "client_ca"):
+        name = getattr(tls, key)
+        if name is None:
+            continue
+        try:
+            Path(name).read_bytes()
+        except OSError as exc:
+            raise _Invalid(place(key), f"cannot read {name}: {exc.strerror}") from None
+    try:
+        server_context(tls)
+    except (ssl.SSLError, OSError) as exc:
+        raise _Invalid(
+            place("certfile"), f"cannot load the certificate, key or client CA: {exc}"
+        ) from None
 
 
 def _require_cryptography(where: str) -> None:

@@ -17,13 +17,15 @@ import logging
 import operator
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, quote
 
+from .clientcert import ClientCertInvalid, from_headers
 from .clientip import ClientIPResolver, PeerInvalid, ProxyHeadersInvalid
-from .config import Config, RouteConfig, load_config
+from .config import ClientCertRule, Config, RouteConfig, load_config
 from .errors import ConfigError
 from .logs import logger
 from .replay import ReplayState, ReplayStore, open_store
@@ -196,9 +198,11 @@ class _FastPath:
             "trust_unix_socket",
             "trusted_set",
             "deny_set",
+            # Read only for routes with a client_cert rule, which never qualify.
+            "client_cert",
         }
     )
-    _CONFIG_FIELDS = frozenset({"routes", "replay", "network", "audit"})
+    _CONFIG_FIELDS = frozenset({"routes", "replay", "network", "audit", "tls"})
     # Scheme classes (exactly, not their subclasses) and the ``scheme`` each is built for.
     # ConvoyScheme only adds a second try over the compacted body once the raw body did
     # not verify, and then this path has already handed over to the general one.
@@ -411,6 +415,7 @@ class _Pending:
         "route",
         "secret_id",
         "settled",
+        "store",
         "timestamp",
         "token",
     )
@@ -434,6 +439,9 @@ class _Pending:
         self.timestamp = timestamp
         self.token: str | None = None
         self.settled = False
+        # The store that holds the reservation: complete() settles it there even when a
+        # reload swapped in a new store in between.
+        self.store: ReplayStore | None = None
 
 
 class Guard:
@@ -453,6 +461,9 @@ class Guard:
             :class:`~webhook_guard.audit.JsonLinesAudit`.
 
     ``check``/``acheck`` never raise for bad input; every refusal is a :class:`Verdict`.
+
+    :meth:`reload` swaps in a new configuration while requests are being served: each
+    request runs entirely under the configuration that was current when it started.
     """
 
     def __init__(
@@ -465,7 +476,15 @@ class Guard:
         metrics: VerdictMetrics | None = None,
         audit: DeliveryRecorder | None = None,
     ) -> None:
-        self.config = config
+        # Everything a request reads is built from one config and never changed after;
+        # reload() builds a whole new Guard and swaps this one reference (the public
+        # methods run on it), so no request sees half of a new config.
+        self._live: Guard = self
+        self._config = config
+        self._source: str | os.PathLike[str] | Mapping[str, Any] | None = None
+        self._env: Mapping[str, str] | None = None
+        self._own_store = store is None
+        self._reload_lock = threading.Lock()
         self._on_verdict = on_verdict
         self._metrics = metrics
         if audit is None and config.audit is not None:
@@ -478,7 +497,7 @@ class Guard:
         self._observed = on_verdict is not None or metrics is not None or audit is not None
         self._timed = metrics is not None or audit is not None
         self.clock = clock
-        self.store: ReplayStore = store if store is not None else open_store(config.replay)
+        self._store: ReplayStore = store if store is not None else open_store(config.replay)
         self._routes = {r.name: _Route(r) for r in config.routes}
         self._table: RouteTable[_Route] = RouteTable(
             (r.config.path, r) for r in self._routes.values()
@@ -491,6 +510,7 @@ class Guard:
         header = self._resolver.header
         self._ip_header = header.encode("latin-1") if header else None
         self._deny = network.deny_set if network.deny_set else None
+        self._cert_headers = network.client_cert
         # With no address rule at all, step 2 is skipped and the peer is reported as given.
         self._ip_rules = bool(network.trusted_set) or network.trust_unix_socket or bool(self._deny)
         # Routes by the raw request path that certainly selects them (checked through the
@@ -513,18 +533,100 @@ class Guard:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], **kwargs: Any) -> Guard:
-        """Build a guard from a YAML file (see :func:`~webhook_guard.load_config`)."""
-        return cls(load_config(path), **kwargs)
+        """Build a guard from a YAML file (see :func:`~webhook_guard.load_config`);
+        :meth:`reload` re-reads it."""
+        guard = cls(load_config(path), **kwargs)
+        guard._source = path
+        return guard
 
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], *, env: Mapping[str, str] | None = None, **kwargs: Any
     ) -> Guard:
-        """Build a guard from an already parsed configuration mapping."""
-        return cls(load_config(data, env=env), **kwargs)
+        """Build a guard from an already parsed configuration mapping; :meth:`reload`
+        loads it again (re-reading its ``env:`` and ``file:`` secrets)."""
+        guard = cls(load_config(data, env=env), **kwargs)
+        guard._source, guard._env = data, env
+        return guard
 
     def __repr__(self) -> str:
-        return f"Guard(routes={list(self._routes)!r}, store={type(self.store).__name__})"
+        live = self._live
+        return f"Guard(routes={list(live._routes)!r}, store={type(live._store).__name__})"
+
+    @property
+    def config(self) -> Config:
+        """The configuration in force (the latest :meth:`reload`'s)."""
+        return self._live._config
+
+    @property
+    def store(self) -> ReplayStore:
+        """The replay store in use."""
+        return self._live._store
+
+    def reload(
+        self, source: str | os.PathLike[str] | Mapping[str, Any] | Config | None = None
+    ) -> Config:
+        """Load a new configuration and switch to it between requests.
+
+        Args:
+            source: a YAML file path, a mapping or a :class:`~webhook_guard.Config`; by
+                default the file (or mapping) this guard was built from is loaded again,
+                with its ``env:`` and ``file:`` secrets. A path or mapping given here is
+                what the next ``reload()`` re-reads.
+
+        The new configuration is built completely before one reference is swapped: a
+        request in progress finishes under the configuration it started with, the next
+        one runs under the new one. The replay store is kept (with the events it
+        remembers) unless the ``replay`` section changed; a store passed as ``store=``
+        is always kept. A replaced store is not closed: requests in flight still settle
+        their events in it. Safe to call from any thread (not inside a signal handler:
+        start a thread there, as :func:`webhook_guard.proxy.reload_on_sighup` does).
+
+        Returns:
+            The configuration now in force.
+
+        Raises:
+            ConfigError: the new configuration does not load (every error, with its
+                place); it is also logged, and the running configuration stays.
+        """
+        with self._reload_lock:
+            live = self._live
+            where = self._source if source is None else source
+            try:
+                if where is None:
+                    raise ConfigError(
+                        "<config>: this guard was built from a Config object, so there is "
+                        "no file to re-read; pass reload(path), reload(mapping) or "
+                        "reload(config)"
+                    )
+                config = (
+                    where
+                    if isinstance(where, Config)
+                    else load_config(where, env=self._env if source is None else None)
+                )
+                keep = not self._own_store or config.replay == live._config.replay
+                new = Guard(
+                    config,
+                    store=live._store if keep else None,
+                    clock=self.clock,
+                    on_verdict=self._on_verdict,
+                    metrics=self._metrics,
+                )
+            except ConfigError as exc:
+                logger.error(
+                    "webhook_guard config reload failed; the running config stays: %s",
+                    "; ".join(exc.errors),
+                )
+                raise
+            self._live = new
+            if source is not None and not isinstance(source, Config):
+                self._source, self._env = source, None
+        logger.info(
+            "webhook_guard config reloaded: %d route(s)%s",
+            len(config.routes),
+            "" if keep else "; new replay store",
+        )
+        return config
 
     # -- public API ------------------------------------------------------------------
 
@@ -535,6 +637,9 @@ class Guard:
         webhook route, pass it through. ``ok`` with a route: read at most
         :meth:`body_limit` bytes, then call :meth:`check`. Not ``ok``: refuse now.
         """
+        live = self._live
+        if live is not self:
+            return live.precheck(req)
         t0 = time.perf_counter() if self._timed else 0.0
         started = self._start(req)
         if isinstance(started, Verdict):
@@ -548,8 +653,16 @@ class Guard:
         )
 
     def body_limit(self, route: str) -> int:
-        """``max_body_bytes`` of the named route."""
-        return self._routes[route].config.max_body_bytes
+        """``max_body_bytes`` of the named route.
+
+        A route that a :meth:`reload` removed since the precheck gets the largest limit
+        of the current routes: :meth:`check` then judges the request under the new
+        configuration."""
+        live = self._live
+        found = live._routes.get(route)
+        if found is not None:
+            return found.config.max_body_bytes
+        return max((r.config.max_body_bytes for r in live._routes.values()), default=0)
 
     def body_too_large(
         self, req: WebhookRequest, precheck: Verdict, limit: int | None = None
@@ -564,16 +677,20 @@ class Guard:
             precheck: the passing :meth:`precheck` verdict, for its route.
             limit: the limit that was exceeded (default: the route's ``max_body_bytes``).
         """
+        live = self._live
+        if live is not self:
+            return live.body_too_large(req, precheck, limit)
         t0 = time.perf_counter() if self._timed else 0.0
         assert precheck.route is not None, "body_too_large() needs a routed precheck verdict"
-        route = self._routes[precheck.route]
         if limit is None:
-            limit = route.config.max_body_bytes
-        verdict = self._reject(
-            route,
-            Reason.BODY_TOO_LARGE,
-            f"the body exceeds the limit of {limit} bytes",
-            precheck.client_ip,
+            limit = self.body_limit(precheck.route)
+        verdict = Verdict._make(
+            ok=False,
+            reason=Reason.BODY_TOO_LARGE,
+            status=Reason.BODY_TOO_LARGE.status,
+            detail=f"the body exceeds the limit of {limit} bytes",
+            route=precheck.route,
+            client_ip=precheck.client_ip,
         )
         self._observe(verdict, req, t0)
         return verdict
@@ -585,6 +702,9 @@ class Guard:
             The verdict. When ``ok`` and a replay reservation was taken, call
             :meth:`complete` after the handler ran.
         """
+        live = self._live
+        if live is not self:
+            return live.check(req)
         t0 = time.perf_counter() if self._timed else 0.0
         verdict = self._check(req)
         if self._observed or not verdict.ok or verdict.reported or logger.isEnabledFor(_INFO):
@@ -593,6 +713,9 @@ class Guard:
 
     async def acheck(self, req: WebhookRequest) -> Verdict:
         """Async twin of :meth:`check`, for async replay stores."""
+        live = self._live
+        if live is not self:
+            return await live.acheck(req)
         t0 = time.perf_counter() if self._timed else 0.0
         verdict = await self._acheck(req)
         if self._observed or not verdict.ok or verdict.reported or logger.isEnabledFor(_INFO):
@@ -607,7 +730,7 @@ class Guard:
             return self._accept(pending, None)
         token = self._token_prefix + str(next(self._counter))
         try:
-            state = self.store.reserve(pending.key, self._processing_timeout, token)
+            state = self._store.reserve(pending.key, self._processing_timeout, token)
         except Exception as exc:
             return self._store_failed(pending, exc)
         return self._after_reserve(pending, state, token)
@@ -620,7 +743,7 @@ class Guard:
             return self._accept(pending, None)
         token = self._token_prefix + str(next(self._counter))
         try:
-            state = await self.store.areserve(pending.key, self._processing_timeout, token)
+            state = await self._store.areserve(pending.key, self._processing_timeout, token)
         except Exception as exc:
             return self._store_failed(pending, exc)
         return self._after_reserve(pending, state, token)
@@ -639,12 +762,12 @@ class Guard:
         settle = self._settle(verdict)
         if settle is None:
             return
-        key, token, route = settle
+        store, key, token, route = settle
         try:
             if _commits(route, status):
-                self.store.commit(key, self._retention, token)
+                store.commit(key, self._live._retention, token)
             else:
-                self.store.release(key, token)
+                store.release(key, token)
         except Exception as exc:
             self._log_settle_error(verdict, exc)
 
@@ -653,12 +776,12 @@ class Guard:
         settle = self._settle(verdict)
         if settle is None:
             return
-        key, token, route = settle
+        store, key, token, route = settle
         try:
             if _commits(route, status):
-                await self.store.acommit(key, self._retention, token)
+                await store.acommit(key, self._live._retention, token)
             else:
-                await self.store.arelease(key, token)
+                await store.arelease(key, token)
         except Exception as exc:
             self._log_settle_error(verdict, exc)
 
@@ -699,6 +822,13 @@ class Guard:
             reported.append(Reason.METHOD_NOT_ALLOWED)
         if self._ip_rules or route.allow_set is not None:
             client_ip, failure = self._check_address(route, req)
+            if failure is not None:
+                if route.enforce:
+                    return self._reject(route, failure.reason, failure.detail, client_ip)
+                reported.append(failure.reason)
+        rule = route.config.client_cert
+        if rule is not None:
+            failure = self._check_client_cert(rule, req)
             if failure is not None:
                 if route.enforce:
                     return self._reject(route, failure.reason, failure.detail, client_ip)
@@ -883,6 +1013,42 @@ class Guard:
             )
         return client_ip, None
 
+    def _check_client_cert(self, rule: ClientCertRule, req: WebhookRequest) -> Failure | None:
+        """The route's ``client_cert`` rule, before the body is read: the certificate that
+        a trusted TLS terminator reports in its headers, else the one this server's own
+        TLS layer verified (``req.client_cert``)."""
+        cert = req.client_cert
+        headers = self._cert_headers
+        ignored = ""
+        if headers is not None:
+            network = self._config.network
+            if (req.peer is None and network.trust_unix_socket) or (
+                req.peer is not None and req.peer in network.trusted_set
+            ):
+                try:
+                    cert = from_headers(headers, lambda name: req.values(name.encode("latin-1")))
+                except ClientCertInvalid as exc:
+                    return Failure(Reason.CLIENT_CERT_INVALID, exc.detail)
+            elif req.values((headers.xfcc_header or headers.verify_header).encode("latin-1")):
+                ignored = (
+                    "; certificate headers are believed only from network.trusted_proxies, "
+                    "and this peer is not one"
+                )
+        if cert is None:
+            return Failure(
+                Reason.CLIENT_CERT_MISSING,
+                "this route requires a client certificate and none was presented" + ignored,
+            )
+        if cert.error is not None:
+            return Failure(Reason.CLIENT_CERT_INVALID, cert.error)
+        if not cert.matches(rule.subjects):
+            names = ", ".join(repr(n[:80]) for n in cert.names[:5]) or "no DNS name or CN"
+            return Failure(
+                Reason.CLIENT_CERT_INVALID,
+                f"the client certificate ({names}) is not one this route accepts",
+            )
+        return None
+
     def _check_token(self, route: _Route, req: WebhookRequest, now: float) -> Failure | str:
         token = route.config.token
         assert token is not None
@@ -1039,6 +1205,7 @@ class Guard:
     def _after_reserve(self, pending: _Pending, state: ReplayState, token: str) -> Verdict:
         if state is _NEW:
             pending.token = token
+            pending.store = self._store
             return self._accept(pending, pending)
         route = pending.route
         if state is ReplayState.DONE:
@@ -1151,14 +1318,14 @@ class Guard:
             except Exception:
                 logger.exception("on_verdict callback failed for route %s", route)
 
-    @staticmethod
-    def _settle(verdict: Verdict) -> tuple[str, str, _Route] | None:
-        """(key, token, route) of the verdict's reservation, the first time only."""
+    def _settle(self, verdict: Verdict) -> tuple[ReplayStore, str, str, _Route] | None:
+        """(store that holds it, key, token, route) of the verdict's reservation, the first
+        time only."""
         res = verdict.reservation
         if not isinstance(res, _Pending) or res.settled or res.key is None or res.token is None:
             return None
         res.settled = True
-        return res.key, res.token, res.route
+        return res.store or self._store, res.key, res.token, res.route
 
     @staticmethod
     def _log_settle_error(verdict: Verdict, exc: Exception) -> None:

@@ -20,7 +20,9 @@ import json
 import logging
 import math
 import signal
+import ssl
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -28,7 +30,8 @@ import httpx
 
 from .adapters._common import ConfigSource, target_path
 from .adapters.asgi import ASGIApp, GuardMiddleware, Receive, Scope, Send, read_body, send_verdict
-from .config import TokenConfig
+from .config import Config, TLSConfig, TokenConfig
+from .errors import ConfigError
 from .guard import Guard
 from .proxy_limits import ClientLimits, limit_head
 from .verdict import PROBLEM_CONTENT_TYPE, Reason, Verdict
@@ -419,22 +422,85 @@ def create_proxy(
         if isinstance(config, Guard)
         else GuardMiddleware(forward, config)
     )
-    forward.guard = middleware.guard
-    trusted = middleware.guard.config.network.trusted_set
-    # X-Forwarded-Proto is believed from the same peers as X-Forwarded-For.
-    forward.trusted_proto = lambda peer: peer is not None and peer in trusted
+    guard = middleware.guard
+    forward.guard = guard
+    # X-Forwarded-Proto is believed from the same peers as X-Forwarded-For (read on each
+    # request: guard.reload() may change them).
+    forward.trusted_proto = lambda peer: (
+        peer is not None and peer in guard.config.network.trusted_set
+    )
     # A verified token is the sender's proof to the guard, not the application's business
     # (and in a query it would end up in the application's access log).
-    forward.credentials = {
-        r.name: r.token
-        for r in middleware.guard.config.routes
-        if r.token is not None and not r.forward_credentials
-    }.get
+    forward.credentials = lambda route: _credentials_to_strip(guard.config, route)
     return middleware
+
+
+def _credentials_to_strip(config: Config, route: str) -> TokenConfig | None:
+    """The token route ``route`` verified, unless it sets ``forward_credentials``."""
+    for rc in config.routes:
+        if rc.name == route:
+            return None if rc.forward_credentials else rc.token
+    return None
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+def _check_client_cert_source(config: Config, tls: TLSConfig | None) -> None:
+    """A route that requires a client certificate needs something to verify one: this
+    server (a client CA) or a terminator in front (``network.client_cert``). Without
+    either, every request to it would be refused; say so before starting."""
+    if (tls is not None and tls.client_ca is not None) or config.network.client_cert:
+        return
+    for i, route in enumerate(config.routes):
+        if route.client_cert is not None:
+            raise ConfigError(
+                f"routes[{i}].client_cert: nothing verifies client certificates; give serve "
+                "a client CA (tls.client_ca or --client-ca), or describe the TLS terminator "
+                "in front (network.client_cert)"
+            )
+
+
+def reload_on_sighup(
+    guard: Guard, tls: TLSConfig | None = None, context: ssl.SSLContext | None = None
+) -> None:
+    """Make SIGHUP reload ``guard``'s config file (main thread only), and with ``tls``
+    the server certificate and key ``context`` uses (``serve``'s TLS: renewals).
+
+    The reload runs in a thread of its own, never inside the signal handler: the handler
+    interrupts whatever the main thread (the event loop) was doing, possibly a check.
+    A config that does not load is logged and the running one stays; so do a certificate
+    and key that do not load together.
+    """
+    announce = logging.getLogger("uvicorn.error")
+
+    def run() -> None:
+        try:
+            config = guard.reload()
+        except ConfigError as exc:
+            announce.error("SIGHUP: the new config does not load; still running the old one")
+            for line in exc.errors:
+                announce.error("  %s", line)
+        else:
+            announce.info("SIGHUP: config reloaded, %d route(s)", len(config.routes))
+        if context is not None and tls is not None:
+            from .tlsserver import server_context
+
+            try:
+                # A scratch context first: loading a mismatched pair into the live one
+                # could leave it with the new certificate and the old key.
+                server_context(tls)
+                context.load_cert_chain(tls.certfile, tls.keyfile)
+            except (OSError, ssl.SSLError) as exc:
+                announce.error("SIGHUP: the TLS certificate does not load (%s); kept", exc)
+            else:
+                announce.info("SIGHUP: TLS certificate reloaded from %s", tls.certfile)
+
+    def handler(signum: int, frame: object) -> None:
+        threading.Thread(target=run, name="webhook-guard-reload", daemon=True).start()
+
+    signal.signal(signal.SIGHUP, handler)
 
 
 def serve(
@@ -447,10 +513,16 @@ def serve(
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     log_level: str = "info",
     limits: ClientLimits | None = None,
+    tls: TLSConfig | None = None,
 ) -> None:
     """Run the proxy on uvicorn until SIGTERM or SIGINT (then finish open requests).
 
-    The config is loaded before the socket is bound, so a bad one fails at once.
+    With ``tls`` (default: the config's ``tls`` section) it terminates TLS itself, and
+    the verified client certificate of each connection is what routes' ``client_cert``
+    rules check.
+
+    The config is loaded before the socket is bound, so a bad one fails at once. SIGHUP
+    reloads it without a restart (see :meth:`~webhook_guard.Guard.reload`).
     ``limits`` bounds what one client connection may hold (default: ``ClientLimits()``).
     """
     import uvicorn
@@ -464,6 +536,18 @@ def serve(
     # that was installed before it; make that a normal exit, so a requested stop is not
     # reported as a crash (exit status 0 instead of -15).
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    if tls is None:
+        tls = proxy.guard.config.tls
+    _check_client_cert_source(proxy.guard.config, tls)
+    options = limits.uvicorn_options()
+    if tls is not None:
+        from .tlsserver import peer_cert_protocol
+
+        options.update(
+            ssl_certfile=tls.certfile,
+            ssl_keyfile=tls.keyfile,
+            http=peer_cert_protocol(options["http"]),
+        )
     settings = uvicorn.Config(
         app,
         host=host,
@@ -478,9 +562,17 @@ def serve(
         # (up to processing_timeout) to settle the event; a stop lets it finish.
         timeout_graceful_shutdown=max(math.ceil(timeout), processing_timeout, 1),
         # Always uvicorn's h11 parser (even where httptools is installed), with deadlines
-        # for the request head and body: see ClientLimits.
-        **limits.uvicorn_options(),
+        # for the request head and body (see ClientLimits), and TLS details when it has TLS.
+        **options,
     )
+    if tls is not None:
+        from .tlsserver import server_context
+
+        # uvicorn's own context has no minimum version and no optional client
+        # certificates; once it has loaded, this one is what the socket uses.
+        settings.load()
+        settings.ssl = server_context(tls)
+    reload_on_sighup(proxy.guard, tls, settings.ssl if tls is not None else None)
     # After uvicorn.Config has set up logging: webhook URLs may carry a token.
     logging.getLogger("uvicorn.access").addFilter(redact_query)
     # The proxy is the server: its log level applies to the guard's lines (at info, one
@@ -500,4 +592,11 @@ def redact_query(record: logging.LogRecord) -> bool:
     return True
 
 
-__all__ = ["ForwardingApp", "check_upstream", "create_proxy", "redact_query", "serve"]
+__all__ = [
+    "ForwardingApp",
+    "check_upstream",
+    "create_proxy",
+    "redact_query",
+    "reload_on_sighup",
+    "serve",
+]

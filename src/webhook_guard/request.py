@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from .untrusted import shown
 
 MAX_PEER: Final = 128
 """Characters of a socket peer kept (an IPv6 address with a zone id and a port fits)."""
+
+if TYPE_CHECKING:
+    from .clientcert import ClientCert
 
 HeadersInput: TypeAlias = (
     Mapping[str, str] | Iterable[tuple[bytes, bytes]] | Iterable[tuple[str, str]]
@@ -31,9 +34,22 @@ class WebhookRequest:
             :func:`~webhook_guard.untrusted.shown` otherwise): it is reported as
             ``verdict.client_ip``, which applications log, and a server may have copied it
             from a client's header (uvicorn's ``proxy_headers``). No address is changed.
+        client_cert: the client certificate the server's own TLS layer verified on this
+            connection (``webhook-guard serve``, or an ASGI server's ``tls`` extension);
+            ``None`` when there is none. Never from request headers.
     """
 
-    __slots__ = ("_dups", "_index", "body", "headers", "method", "path", "peer", "query")
+    __slots__ = (
+        "_dups",
+        "_index",
+        "body",
+        "client_cert",
+        "headers",
+        "method",
+        "path",
+        "peer",
+        "query",
+    )
 
     def __init__(
         self,
@@ -43,6 +59,7 @@ class WebhookRequest:
         headers: HeadersInput = (),
         body: bytes = b"",
         peer: str | None = None,
+        client_cert: ClientCert | None = None,
     ) -> None:
         self.method = method.upper()
         self.path = path
@@ -52,6 +69,7 @@ class WebhookRequest:
         if peer is not None and not (len(peer) <= MAX_PEER and peer.isprintable()):
             peer = shown(peer, MAX_PEER)
         self.peer = peer
+        self.client_cert = client_cert
         self._index: dict[bytes, bytes] | None = None
         self._dups: dict[bytes, list[bytes]] | None = None
 

@@ -12,7 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from .clientip import SOURCES as CLIENT_IP_SOURCES
-from .config import ALL_HOPS_TRUSTED, COMMIT_ON, DEFAULTS, MODES, ON_DUPLICATE, ON_STORE_ERROR
+from .config import (
+    ALL_HOPS_TRUSTED,
+    CLIENT_CERT_MODES,
+    COMMIT_ON,
+    DEFAULTS,
+    MODES,
+    ON_DUPLICATE,
+    ON_STORE_ERROR,
+    TLS_VERSIONS,
+)
 from .replay.redis_store import DEFAULT_PREFIX, DEFAULT_SOCKET_TIMEOUT
 from .signatures.base import ALGORITHMS, ENCODINGS, FORMATS, SECRET_ENCODINGS
 from .signatures.presets import PRESETS
@@ -254,6 +263,20 @@ def _route() -> dict[str, Any]:
                 "releases it, so the provider's retry is processed) or 'below_500' (a 4xx "
                 "means processed, never send again).",
             },
+            "client_cert": _obj(
+                {
+                    "subjects": {
+                        "type": "array",
+                        "items": {"type": "string", "minLength": 1},
+                        "minItems": 1,
+                        "description": "Names accepted: the certificate's DNS names "
+                        "(subjectAltName), else its subject CN; case-insensitive, exact.",
+                    }
+                },
+                "Require a verified client certificate (serve's own TLS, or a trusted "
+                "terminator's headers per network.client_cert); checked before the body.",
+                required=["subjects"],
+            ),
         },
         "One protected webhook route. It needs a signature (provider or signature, with "
         "secrets), a token, or both.",
@@ -308,6 +331,36 @@ def config_schema() -> dict[str, Any]:
                             "default": False,
                             "description": "Treat a Unix-socket peer as a trusted proxy.",
                         },
+                        "client_cert": _obj(
+                            {
+                                "verify_header": {
+                                    **_HEADER_NAME,
+                                    "default": "X-SSL-Client-Verify",
+                                    "description": "SUCCESS, FAILED:reason or NONE "
+                                    "(nginx $ssl_client_verify).",
+                                },
+                                "subject_header": {
+                                    "oneOf": [_HEADER_NAME, {"type": "null"}],
+                                    "default": "X-SSL-Client-S-DN",
+                                    "description": "The RFC 4514 subject (nginx "
+                                    "$ssl_client_s_dn); its CN is matched.",
+                                },
+                                "cert_header": {
+                                    "oneOf": [_HEADER_NAME, {"type": "null"}],
+                                    "default": "X-SSL-Client-Cert",
+                                    "description": "The URL-encoded PEM certificate (nginx "
+                                    "$ssl_client_escaped_cert); its DNS names are matched. "
+                                    "Needs the cryptography package; null to skip it.",
+                                },
+                                "xfcc": {
+                                    "oneOf": [{"const": True}, _HEADER_NAME],
+                                    "description": "Envoy's x-forwarded-client-cert "
+                                    "instead (true, or its header name); one element only.",
+                                },
+                            },
+                            "Headers of a TLS terminator in front that verified the "
+                            "client certificate; believed only from trusted_proxies.",
+                        ),
                     },
                     "Client address rules.",
                 ),
@@ -391,6 +444,38 @@ def config_schema() -> dict[str, Any]:
                     "The delivery log: every verdict, with time, route, reason, status, "
                     "client address, event ID, secret_id, body size and SHA-256, latency.",
                     required=["path"],
+                ),
+                "tls": _obj(
+                    {
+                        "certfile": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "Server certificate (PEM, with its chain).",
+                        },
+                        "keyfile": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "Its private key (PEM), unless in certfile.",
+                        },
+                        "client_ca": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "CA bundle client certificates must chain to.",
+                        },
+                        "client_cert": {
+                            "enum": list(CLIENT_CERT_MODES),
+                            "default": "required",
+                            "description": "With client_ca: required (refused in the "
+                            "handshake) or optional (routes' client_cert rules decide).",
+                        },
+                        "min_version": {
+                            "enum": list(TLS_VERSIONS),
+                            "default": "1.2",
+                            "description": "Oldest TLS version accepted.",
+                        },
+                    },
+                    "TLS for webhook-guard serve (the adapters' servers do their own).",
+                    required=["certfile"],
                 ),
             },
             "A webhook_guard configuration file.",

@@ -23,6 +23,8 @@ class Reason(str, Enum):
     BODY_TOO_LARGE = "body_too_large"
     IP_NOT_ALLOWED = "ip_not_allowed"
     PROXY_HEADERS_INVALID = "proxy_headers_invalid"
+    CLIENT_CERT_MISSING = "client_cert_missing"
+    CLIENT_CERT_INVALID = "client_cert_invalid"
     TOKEN_MISSING = "token_missing"
     TOKEN_INVALID = "token_invalid"
     TIMESTAMP_MISSING = "timestamp_missing"
@@ -57,6 +59,8 @@ _STATUS: dict[Reason, int] = {
     Reason.BODY_TOO_LARGE: 413,
     Reason.IP_NOT_ALLOWED: 403,
     Reason.PROXY_HEADERS_INVALID: 400,
+    Reason.CLIENT_CERT_MISSING: 403,
+    Reason.CLIENT_CERT_INVALID: 403,
     Reason.TOKEN_MISSING: 401,
     Reason.TOKEN_INVALID: 401,
     Reason.TIMESTAMP_MISSING: 401,
@@ -78,6 +82,8 @@ _TITLES: dict[Reason, str] = {
     Reason.BODY_TOO_LARGE: "Body too large",
     Reason.IP_NOT_ALLOWED: "Source address not allowed",
     Reason.PROXY_HEADERS_INVALID: "Invalid proxy headers",
+    Reason.CLIENT_CERT_MISSING: "Client certificate missing",
+    Reason.CLIENT_CERT_INVALID: "Client certificate not accepted",
     Reason.TOKEN_MISSING: "Token missing",
     Reason.TOKEN_INVALID: "Token invalid",
     Reason.TIMESTAMP_MISSING: "Timestamp missing",

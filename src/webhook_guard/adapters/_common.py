@@ -9,7 +9,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Ma
 from typing import Any, Generic, TypeAlias, TypeVar
 from urllib.parse import quote
 
-from ..config import Config, load_config
+from ..config import Config
 from ..guard import Guard
 from ..routes import SAFE_PATH
 from ..verdict import Verdict
@@ -42,7 +42,10 @@ def resolve_guard(config: ConfigSource | None, guard: Guard | None, owner: str) 
         raise TypeError(
             f"{owner}: pass config= (a YAML file path, a mapping or a Config) or guard="
         )
-    return Guard(config if isinstance(config, Config) else load_config(config))
+    if isinstance(config, Config):
+        return Guard(config)
+    # Built from the file or mapping itself, so that guard.reload() can re-read it.
+    return Guard.from_dict(config) if isinstance(config, Mapping) else Guard.from_file(config)
 
 
 def wsgi_path(environ: Mapping[str, Any]) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
+from ..clientcert import from_asgi
 from ..guard import Guard
 from ..request import WebhookRequest
 from ..routes import SAFE_PATH
@@ -154,7 +155,7 @@ def webhook_request(scope: Scope, body: bytes = b"") -> WebhookRequest:
     raw = scope.get("raw_path")
     path = target_path(raw) if raw else quote(scope["path"], safe=SAFE_PATH)
     client = scope.get("client")
-    return WebhookRequest(
+    req = WebhookRequest(
         scope["method"],
         path,
         scope.get("query_string", b""),
@@ -162,6 +163,10 @@ def webhook_request(scope: Scope, body: bytes = b"") -> WebhookRequest:
         body,
         client[0] if client else None,
     )
+    extensions = scope.get("extensions")
+    if extensions and extensions.get("tls"):  # the ASGI TLS extension (serve sets it)
+        req.client_cert = from_asgi(extensions["tls"])
+    return req
 
 
 async def read_body(receive: Receive, limit: int) -> bytes | None:

@@ -56,7 +56,7 @@ from ._common import (
 )
 from .asgi import webhook_request
 
-__all__ = ["WebhookGuardMiddleware", "check_settings", "protect"]
+__all__ = ["WebhookGuardMiddleware", "check_settings", "get_guard", "protect"]
 
 SETTING = "WEBHOOK_GUARD"
 MIDDLEWARE_PATH = "webhook_guard.adapters.django.WebhookGuardMiddleware"
@@ -94,6 +94,17 @@ class _Settings:
 
 
 conf = _Settings()
+
+
+def get_guard() -> Guard:
+    """The :class:`~webhook_guard.Guard` that ``settings.WEBHOOK_GUARD`` describes, the
+    one the middleware and :func:`protect` use: call ``get_guard().reload()`` to load an
+    edited config file without a restart.
+
+    Raises:
+        ImproperlyConfigured: see :func:`build_guard`.
+    """
+    return conf.guard()
 
 
 def build_guard(value: Any) -> Guard:

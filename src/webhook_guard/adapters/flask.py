@@ -105,6 +105,17 @@ class WebhookGuard:
         app.after_request(_after_request)
         app.teardown_request(_teardown_request)
 
+    @staticmethod
+    def get_guard(app: Flask | None = None) -> Guard:
+        """The :class:`~webhook_guard.Guard` checking ``app``'s requests (default: the
+        current app): call ``get_guard(app).reload()`` to load an edited config file
+        without a restart.
+
+        Raises:
+            RuntimeError: :meth:`init_app` was not called for the app.
+        """
+        return _state(app).guard
+
     def protect(self, route: str) -> Callable[[F], F]:
         """Decorator: verify the view's requests against the route named ``route``.
 
@@ -136,8 +147,8 @@ class WebhookGuard:
         return decorate
 
 
-def _state() -> _AppState:
-    state = current_app.extensions.get(EXTENSION)
+def _state(app: Flask | None = None) -> _AppState:
+    state = (app or current_app).extensions.get(EXTENSION)
     if not isinstance(state, _AppState):
         raise RuntimeError("WebhookGuard.init_app(app) was not called for this app")
     return state
