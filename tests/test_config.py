@@ -1327,7 +1327,10 @@ def test_yaml_file_errors_carry_the_place(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError) as info:
         load_config(path, env=ENV)
-    assert info.value.errors == ("routes[0].tolerance: expected an integer, got bool",)
+    # FILE:LINE:COLUMN of the offending value, as for a YAML syntax error.
+    assert info.value.errors == (
+        f"{path}:6:16: routes[0].tolerance: expected an integer, got bool",
+    )
 
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart" / "webhook-guard.yaml"

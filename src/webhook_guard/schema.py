@@ -12,7 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from .clientip import SOURCES as CLIENT_IP_SOURCES
-from .config import ALL_HOPS_TRUSTED, DEFAULTS, MODES, ON_DUPLICATE, ON_STORE_ERROR
+from .config import (
+    ALL_HOPS_TRUSTED,
+    DEFAULTS,
+    HTTP_METHODS,
+    MODES,
+    ON_DUPLICATE,
+    ON_STORE_ERROR,
+)
 from .replay.redis_store import DEFAULT_PREFIX, DEFAULT_SOCKET_TIMEOUT
 from .signatures.base import ALGORITHMS, ENCODINGS, FORMATS, SECRET_ENCODINGS
 from .signatures.presets import PRESETS
@@ -72,12 +79,19 @@ def _settings() -> dict[str, Any]:
         },
         "methods": {
             "type": "array",
-            "items": {"type": "string", "pattern": "^[A-Za-z]+$"},
+            # Any case, as the parser upper-cases them.
+            "items": {"type": "string", "pattern": _any_case(HTTP_METHODS)},
             "minItems": 1,
             "default": DEFAULTS["methods"],
             "description": "HTTP methods the route accepts; others get 405.",
         },
     }
+
+
+def _any_case(words: tuple[str, ...]) -> str:
+    """A regex (ECMA-262, no inline flags) matching any of ``words`` in any case."""
+    spelled = ("".join(f"[{c}{c.lower()}]" for c in word) for word in words)
+    return f"^({'|'.join(spelled)})$"
 
 
 def _secret(description: str) -> dict[str, Any]:
