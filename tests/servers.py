@@ -91,14 +91,28 @@ def serve_wsgi(app: Any) -> Iterator[str]:
 
 @contextlib.contextmanager
 def run_process(
-    args: Sequence[str], port: int, *, env: dict[str, str] | None = None
+    args: Sequence[str],
+    port: int,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
+    group: bool = False,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process, wait until `port` accepts connections, stop it on exit.
 
-    Its output goes to a file that is shown when it fails to start.
+    Its output goes to a file that is shown when it fails to start. ``group``: the server
+    starts children of its own (Django's autoreloader): it gets a process group, and
+    SIGTERM goes to the whole group.
     """
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(
+            list(args),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            start_new_session=group,
+        )
         try:
             try:
                 wait_for_port(port, alive=lambda: proc.poll() is None)
@@ -109,13 +123,19 @@ def run_process(
                 ) from None
             yield proc
         finally:
-            if proc.poll() is None:
+            if group:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+            elif proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                if group:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                proc.kill()
+                proc.wait()
 
 
 @contextlib.contextmanager
