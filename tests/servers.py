@@ -97,14 +97,16 @@ def run_process(
     env: dict[str, str] | None = None,
     cwd: str | Path | None = None,
     group: bool = False,
+    output: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process, wait until `port` accepts connections, stop it on exit.
 
-    Its output goes to a file that is shown when it fails to start. ``group``: the server
-    starts children of its own (Django's autoreloader): it gets a process group, and
-    SIGTERM goes to the whole group.
+    Its output goes to a file that is shown when it fails to start (``output``: that
+    file, for the test to read). ``group``: the server starts children of its own
+    (Django's autoreloader): it gets a process group, and SIGTERM goes to the whole group.
     """
-    with tempfile.TemporaryFile() as log:
+    opened = output.open("w+b") if output is not None else tempfile.TemporaryFile()  # noqa: SIM115 - closed by the with below
+    with opened as log:
         proc = subprocess.Popen(
             list(args),
             stdout=log,

@@ -230,7 +230,9 @@ def cmd_ip_ranges_update(args: argparse.Namespace) -> int:
         if args.base_url:
             url = args.base_url.rstrip("/") + urlsplit(PUBLISHED_URLS[name]).path
         try:
-            ranges = update_ranges(name, url=url, directory=args.dir, timeout=args.timeout)
+            ranges = update_ranges(
+                name, url=url, directory=args.dir, timeout=args.timeout, force=args.force
+            )
         except RangeUpdateError as exc:
             failed += 1
             print(f"error: {exc}; keeping the last good list", file=sys.stderr)
@@ -268,6 +270,12 @@ def _add_ip_ranges(sub: Any) -> None:
         "http://127.0.0.1:8080 -> http://127.0.0.1:8080/meta for github",
     )
     q.add_argument("--timeout", type=float, default=30.0, help="seconds (default: 30)")
+    q.add_argument(
+        "--force",
+        action="store_true",
+        help="accept a list that is refused as implausible: less than half the size of the "
+        "one in use, or holding a private, loopback or reserved network",
+    )
     q.set_defaults(func=cmd_ip_ranges_update)
 
 

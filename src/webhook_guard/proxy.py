@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .adapters._common import ConfigSource
+from .adapters._common import ConfigSource, redact_query
 from .adapters.asgi import ASGIApp, GuardMiddleware, Receive, Scope, Send, read_body, send_verdict
 from .guard import Guard
 from .verdict import PROBLEM_CONTENT_TYPE, Reason, Verdict
@@ -357,17 +357,6 @@ def serve(
     # After uvicorn.Config has set up logging: webhook URLs may carry a token.
     logging.getLogger("uvicorn.access").addFilter(redact_query)
     uvicorn.Server(settings).run()
-
-
-def redact_query(record: logging.LogRecord) -> bool:
-    """Logging filter: drop the query string from uvicorn's access log lines, where a
-    URL token (``?token=...``) would otherwise be written to the log."""
-    args = record.args
-    if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
-        path, sep, _ = args[2].partition("?")
-        if sep:
-            record.args = (*args[:2], path + "?[redacted]", *args[3:])
-    return True
 
 
 __all__ = ["ForwardingApp", "check_upstream", "create_proxy", "redact_query", "serve"]
