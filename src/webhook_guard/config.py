@@ -295,12 +295,23 @@ class _Reported(Exception):
 def _mapping(value: object, where: str, allowed: Sequence[str]) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise _Invalid(where, f"expected a mapping, got {_kind(value)}")
+    unknown = _unknown_keys(value, where, allowed)
+    if unknown:
+        raise _Invalid(*unknown[0])
+    return value
+
+
+def _unknown_keys(
+    value: Mapping[str, Any], where: str, allowed: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(place, message) of each key of ``value`` that is not ``allowed``."""
+    out = []
     for key in value:
         if key not in allowed:
             near = difflib.get_close_matches(str(key), allowed, n=1)
             hint = f"; did you mean '{near[0]}'?" if near else f" (allowed: {', '.join(allowed)})"
-            raise _Invalid(f"{where}.{key}" if where else str(key), f"unknown key{hint}")
-    return value
+            out.append((f"{where}.{key}" if where else str(key), f"unknown key{hint}"))
+    return out
 
 
 def did_you_mean(value: str, known: Sequence[str]) -> str:
@@ -448,8 +459,10 @@ class _Parser:
         if raw is None:
             return merged
         block = _mapping(raw, "defaults", tuple(DEFAULTS))
+        before = len(self.errors)
         for key, value in block.items():
-            merged[key] = self._setting(key, value, f"defaults.{key}")
+            merged[key] = self._guard(self._setting, key, value, f"defaults.{key}")
+        self._settle(before)
         return merged
 
     def _setting(self, key: str, value: object, where: str) -> Any:
@@ -695,8 +708,15 @@ class _Parser:
         return routes
 
     def _route(self, raw: object, where: str, defaults: Mapping[str, Any]) -> RouteConfig:
-        block = _mapping(raw, where, _ROUTE_KEYS)
+        if not isinstance(raw, Mapping):
+            raise _Invalid(where, f"expected a mapping, got {_kind(raw)}")
         before = len(self.errors)
+        # A misspelt key is reported with the route's other problems, not in a round of
+        # its own; the route is skipped all the same.
+        self.errors += [
+            f"{place}: {message}" for place, message in _unknown_keys(raw, where, _ROUTE_KEYS)
+        ]
+        block = {k: v for k, v in raw.items() if k in _ROUTE_KEYS}
         name = self._guard(self._route_name, block, where)
         path = self._guard(self._route_path, block, where)
         settings = {
