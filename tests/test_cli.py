@@ -672,3 +672,36 @@ def test_secret_new_unknown_provider() -> None:
     result = run("secret", "new", "--provider", "githup")
     assert result.returncode == 2
     assert result.stderr.startswith("error: unknown provider 'githup'; did you mean 'github'?")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"id": 1}', "application/json"),
+        (b"CallSid=CA1&From=%2B15550001111&Body=hi", "application/x-www-form-urlencoded"),
+        (b"\x00\x01binary", "application/octet-stream"),
+    ],
+)
+def test_sign_prints_the_content_type_of_the_body(
+    tmp_path: Path, body: bytes, content_type: str
+) -> None:
+    body_file = tmp_path / "body"
+    body_file.write_bytes(body)
+    result = run("sign", "--provider", "github", "--secret", "x", "--body-file", body_file)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"content-type: {content_type}"
+    chosen = run(
+        "sign", "--provider", "github", "--secret", "x", "--body-file", body_file,
+        "--content-type", "text/plain",
+    )  # fmt: skip
+    assert chosen.stdout.splitlines()[-1] == "content-type: text/plain"
+
+
+def test_sign_curl_needs_a_body_file() -> None:
+    result = run(
+        "sign", "--provider", "github", "--secret", "x", "--body-file", "-",
+        "--curl", "http://127.0.0.1:9/hooks", stdin=BODY,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == "error: --curl needs the body in a file (--body-file FILE)\n"

@@ -73,6 +73,10 @@ def cmd_sign(args: argparse.Namespace) -> int:
     if args.config is not None and args.route is None:
         print("error: --config needs --route", file=sys.stderr)
         return EXIT_USAGE
+    if args.curl is not None and args.body_file == "-":
+        # The printed command sends the body from its file; standard input is gone by then.
+        print("error: --curl needs the body in a file (--body-file FILE)", file=sys.stderr)
+        return EXIT_USAGE
     guard = None
     if args.config is not None:
         guard = _load(args.config)
