@@ -132,7 +132,7 @@ def _curl(url: str, headers: dict[str, str], body_file: str) -> str:
     ``-d``, which strips newlines and would break the signature)."""
     lines = [f"curl -sS -X POST {shlex.quote(url)}"]
     lines += [f"-H {shlex.quote(f'{name}: {value}')}" for name, value in headers.items()]
-    lines.append(f"--data-binary @{shlex.quote('-' if body_file == '-' else body_file)}")
+    lines.append(f"--data-binary @{shlex.quote(body_file)}")
     return " \\\n  ".join(lines)
 
 
