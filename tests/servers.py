@@ -56,6 +56,14 @@ def require(program: str) -> str:
     return path
 
 
+def console_script(name: str) -> str:
+    """A console script installed next to this Python (the venv's), else on PATH."""
+    import sys
+
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else require(name)
+
+
 @contextlib.contextmanager
 def serve_asgi(app: Any, **uvicorn_options: Any) -> Iterator[str]:
     """Run an ASGI app on uvicorn in a thread; yields its base URL."""

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, run_process
-from tests.test_quickstarts import _script
+from tests.servers import console_script, free_port, run_process
 
 TOKEN = "s3cr3t-url-t0ken-4f8a"
 CONFIG = f"""\
@@ -90,16 +89,16 @@ def _servers(port: int) -> dict[str, tuple[dict[str, str], list[str]]]:
     return {
         "uvicorn": (
             {"app.py": STARLETTE_APP},
-            [_script("uvicorn"), "app:app", "--port", str(port)],
+            [console_script("uvicorn"), "app:app", "--port", str(port)],
         ),
         "werkzeug (flask run)": (
             {"app.py": FLASK_APP},
-            [_script("flask"), "--app", "app", "run", "--port", str(port)],
+            [console_script("flask"), "--app", "app", "run", "--port", str(port)],
         ),
         "gunicorn": (
             {"app.py": FLASK_APP},
             [
-                _script("gunicorn"),
+                console_script("gunicorn"),
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--access-logfile",

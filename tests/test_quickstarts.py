@@ -26,7 +26,7 @@ from typing import ClassVar
 
 import pytest
 
-from tests.servers import free_port, require, run_process
+from tests.servers import console_script, free_port, require, run_process
 from tests.test_docs import SERVER_COMMANDS, blocks
 from webhook_guard import Guard, load_config
 from webhook_guard.testing import sign
@@ -53,25 +53,19 @@ def server_command(page: str) -> list[str]:
     return found[0]
 
 
-def _script(name: str) -> str:
-    """A console script installed next to this Python (the venv's), else on PATH."""
-    local = Path(sys.executable).parent / name
-    return str(local) if local.exists() else require(name)
-
-
 def on_port(argv: list[str], port: int) -> tuple[list[str], bool]:
     """The page's command, listening on ``port``; and whether it needs a process group."""
     program = argv[0]
     if program == "uvicorn":
-        return [_script("uvicorn"), *argv[1:], "--port", str(port)], False
+        return [console_script("uvicorn"), *argv[1:], "--port", str(port)], False
     if program == "flask":
-        return [_script("flask"), *argv[1:], "--port", str(port)], False
+        return [console_script("flask"), *argv[1:], "--port", str(port)], False
     if argv[:3] == ["python", "manage.py", "runserver"]:
         # As typed, autoreloader included: it runs the server in a child process.
         return [sys.executable, *argv[1:], f"127.0.0.1:{port}"], True
     assert argv[:2] == ["webhook-guard", "serve"], argv
     kept = [a for i, a in enumerate(argv) if "--port" not in (a, argv[i - 1])]
-    return [_script("webhook-guard"), *kept[1:], "--port", str(port)], False
+    return [console_script("webhook-guard"), *kept[1:], "--port", str(port)], False
 
 
 def post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
@@ -87,7 +81,7 @@ def post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[in
 
 def new_secret(provider: str, cwd: Path) -> str:
     result = subprocess.run(
-        [_script("webhook-guard"), "secret", "new", "--provider", provider],
+        [console_script("webhook-guard"), "secret", "new", "--provider", provider],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -169,7 +163,7 @@ def test_flask_quickstart_curl_command_is_accepted(tmp_path: Path) -> None:
         )
         argv = shlex.split(sign_line.replace(":5000/", f":{port}/"))
         printed = subprocess.run(
-            [_script("webhook-guard"), *argv[1:]],
+            [console_script("webhook-guard"), *argv[1:]],
             capture_output=True,
             text=True,
             cwd=tmp_path,
