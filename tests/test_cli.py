@@ -705,3 +705,18 @@ def test_sign_curl_needs_a_body_file() -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == "error: --curl needs the body in a file (--body-file FILE)\n"
+
+
+def test_a_server_that_cannot_start_exits_2_not_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn exits 3 when it cannot start (the port was taken after the check, a
+    lifespan start-up failed); the CLI keeps to its documented 0, 1 and 2."""
+    import webhook_guard.proxy
+    from webhook_guard.cli import main
+
+    def startup_failure(**_: object) -> None:
+        raise SystemExit(3)
+
+    monkeypatch.setattr(webhook_guard.proxy, "serve", startup_failure)
+    code = main(["serve", "--config", str(QUICKSTART), "--upstream", "http://127.0.0.1:9",
+                 "--port", "0"])  # fmt: skip
+    assert code == 2

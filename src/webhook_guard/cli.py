@@ -552,6 +552,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader stopped early (| head): end quietly
         _quiet_stdout()
         return EXIT_OK if code is None else code
+    except SystemExit as exc:
+        if exc.code in (None, EXIT_OK, EXIT_REJECTED, EXIT_USAGE):
+            raise
+        # uvicorn exits 3 when it cannot start (its log said why): keep the documented codes.
+        print(f"error: the server could not start (exit status {exc.code})", file=sys.stderr)
+        return EXIT_USAGE
     except ConfigError as exc:
         for line in exc.errors:
             print(f"error: {line}", file=sys.stderr)
