@@ -92,14 +92,14 @@ class QueryRedactor(logging.Filter):
         args = record.args
         if isinstance(args, tuple):
             record.args = tuple(self._redact(a) if isinstance(a, str) else a for a in args)
-        elif isinstance(args, Mapping):  # gunicorn: "r" request line, "q" the bare query
-            atoms = dict(args)
-            for key, value in atoms.items():
+        elif isinstance(args, dict):
+            # gunicorn and hypercorn: a dict of log atoms ("r" the request line, "q" the
+            # bare query), of their own dict type, whose lookups of header atoms must stay.
+            for key, value in args.items():
                 if isinstance(value, str):
-                    atoms[key] = (
-                        self._redact("/?" + value)[2:] if key == "q" else (self._redact(value))
+                    args[key] = (
+                        self._redact("/?" + value)[2:] if key == "q" else self._redact(value)
                     )
-            record.args = atoms
         if isinstance(record.msg, str):
             record.msg = self._redact(record.msg)
         return True
