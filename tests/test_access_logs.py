@@ -97,15 +97,13 @@ def _servers(port: int) -> dict[str, tuple[dict[str, str], list[str]]]:
         ),
         "gunicorn": (
             {"app.py": FLASK_APP},
+            # Its default access line, whose request line ("r") holds the query.
             [
                 console_script("gunicorn"),
-                "--bind",
+                "-b",
                 f"127.0.0.1:{port}",
                 "--access-logfile",
                 "-",
-                # Its default line leaves the query out; a format that shows it ("q").
-                "--access-logformat",
-                '"%(m)s %(U)s?%(q)s" %(s)s',
                 "app:app",
             ],
         ),
