@@ -56,6 +56,14 @@ def require(program: str) -> str:
     return path
 
 
+def console_script(name: str) -> str:
+    """A console script installed next to this Python (the venv's), else on PATH."""
+    import sys
+
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else require(name)
+
+
 @contextlib.contextmanager
 def serve_asgi(app: Any, **uvicorn_options: Any) -> Iterator[str]:
     """Run an ASGI app on uvicorn in a thread; yields its base URL."""
@@ -105,14 +113,24 @@ def run_process(
     *,
     env: dict[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
+    group: bool = False,
     output: IO[bytes] | Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process, wait until `port` accepts connections, stop it on exit.
 
     Its output goes to `output` (default: a temporary file), shown when it fails to start.
+    ``group``: the server starts children of its own (Django's autoreloader): it gets a
+    process group, and SIGTERM goes to the whole group.
     """
     with _output_file(output) as log:
-        proc = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        proc = subprocess.Popen(
+            list(args),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            start_new_session=group,
+        )
         try:
             try:
                 wait_for_port(port, alive=lambda: proc.poll() is None)
@@ -123,13 +141,19 @@ def run_process(
                 ) from None
             yield proc
         finally:
-            if proc.poll() is None:
+            if group:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+            elif proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                if group:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                proc.kill()
+                proc.wait()
 
 
 def django_settings(urlconf: str, guard_config: Any) -> dict[str, Any]:

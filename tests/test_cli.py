@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import webhook_guard
+from webhook_guard.signatures.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "examples" / "quickstart" / "webhook-guard.yaml"
@@ -84,6 +85,15 @@ def verify(body_file: Path, headers: list[str], *extra: str) -> subprocess.Compl
     )  # fmt: skip
 
 
+def check_errors(config: Path) -> list[str]:
+    """``webhook-guard check CONFIG`` on a broken config: its error lines (exit status 2,
+    nothing on standard output)."""
+    result = run("check", config)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    return result.stderr.splitlines()
+
+
 def verdict(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     out = json.loads(result.stdout)
     assert isinstance(out, dict)
@@ -128,8 +138,8 @@ def test_check_broken_config_names_the_exact_place(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == (
-        "error: routes[0].tolerance: 0 is not allowed: tolerance is the replay window in "
-        "seconds (e.g. 300); it cannot be turned off\n"
+        f"error: {config}:6:16: routes[0].tolerance: 0 is not allowed: tolerance is the replay "
+        "window in seconds (e.g. 300); it cannot be turned off\n"
     )
 
 
@@ -147,15 +157,14 @@ def test_check_reports_every_error_one_per_line(tmp_path: Path) -> None:
         "    token: {query: token, secrets: [s3cr3t-t0ken]}\n",
         encoding="utf-8",
     )
-    result = run("check", config)
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert result.stderr.splitlines() == [
-        "error: routes[0].secrets[1]: environment variable WG_CLI_TEST_UNSET is not set",
-        "error: routes[1].path: 'hooks/builds': must start with '/'",
+    errors = check_errors(config)
+    assert errors == [
+        f"error: {config}:6:55: routes[0].secrets[1]: environment variable WG_CLI_TEST_UNSET "
+        "is not set",
+        f"error: {config}:8:11: routes[1].path: 'hooks/builds': must start with '/'",
     ]
-    assert "MfKQ9r8" not in result.stderr
-    assert "s3cr3t-t0ken" not in result.stderr
+    assert "MfKQ9r8" not in "".join(errors)
+    assert "s3cr3t-t0ken" not in "".join(errors)
 
 
 def test_check_yaml_syntax_error_names_file_line_column(tmp_path: Path) -> None:
@@ -190,7 +199,8 @@ def test_check_missing_file(tmp_path: Path) -> None:
 def test_sign_then_verify_round_trip(body_file: Path) -> None:
     headers = sign(body_file)
     sent = dict(h.split(": ", 1) for h in headers)
-    assert set(sent) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert set(sent) == {"webhook-id", "webhook-timestamp", "webhook-signature", "content-type"}
+    assert sent["content-type"] == "application/json"
     assert sent["webhook-signature"].startswith("v1,")
     result = verify(body_file, headers)
     assert result.returncode == 0, (result.stdout, result.stderr)
@@ -372,7 +382,7 @@ def test_sign_for_an_unknown_preset_names_the_known_ones(body_file: Path) -> Non
 def test_help_lists_every_command() -> None:
     result = run("--help")
     assert result.returncode == 0
-    for command in ("check", "sign", "verify", "serve", "schema", "demo"):
+    for command in ("check", "sign", "verify", "serve", "schema", "demo", "secret"):
         assert re.search(rf"^    {command} +\S", result.stdout, re.M), command
 
 
@@ -413,3 +423,300 @@ def test_demo_shows_each_outcome() -> None:
     for step in ("9", "10", "11"):
         assert "404 route_not_found; the app never saw it" in lines[step], step
     assert "The deploy server received 2 of 11 requests:" in out
+
+
+# -- what a newcomer runs into: error paths that must not look like success ------------------
+
+
+def test_verify_a_path_no_route_covers_is_a_usage_error(body_file: Path) -> None:
+    """A typo in --path used to print "ok": true and exit 0: nothing was checked."""
+    result = run(
+        "verify", "--config", QUICKSTART, "--path", "/hooks/zzz", "--body-file", body_file
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: --path '/hooks/zzz': no route of {QUICKSTART} covers it, so nothing was "
+        "checked (routes: orders /hooks/orders, builds /hooks/builds/*)\n"
+    )
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "webhook-guard.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("route", "error"),
+    [
+        (
+            "    methods: [POST, FETCH]\n    token: {header: X-Token, secrets: [s3cr3t-t0ken]}\n",
+            "5:21: routes[0].methods[1]: unknown HTTP method 'FETCH'; did you mean 'PATCH'? "
+            "(known: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT, TRACE)",
+        ),
+        (
+            "    provider: githib\n    secrets: [s3cr3t]\n",
+            "5:15: routes[0].provider: unknown provider 'githib'; did you mean 'github'? "
+            "(known: " + ", ".join(sorted(PRESETS)) + ")",
+        ),
+    ],
+    ids=["unknown-method", "unknown-provider"],
+)
+def test_check_names_the_line_and_the_near_value(tmp_path: Path, route: str, error: str) -> None:
+    config = _config(tmp_path, f"version: 1\nroutes:\n  - name: r\n    path: /hooks/r\n{route}")
+    assert check_errors(config) == [f"error: {config}:{error}"]
+
+
+def test_check_reports_every_error_in_one_run(tmp_path: Path) -> None:
+    """A missing env secret used to hide a missing file: secret, and a bad mode an empty
+    secret file: one run of check must list them all, each at its line."""
+    empty = tmp_path / "empty-secret"
+    empty.write_text("", encoding="utf-8")
+    missing = tmp_path / "no-such-secret"
+    config = _config(
+        tmp_path,
+        "version: 1\n"
+        "routes:\n"
+        "  - name: orders\n"
+        "    path: /hooks/orders\n"
+        "    provider: standard\n"
+        "    secrets:\n"
+        "      - env:WG_CLI_TEST_UNSET\n"
+        f"      - file:{missing}\n"
+        "  - name: builds\n"
+        "    path: /hooks/builds\n"
+        "    provider: github\n"
+        "    mode: enforcing\n"
+        f"    secrets: [file:{empty}]\n",
+    )
+    assert check_errors(config) == [
+        f"error: {config}:7:9: routes[0].secrets[0]: environment variable WG_CLI_TEST_UNSET "
+        "is not set",
+        f"error: {config}:8:9: routes[0].secrets[1]: cannot read secret file {missing}: "
+        "No such file or directory",
+        f"error: {config}:12:11: routes[1].mode: must be one of enforce, report; got 'enforcing'",
+        f"error: {config}:13:15: routes[1].secrets[0]: secret file {empty} is empty",
+    ]
+
+
+def test_errors_of_a_config_given_as_a_mapping_have_no_file() -> None:
+    from webhook_guard import ConfigError, load_config
+
+    with pytest.raises(ConfigError) as info:
+        load_config({"version": 1, "routes": [{"name": "a", "path": "/a", "methods": ["GOT"]}]})
+    assert info.value.errors[0].startswith("routes[0].methods[0]: unknown HTTP method 'GOT'")
+
+
+def _pipe_to_head(*args: str | Path) -> tuple[int, str, str]:
+    """``webhook-guard ARGS | head -3`` through a real pipe; the exit status of the former."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "webhook_guard.cli", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+    ) as cli:
+        assert cli.stdout is not None
+        assert cli.stderr is not None
+        head = subprocess.run(
+            ["head", "-3"], stdin=cli.stdout, capture_output=True, text=True, check=True
+        )
+        cli.stdout.close()  # as the shell does: only head held the read end
+        err = cli.stderr.read().decode()
+        code = cli.wait(timeout=60)
+    return code, head.stdout, err
+
+
+def _into_a_closed_pipe(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run with stdout a pipe whose reader is already gone: every write fails with EPIPE,
+    as it does for a reader that stopped early (``| head``) once the pipe buffer is full."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "webhook_guard.cli", *map(str, args)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+
+
+def test_ip_ranges_show_into_head_ends_cleanly() -> None:
+    code, out, err = _pipe_to_head("ip-ranges", "show", "github")
+    assert out.splitlines()[1:] == ["140.82.112.0/20", "143.55.64.0/20"]
+    assert err == ""  # no "error: : Broken pipe", no "Exception ignored"
+    assert code == 0
+    closed = _into_a_closed_pipe("ip-ranges", "show", "github")
+    assert closed.stderr == ""
+    assert closed.returncode == 0
+
+
+def test_verify_into_a_closed_pipe_ends_cleanly(body_file: Path) -> None:
+    headers = sign(body_file)
+    args: list[str] = []
+    for header in headers:
+        args += ["-H", header]
+    verify_args = ["verify", "--config", QUICKSTART, "--path", "/hooks/orders", *args]
+    code, out, err = _pipe_to_head(*verify_args, "--body-file", body_file)
+    assert out.splitlines() == ["{", '  "ok": true,', '  "reason": null,']
+    assert (err, code) == ("", 0)
+    # The verdict was reached before the pipe broke: its exit status stands.
+    tampered = body_file.parent / "tampered.json"
+    tampered.write_bytes(BODY + b" ")
+    closed = _into_a_closed_pipe(*verify_args, "--body-file", tampered)
+    assert (closed.stderr, closed.returncode) == ("", 1)
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_exit_2() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(
+            "serve", "--config", QUICKSTART, "--upstream", "http://127.0.0.1:9",
+            "--port", str(port),
+        )  # fmt: skip
+        demo = run("demo", "--port", str(port))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == f"error: cannot listen on 127.0.0.1:{port}: address already in use\n"
+    assert demo.returncode == 2
+    assert demo.stderr == f"error: cannot listen on 127.0.0.1:{port}: address already in use\n"
+
+
+def test_demo_on_a_chosen_port() -> None:
+    from tests.servers import free_port
+
+    port = free_port()
+    result = run("demo", "--port", str(port))
+    assert result.returncode == 0, result.stderr
+    assert f"webhook-guard runs in front of it at http://127.0.0.1:{port} " in result.stdout
+    assert "The deploy server received 2 of 11 requests:" in result.stdout
+
+
+def test_sign_for_twilio_without_url_names_the_option(body_file: Path) -> None:
+    result = run("sign", "--provider", "twilio", "--secret", "x", "--body-file", body_file)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == "error: --url is required: the twilio preset signs the URL\n"
+
+
+def test_sign_with_a_bad_secret_blames_the_option_not_a_config(body_file: Path) -> None:
+    result = run(
+        "sign", "--provider", "standard", "--secret", "my secret!", "--body-file", body_file
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "routes[" not in result.stderr
+    assert result.stderr == (
+        "error: --secret is not a valid whsec_<base64> secret "
+        "(make one: webhook-guard secret new --provider standard)\n"
+    )
+
+
+def test_sign_unknown_provider_suggests_the_near_one(body_file: Path) -> None:
+    result = run("sign", "--provider", "strype", "--secret", "x", "--body-file", body_file)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: unknown provider 'strype'; did you mean 'stripe'?")
+
+
+# -- secret new ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", sorted(PRESETS))
+def test_secret_new_makes_a_secret_the_preset_accepts(provider: str, body_file: Path) -> None:
+    """The printed secret loads in a config for that preset, and a delivery signed with it
+    by the sign command verifies with it."""
+    result = run("secret", "new", "--provider", provider)
+    assert result.returncode == 0, result.stderr
+    secret = result.stdout.strip()
+    assert result.stdout == secret + "\n"
+    assert len(secret) >= 32
+    again = run("secret", "new", "--provider", provider).stdout.strip()
+    assert again != secret  # random, not a constant
+    route = f"  - name: r\n    path: /hooks/r\n    provider: {provider}\n"
+    if provider == "generic":
+        route += "    signature: {header: X-Signature}\n"
+    if provider == "twilio":
+        route += "    public_url: https://hooks.example.com\n"
+    config = body_file.parent / "secret-new.yaml"
+    config.write_text(f"version: 1\nroutes:\n{route}    secrets: ['{secret}']\n")
+    assert run("check", config).returncode == 0
+    signed = run("sign", "--config", config, "--route", "r", "--body-file", body_file)
+    assert signed.returncode == 0, signed.stderr
+    args: list[str] = []
+    for line in signed.stdout.splitlines():
+        args += ["-H", line]
+    verified = run(
+        "verify", "--config", config, "--path", "/hooks/r", *args, "--body-file", body_file
+    )  # fmt: skip
+    assert verdict(verified)["ok"] is True, verified.stdout
+
+
+def test_secret_new_for_standard_is_whsec_base64() -> None:
+    import base64
+
+    secret = run("secret", "new", "--provider", "standard").stdout.strip()
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret[6:], validate=True)) == 24
+
+
+def test_secret_new_unknown_provider() -> None:
+    result = run("secret", "new", "--provider", "githup")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: unknown provider 'githup'; did you mean 'github'?")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"id": 1}', "application/json"),
+        (b"CallSid=CA1&From=%2B15550001111&Body=hi", "application/x-www-form-urlencoded"),
+        (b"\x00\x01binary", "application/octet-stream"),
+    ],
+)
+def test_sign_prints_the_content_type_of_the_body(
+    tmp_path: Path, body: bytes, content_type: str
+) -> None:
+    body_file = tmp_path / "body"
+    body_file.write_bytes(body)
+    result = run("sign", "--provider", "github", "--secret", "x", "--body-file", body_file)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"content-type: {content_type}"
+    chosen = run(
+        "sign", "--provider", "github", "--secret", "x", "--body-file", body_file,
+        "--content-type", "text/plain",
+    )  # fmt: skip
+    assert chosen.stdout.splitlines()[-1] == "content-type: text/plain"
+
+
+def test_sign_curl_needs_a_body_file() -> None:
+    result = run(
+        "sign", "--provider", "github", "--secret", "x", "--body-file", "-",
+        "--curl", "http://127.0.0.1:9/hooks", stdin=BODY,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == "error: --curl needs the body in a file (--body-file FILE)\n"
+
+
+def test_a_server_that_cannot_start_exits_2_not_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn exits 3 when it cannot start (the port was taken after the check, a
+    lifespan start-up failed); the CLI keeps to its documented 0, 1 and 2."""
+    import webhook_guard.proxy
+    from webhook_guard.cli import main
+
+    def startup_failure(**_: object) -> None:
+        raise SystemExit(3)
+
+    monkeypatch.setattr(webhook_guard.proxy, "serve", startup_failure)
+    code = main(["serve", "--config", str(QUICKSTART), "--upstream", "http://127.0.0.1:9",
+                 "--port", "0"])  # fmt: skip
+    assert code == 2

@@ -1337,7 +1337,10 @@ def test_yaml_file_errors_carry_the_place(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError) as info:
         load_config(path, env=ENV)
-    assert info.value.errors == ("routes[0].tolerance: expected an integer, got bool",)
+    # FILE:LINE:COLUMN of the offending value, as for a YAML syntax error.
+    assert info.value.errors == (
+        f"{path}:6:16: routes[0].tolerance: expected an integer, got bool",
+    )
 
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart" / "webhook-guard.yaml"
@@ -1817,3 +1820,43 @@ def test_hand_built_configs_cannot_drop_the_compiled_address_sets() -> None:
     route_config = load_config(base(), env=ENV, now=NOW).routes[0]
     with pytest.raises(ValueError, match="allow_ips given without allow_set"):
         replace(route_config, allow_ips=("github",))
+
+
+def test_every_problem_of_a_route_in_one_run() -> None:
+    """A misspelt key, a bad setting, an unknown provider and each unloadable secret are
+    reported together, so fixing a config takes one run of `check`, not one per error."""
+    with pytest.raises(ConfigError) as info:
+        load_config(
+            {
+                "version": 1,
+                "defaults": {"mode": "strict", "tolerance": 0},
+                "routes": [
+                    {
+                        "name": "orders",
+                        "path": "/hooks/orders",
+                        "provider": "stripes",
+                        "tolerence": 300,
+                        "methods": ["POST", "FETCH"],
+                        "secrets": [
+                            "env:WG_UNSET_A",
+                            "env:WG_UNSET_B",
+                            {"value": "x", "lable": "y"},
+                        ],
+                    }
+                ],
+            },
+            env={},
+        )
+    places = [e.partition(": ")[0] for e in info.value.errors]
+    assert places == [
+        "defaults.mode",
+        "defaults.tolerance",
+        "routes[0].tolerence",
+        "routes[0].methods[1]",
+        "routes[0].provider",
+        "routes[0].secrets[0]",
+        "routes[0].secrets[1]",
+        "routes[0].secrets[2].lable",
+    ]
+    assert "did you mean 'tolerance'?" in info.value.errors[2]
+    assert "did you mean 'stripe'?" in info.value.errors[4]

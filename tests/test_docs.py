@@ -15,8 +15,11 @@ Django or other process-wide state), in its own temporary directory:
 * ```` ```console ```` blocks: each ``$ webhook-guard ...`` line runs (as
   ``python -m webhook_guard.cli``) and its output must match the lines that follow
   (doctest rules, ``...`` matches anything); ``$ pip install`` lines must name this
-  distribution and extras that exist; ``$ webhook-guard serve`` must start listening
-  (on a free port) and stop cleanly on SIGTERM.
+  distribution (or ``-e ".[extras]"``, a clone) and extras that exist;
+  ``$ webhook-guard serve`` must start listening (on a free port) and stop cleanly on
+  SIGTERM. The lines that start an application server (``$ uvicorn``, ``$ flask``,
+  ``$ python manage.py runserver``) are run by tests/test_quickstarts.py, which sends
+  the started app signed and tampered deliveries.
 * ``env:NAME`` secrets named on a page are set to a test secret while it runs, and
   ``file:/abs/path`` secrets are read from the same path under the page's directory.
 
@@ -60,6 +63,9 @@ def secret_for(name: str) -> str:
 
 
 TEST_SECRET = secret_for("literal")
+
+#: Console lines that start an application server (see tests/test_quickstarts.py).
+SERVER_COMMANDS = ("uvicorn ", "flask ", "python manage.py runserver")
 
 #: Fence languages that are shown, not run. Anything else must be handled above.
 INERT = {"text", "http", "ini", "toml", "dockerfile", "caddy", "json"}
@@ -177,7 +183,7 @@ def check_pip(block: Block, command: str) -> None:
             continue
         m = re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[([a-z0-9,_-]+)\])?", arg)
         assert m, f"{block.where}: cannot read pip argument {arg!r}"
-        if m.group(1) != meta["name"]:
+        if m.group(1) not in (meta["name"], "."):  # "." is a clone of this repository
             assert m.group(1).lower() in known, f"{block.where}: installs {m.group(1)!r}"
             continue
         for extra in filter(None, (m.group(2) or "").split(",")):
@@ -199,6 +205,8 @@ def run_console(block: Block, workdir: Path, env: Mapping[str, str]) -> None:
         if command.startswith("pip install "):
             check_pip(block, command)
             continue
+        if command.startswith(SERVER_COMMANDS):
+            continue  # tests/test_quickstarts.py starts it and sends it deliveries
         argv = shlex.split(command)
         assert argv[0] == "webhook-guard", f"{block.where}: only webhook-guard commands run"
         if argv[1] == "serve":

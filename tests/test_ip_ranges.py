@@ -28,44 +28,68 @@ from webhook_guard.ipset import (
     update_ranges,
 )
 
+# Public networks only, and each list at least half the size of the shipped one: an
+# update refuses anything else as implausible unless forced (tested below).
 GITHUB_META = {
     "verifiable_password_authentication": False,
-    "hooks": ["192.30.252.0/22", "203.0.113.0/24", "2001:db8:aaaa::/48"],
+    "hooks": ["192.30.252.0/22", "185.199.108.0/22", "2a0a:a440::/29"],
     "web": ["192.30.255.0/24"],
 }
-STRIPE_IPS = {"WEBHOOKS": ["3.18.12.63", "198.51.100.9"]}
+STRIPE_IPS = {
+    "WEBHOOKS": [
+        "3.18.12.63",
+        "3.130.192.231",
+        "13.235.14.237",
+        "13.235.122.149",
+        "18.211.135.69",
+        "35.154.171.200",
+    ]
+}
 CLOUDFLARE_IPS = {
-    "result": {"ipv4_cidrs": ["173.245.48.0/20"], "ipv6_cidrs": ["2400:cb00::/32"], "etag": "x"},
+    "result": {
+        "ipv4_cidrs": [
+            "173.245.48.0/20",
+            "103.21.244.0/22",
+            "103.22.200.0/22",
+            "103.31.4.0/22",
+            "141.101.64.0/18",
+            "108.162.192.0/18",
+            "190.93.240.0/20",
+            "188.114.96.0/20",
+            "197.234.240.0/22",
+            "198.41.128.0/17",
+        ],
+        "ipv6_cidrs": ["2400:cb00::/32"],
+        "etag": "x",
+    },
     "success": True,
     "errors": [],
     "messages": [],
 }
+
+
+def _aws(prefix: str, region: str, service: str) -> dict[str, str]:
+    return {
+        "ip_prefix": prefix,
+        "region": region,
+        "service": service,
+        "network_border_group": region,
+    }
+
+
 AWS_IPS = {
     "syncToken": "1700000000",
     "createDate": "2026-11-23-00-00-00",
     "prefixes": [
-        {
-            "ip_prefix": "192.0.2.0/25",
-            "region": "eu-west-1",
-            "service": "SNS",
-            "network_border_group": "eu-west-1",
-        },
-        {
-            "ip_prefix": "192.0.2.128/25",
-            "region": "us-east-1",
-            "service": "SNS",
-            "network_border_group": "us-east-1",
-        },
-        {
-            "ip_prefix": "198.18.0.0/15",
-            "region": "us-east-1",
-            "service": "AMAZON",
-            "network_border_group": "us-east-1",
-        },
+        _aws("54.240.197.0/25", "eu-west-1", "SNS"),
+        _aws("54.240.197.128/25", "us-east-1", "SNS"),
+        _aws("52.94.0.0/22", "us-east-1", "AMAZON"),
+        # The rest of a (much longer) real list.
+        *(_aws(f"52.95.{i}.0/24", "us-west-2", "AMAZON") for i in range(30)),
     ],
     "ipv6_prefixes": [
         {
-            "ipv6_prefix": "2001:db8:5::/48",
+            "ipv6_prefix": "2600:1f14:5::/48",
             "region": "us-east-1",
             "service": "SNS",
             "network_border_group": "us-east-1",
@@ -138,8 +162,8 @@ def test_parse_published_formats(provider: str) -> None:
     if provider == "github":
         assert prefixes == GITHUB_META["hooks"]  # only `hooks`, never `web`
     elif provider == "aws":
-        assert ("2001:db8:5::/48", "SNS", "us-east-1") in entries
-        assert len(entries) == 4
+        assert ("2600:1f14:5::/48", "SNS", "us-east-1") in entries
+        assert len(entries) == 34
     else:
         assert prefixes
 
@@ -244,10 +268,10 @@ def test_update_all_from_a_mirror_then_used_by_the_guard(
         assert stored["source"].startswith(base)
         assert stored["snapshot_date"]
     assert load_ranges("github", tmp_path).origin == str(tmp_path / "github.json")
-    assert "203.0.113.9" in provider_set("github", tmp_path)
+    assert "185.199.108.9" in provider_set("github", tmp_path)
     assert "140.82.112.9" not in provider_set("github", tmp_path)  # the new list replaced it
-    assert "192.0.2.1" in provider_set("aws:sns/eu-west-1", tmp_path)
-    assert "192.0.2.129" not in provider_set("aws:sns/eu-west-1", tmp_path)
+    assert "54.240.197.1" in provider_set("aws:sns/eu-west-1", tmp_path)
+    assert "54.240.197.129" not in provider_set("aws:sns/eu-west-1", tmp_path)
 
     # Config resolves provider names through the refreshed lists.
     monkeypatch.setenv("WEBHOOK_GUARD_IP_RANGES_DIR", str(tmp_path))
@@ -265,7 +289,7 @@ def test_update_all_from_a_mirror_then_used_by_the_guard(
         }
     )
     ok = guard.check(
-        WebhookRequest("POST", "/gh", headers={"X-Token": "t0ken-value"}, peer="203.0.113.9")
+        WebhookRequest("POST", "/gh", headers={"X-Token": "t0ken-value"}, peer="185.199.108.9")
     )
     assert ok.ok, ok.detail
     old = guard.check(
@@ -279,7 +303,7 @@ def test_update_all_from_a_mirror_then_used_by_the_guard(
     assert str(tmp_path / "github.json") in listing
     code = main(["ip-ranges", "show", "github", "--dir", str(tmp_path)])
     shown = capsys.readouterr().out.splitlines()
-    assert shown[1:] == ["192.30.252.0/22", "203.0.113.0/24", "2001:db8:aaaa::/48"]
+    assert shown[1:] == ["185.199.108.0/22", "192.30.252.0/22", "2a0a:a440::/29"]
 
 
 @pytest.mark.parametrize(
@@ -327,7 +351,7 @@ def test_one_failed_provider_does_not_stop_the_others(
     captured = capsys.readouterr()
     assert code == 1
     assert "github: cannot fetch" in captured.err
-    assert "stripe: 2 prefixes" in captured.out
+    assert "stripe: 6 prefixes" in captured.out
     assert not (tmp_path / "github.json").exists()
     assert load_ranges("github", tmp_path).origin == "shipped"
 
@@ -392,3 +416,51 @@ def test_corrupted_refreshed_list_is_a_loud_config_error(
         load_config(config)
     assert info.value.errors[0].startswith("routes[0].allow_ips[1]: ")
     assert "stripe.json: cannot read the refreshed stripe list" in info.value.errors[0]
+
+
+# -- implausible lists: well-formed, but not what the provider publishes ------------------
+
+
+@pytest.mark.parametrize(
+    ("hooks", "message"),
+    [
+        (["192.30.252.0/22", "10.0.0.0/8", "2a0a:a440::/29"], "entries[1]: 10.0.0.0/8 is not"),
+        (["192.30.252.0/22", "127.0.0.0/8", "2a0a:a440::/29"], "entries[1]: 127.0.0.0/8 is not"),
+        (["169.254.0.0/16", "192.30.252.0/22", "2a0a:a440::/29"], "169.254.0.0/16 is not"),
+        (["192.30.252.0/22", "100.64.0.0/10", "2a0a:a440::/29"], "100.64.0.0/10 is not"),
+        (["192.30.252.0/22", "224.0.0.0/8", "2a0a:a440::/29"], "224.0.0.0/8 is not"),
+        (["192.30.252.0/22", "185.199.108.0/22", "fd00:1::/48"], "fd00:1::/48 is not"),
+        (["192.30.252.0/22", "203.0.113.0/24", "2a0a:a440::/29"], "203.0.113.0/24 is not"),
+        (["192.30.252.0/22"], "1 prefixes, less than half of the 3 in use"),
+    ],
+)
+def test_update_refuses_an_implausible_list_and_keeps_the_last_good_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], hooks: list[str], message: str
+) -> None:
+    update = ["ip-ranges", "update", "github", "--dir", str(tmp_path)]
+    with published_site() as (site, base):
+        site.publish("github", GITHUB_META)
+        assert main([*update, "--base-url", base]) == 0
+        good = (tmp_path / "github.json").read_bytes()
+        capsys.readouterr()
+        site.publish("github", {"hooks": hooks})
+        code = main([*update, "--base-url", base])
+        err = capsys.readouterr().err
+        assert code == 1
+        assert message in err
+        assert "--force" in err
+        assert "keeping the last good list" in err
+        assert (tmp_path / "github.json").read_bytes() == good
+        # The reader has checked the list: --force takes it.
+        assert main([*update, "--base-url", base, "--force"]) == 0
+    assert [p for p, _, _ in load_ranges("github", tmp_path).entries] == hooks
+
+
+def test_update_compares_with_the_shipped_list_when_none_was_refreshed(tmp_path: Path) -> None:
+    shipped = len(load_ranges("stripe", tmp_path).entries)
+    assert shipped >= 4
+    with published_site() as (site, base):
+        site.publish("stripe", {"WEBHOOKS": ["3.18.12.63"]})
+        with pytest.raises(RangeUpdateError, match=f"less than half of the {shipped} in use"):
+            update_ranges("stripe", url=f"{base}/files/ips/ips_webhooks.json", directory=tmp_path)
+    assert load_ranges("stripe", tmp_path).origin == "shipped"

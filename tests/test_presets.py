@@ -540,7 +540,7 @@ def test_convoy_sdk_simple_signature(
 def test_sign_rejects_preset_name_without_secret() -> None:
     with pytest.raises(ValueError, match="needs secret="):
         sign("stripe", JSON_BODY)
-    with pytest.raises(ValueError, match="pass url="):
+    with pytest.raises(ValueError, match="url= is required"):
         sign("twilio", JSON_BODY, secret="x")
 
 

@@ -364,7 +364,8 @@ def test_serve_with_a_broken_config_exits_2_naming_the_place(tmp_path: Path) -> 
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 2
-    assert result.stderr.startswith("error: routes[0].tolerance: 0 is not allowed")
+    assert result.stderr.startswith(f"error: {config}:")
+    assert "routes[0].tolerance: 0 is not allowed" in result.stderr
 
 
 @pytest.mark.parametrize("upstream_url", ["127.0.0.1:8000", "ftp://x", "http://h/?q=1"])

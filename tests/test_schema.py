@@ -123,6 +123,7 @@ TOKEN = {"query": "t", "secrets": ["x"]}
         _route(token={**TOKEN, "header": "X"}),
         _route(token=TOKEN, event_id={"json": "id"}),
         _route(token=TOKEN, methods=[]),
+        _route(token=TOKEN, methods=["POST", "FETCH"]),
     ],
 )
 def test_schema_and_parser_both_reject(patch: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import os
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -38,14 +39,13 @@ ATTACKER_IP = "198.51.100.23"
 
 BASE = "/flexdeploy/webhooks/v1/git"
 SHA_BEFORE = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
-SHA_AFTER = "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"
 
 
-def github_push() -> bytes:
+def github_push(after: str) -> bytes:
     payload = {
         "ref": "refs/heads/main",
         "before": SHA_BEFORE,
-        "after": SHA_AFTER,
+        "after": after,
         "repository": {
             "id": 186853002,
             "name": "release-pipeline",
@@ -61,9 +61,9 @@ def github_push() -> bytes:
         "created": False,
         "deleted": False,
         "forced": False,
-        "compare": f"https://github.com/acme/release-pipeline/compare/{SHA_BEFORE[:12]}...{SHA_AFTER[:12]}",
+        "compare": f"https://github.com/acme/release-pipeline/compare/{SHA_BEFORE[:12]}...{after[:12]}",
         "head_commit": {
-            "id": SHA_AFTER,
+            "id": after,
             "message": "Bump service to 2.4.1 \u2014 r\u00e9lease notes",
             "timestamp": "2026-11-23T15:02:11+01:00",
             "author": {"name": "Mona Lisa", "email": "mona@example.com", "username": "mona"},
@@ -77,16 +77,16 @@ def github_push() -> bytes:
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
-def gitlab_push() -> bytes:
+def gitlab_push(after: str) -> bytes:
     return json.dumps(
         {
             "object_kind": "push",
             "event_name": "push",
             "before": SHA_BEFORE,
-            "after": SHA_AFTER,
+            "after": after,
             "ref": "refs/heads/main",
             "ref_protected": True,
-            "checkout_sha": SHA_AFTER,
+            "checkout_sha": after,
             "user_id": 4,
             "user_name": "John Smith",
             "user_username": "jsmith",
@@ -101,7 +101,7 @@ def gitlab_push() -> bytes:
             },
             "commits": [
                 {
-                    "id": SHA_AFTER,
+                    "id": after,
                     "message": "Bump service to 2.4.1\n",
                     "timestamp": "2026-11-23T14:02:11+00:00",
                     "author": {"name": "John Smith", "email": "jsmith@example.com"},
@@ -113,7 +113,7 @@ def gitlab_push() -> bytes:
     ).encode()
 
 
-def bitbucket_push() -> bytes:
+def bitbucket_push(after: str) -> bytes:
     return json.dumps(
         {
             "actor": {"display_name": "Ada Byron", "type": "user", "nickname": "ada"},
@@ -127,7 +127,7 @@ def bitbucket_push() -> bytes:
             "push": {
                 "changes": [
                     {
-                        "new": {"type": "branch", "name": "main", "target": {"hash": SHA_AFTER}},
+                        "new": {"type": "branch", "name": "main", "target": {"hash": after}},
                         "old": {"type": "branch", "name": "main", "target": {"hash": SHA_BEFORE}},
                         "created": False,
                         "closed": False,
@@ -199,7 +199,11 @@ class Delivery:
 
 
 def deliveries() -> list[Delivery]:
-    gh_body, gl_body, bb_body = github_push(), gitlab_push(), bitbucket_push()
+    # Each run is a new push (a new commit), as it would be for real: the guard remembers
+    # deliveries it has processed, so a second run with the same bodies and IDs would be
+    # answered as a redelivery.
+    after = os.urandom(20).hex()
+    gh_body, gl_body, bb_body = github_push(after), gitlab_push(after), bitbucket_push(after)
     gh_url = f"{BASE}/github?token={GITHUB_URL_TOKEN}"
     gl_url = f"{BASE}/gitlab"
 

@@ -10,12 +10,15 @@ import contextlib
 import json
 import logging
 import math
+import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .config import did_you_mean
 from .errors import ConfigError
 from .guard import Guard
 from .proxy_limits import ClientLimits
@@ -52,13 +55,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _unknown_provider(name: str) -> str:
+    return f"unknown provider {name!r}{did_you_mean(name, sorted(PRESETS))}"
+
+
 def _read_body(path: str) -> bytes:
     return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
     """Print the headers the route's (or preset's) provider would send."""
-    from .testing import sign
+    from .testing import SignArgumentError, sign
 
     if (args.config is None) == (args.provider is None):
         print("error: give --config with --route, or --provider with --secret", file=sys.stderr)
@@ -67,11 +74,14 @@ def cmd_sign(args: argparse.Namespace) -> int:
         print("error: --provider needs --secret", file=sys.stderr)
         return EXIT_USAGE
     if args.provider is not None and args.provider not in PRESETS:
-        known = ", ".join(sorted(PRESETS))
-        print(f"error: unknown provider {args.provider!r} (known: {known})", file=sys.stderr)
+        print(f"error: {_unknown_provider(args.provider)}", file=sys.stderr)
         return EXIT_USAGE
     if args.config is not None and args.route is None:
         print("error: --config needs --route", file=sys.stderr)
+        return EXIT_USAGE
+    if args.curl is not None and args.body_file == "-":
+        # The printed command sends the body from its file; standard input is gone by then.
+        print("error: --curl needs the body in a file (--body-file FILE)", file=sys.stderr)
         return EXIT_USAGE
     guard = None
     if args.config is not None:
@@ -89,13 +99,47 @@ def cmd_sign(args: argparse.Namespace) -> int:
             headers = sign(guard, args.route, body, **when)
         else:
             headers = sign(args.provider, body, secret=args.secret, url=args.url, **when)
-    except ValueError as exc:  # an unknown preset; an Ed25519 route holds public keys only
+    except SignArgumentError as exc:  # name the option, not the Python argument
+        hint = ""
+        if exc.argument == "secret":
+            hint = f" (make one: webhook-guard secret new --provider {args.provider})"
+        print(f"error: --{exc.argument} {exc.problem}{hint}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:  # an Ed25519 route holds public keys only
         what = f"route {args.route!r}" if guard is not None else f"provider {args.provider!r}"
         print(f"error: cannot sign for {what}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    # Without it, frameworks refuse to parse the body (Flask's get_json() answers 415).
+    headers.setdefault("content-type", args.content_type or _content_type(body))
+    if args.curl is not None:
+        print(_curl(args.curl, headers, args.body_file))
+        return EXIT_OK
     for name, value in headers.items():
         print(f"{name}: {value}")
     return EXIT_OK
+
+
+def _content_type(body: bytes) -> str:
+    """What a provider would send with ``body``: JSON, a form, or bytes."""
+    try:
+        json.loads(body)
+    except ValueError:
+        pass
+    else:
+        return "application/json"
+    text = body.decode("ascii", errors="replace")
+    if body and all("=" in pair for pair in text.split("&")) and " " not in text:
+        return "application/x-www-form-urlencoded"
+    return "application/octet-stream"
+
+
+def _curl(url: str, headers: dict[str, str], body_file: str) -> str:
+    """A curl command that sends the exact signed bytes: ``--data-binary @FILE`` (never
+    ``-d``, which strips newlines and would break the signature)."""
+    lines = [f"curl -sS -X POST {shlex.quote(url)}"]
+    lines += [f"-H {shlex.quote(f'{name}: {value}')}" for name, value in headers.items()]
+    lines.append(f"--data-binary @{shlex.quote(body_file)}")
+    return " \\\n  ".join(lines)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -120,6 +164,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     # The verdict is printed below; the guard's log line would say it twice.
     logging.getLogger("webhook_guard").setLevel(logging.ERROR)
     verdict = guard.check(req)
+    if verdict.route is None:
+        # Nothing was checked: printing "ok": true would make a typo look like success.
+        routes = ", ".join(f"{r.name} {r.path}" for r in guard.config.routes)
+        print(
+            f"error: --path {args.path!r}: no route of {args.config} covers it, so nothing was "
+            f"checked (routes: {routes})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     out = {
         "ok": verdict.ok,
         "reason": verdict.reason.value if verdict.reason else None,
@@ -133,7 +186,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         "duplicate": verdict.duplicate,
         "reported": [r.value for r in verdict.reported],
     }
-    print(json.dumps(out, indent=2))
+    try:
+        print(json.dumps(out, indent=2), flush=True)
+    except BrokenPipeError:  # the reader stopped early; the verdict's exit status stands
+        _quiet_stdout()
     return EXIT_OK if verdict.ok else EXIT_REJECTED
 
 
@@ -186,7 +242,9 @@ def cmd_ip_ranges_update(args: argparse.Namespace) -> int:
         if args.base_url:
             url = args.base_url.rstrip("/") + urlsplit(PUBLISHED_URLS[name]).path
         try:
-            ranges = update_ranges(name, url=url, directory=args.dir, timeout=args.timeout)
+            ranges = update_ranges(
+                name, url=url, directory=args.dir, timeout=args.timeout, force=args.force
+            )
         except RangeUpdateError as exc:
             failed += 1
             print(f"error: {exc}; keeping the last good list", file=sys.stderr)
@@ -224,7 +282,48 @@ def _add_ip_ranges(sub: Any) -> None:
         "http://127.0.0.1:8080 -> http://127.0.0.1:8080/meta for github",
     )
     q.add_argument("--timeout", type=float, default=30.0, help="seconds (default: 30)")
+    q.add_argument(
+        "--force",
+        action="store_true",
+        help="accept a list that is refused as implausible: less than half the size of the "
+        "one in use, or holding a private, loopback or reserved network",
+    )
     q.set_defaults(func=cmd_ip_ranges_update)
+
+
+#: Providers that issue the signing secret themselves (in their dashboard or API): a
+#: secret made here only suits tests and local development for them.
+_ISSUED_BY_PROVIDER = {"stripe", "slack", "shopify", "twilio", "paddle"}
+#: The shape of the secrets these providers issue, so a test secret looks like theirs.
+_ISSUED_PREFIX = {"stripe": "whsec_", "paddle": "pdl_ntfset_"}
+
+
+def new_secret(provider: str) -> str:
+    """A fresh random secret (256 bits; 192 for the base64 ones, as Svix issues) in the
+    form ``provider:`` expects: ``whsec_`` + base64 for ``standard``, text for the rest."""
+    import base64
+    import secrets
+
+    preset = PRESETS[provider]
+    if preset.signature.get("secret_encoding") == "base64":
+        prefix = preset.signature.get("secret_prefix", "")
+        return f"{prefix}{base64.b64encode(secrets.token_bytes(24)).decode()}"
+    return _ISSUED_PREFIX.get(provider, "") + secrets.token_hex(32)
+
+
+def cmd_secret_new(args: argparse.Namespace) -> int:
+    """Print a new random secret in the form the provider preset expects."""
+    if args.provider not in PRESETS:
+        print(f"error: {_unknown_provider(args.provider)}", file=sys.stderr)
+        return EXIT_USAGE
+    print(new_secret(args.provider))
+    if args.provider in _ISSUED_BY_PROVIDER:
+        print(
+            f"note: {args.provider} issues the real secret (copy it from its dashboard); use "
+            "this one for tests and local development",
+            file=sys.stderr,
+        )
+    return EXIT_OK
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -254,6 +353,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         check_upstream(args.upstream)
     except ValueError as exc:
         print(f"error: --upstream: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    problem = _cannot_listen(args.host, args.port)
+    if problem is not None:
+        print(f"error: cannot listen on {args.host}:{args.port}: {problem}", file=sys.stderr)
         return EXIT_USAGE
     limits = ClientLimits(
         header_timeout=args.header_timeout,
@@ -300,15 +403,43 @@ def _start_serve_inspector(args: argparse.Namespace) -> Any:
     return server
 
 
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be bound (in use, privileged, no such address), else None.
+
+    Checked before starting, so the answer is one line and exit status 2 rather than the
+    server's own start-up failure.
+    """
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return str(exc.strerror)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        # As uvicorn binds: a port in TIME_WAIT after a restart is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            return str(exc.strerror).lower()
+    return None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the self-contained walkthrough."""
     try:
         from .demo import run_demo
     except ImportError as exc:
         return _needs_proxy_extra(exc)
+    if args.port:
+        problem = _cannot_listen("127.0.0.1", args.port)
+        if problem is not None:
+            print(f"error: cannot listen on 127.0.0.1:{args.port}: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     # The walkthrough narrates each refusal with its reason; the log lines would repeat it.
     logging.getLogger("webhook_guard").setLevel(logging.ERROR)
-    return run_demo()
+    return run_demo(port=args.port)
 
 
 def _positive(kind: Callable[[str], float]) -> Callable[[str], Any]:
@@ -540,6 +671,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--body-file", required=True, help="file holding the exact body ('-': stdin)")
     p.add_argument("--timestamp", type=int, help="Unix seconds (default: now)")
     p.add_argument("--event-id", help="delivery ID (default: random)")
+    p.add_argument(
+        "--content-type",
+        help="Content-Type header to send (default: application/json for a JSON body, "
+        "application/x-www-form-urlencoded for a form, else application/octet-stream)",
+    )
+    p.add_argument(
+        "--curl",
+        metavar="URL",
+        help="print a curl command that POSTs the body file to URL with every header",
+    )
     p.set_defaults(func=cmd_sign)
 
     p = sub.add_parser("verify", help="check one request; print the verdict as JSON")
@@ -657,7 +798,24 @@ def build_parser() -> argparse.ArgumentParser:
         "and send it genuine and hostile deliveries, printing what happened to each. "
         "Needs the proxy extra; nothing else to set up.",
     )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="loopback port for the proxy (default: a free one)",
+    )
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("secret", help="make a new secret in the form a provider preset expects")
+    actions = p.add_subparsers(dest="secret_command", required=True, metavar="ACTION")
+    q = actions.add_parser(
+        "new",
+        help="print a new random secret for --provider",
+        description="Print a new random secret in the form the provider preset expects "
+        "(standard: whsec_ + base64; the others: 64 hex digits).",
+    )
+    q.add_argument("--provider", required=True, help="provider preset, e.g. standard or github")
+    q.set_defaults(func=cmd_secret_new)
 
     _add_ip_ranges(sub)
     _add_log(sub)
@@ -665,12 +823,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_stdout() -> None:
+    """After a broken pipe, point stdout at devnull so that the interpreter's last flush
+    does not fail again (Python's documentation, "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``webhook-guard`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    code: int | None = None
     try:
-        code: int = args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # here, so a closed pipe is caught below and not at exit
+    except BrokenPipeError:  # the reader stopped early (| head): end quietly
+        _quiet_stdout()
+        return EXIT_OK if code is None else code
+    except SystemExit as exc:
+        if exc.code in (None, EXIT_OK, EXIT_REJECTED, EXIT_USAGE):
+            raise
+        # uvicorn exits 3 when it cannot start (its log said why): keep the documented codes.
+        print(f"error: the server could not start (exit status {exc.code})", file=sys.stderr)
+        return EXIT_USAGE
     except ConfigError as exc:
         for line in exc.errors:
             print(f"error: {line}", file=sys.stderr)
@@ -678,7 +854,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
-    return code
+    return EXIT_OK if code is None else code
 
 
 if __name__ == "__main__":  # pragma: no cover

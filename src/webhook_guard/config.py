@@ -38,6 +38,7 @@ from .signatures.base import (
     ENCODINGS,
     FORMATS,
     SECRET_ENCODINGS,
+    HmacScheme,
     SignatureSpec,
 )
 from .signatures.presets import PRESETS
@@ -59,6 +60,9 @@ CLIENT_CERT_MODES = ("required", "optional")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HEADER = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _METHOD = re.compile(r"^[A-Z]+$")
+#: The methods of RFC 9110 and PATCH (RFC 5789); a route with any other (a typo such as
+#: FETCH) could never be called, so it is refused rather than silently never matching.
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
 
 
 @dataclass(frozen=True)
@@ -276,18 +280,59 @@ def load_config(
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        loader = yaml.SafeLoader(text)
         try:
-            data = yaml.safe_load(text)
+            # The node tree keeps each value's line, so that errors can point at it.
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
             problem = getattr(exc, "problem", None) or "invalid YAML"
             raise ConfigError(f"{where}: {problem}") from None
+        finally:
+            loader.dispose()
         if not isinstance(data, Mapping):
             raise ConfigError(f"{path}: expected a mapping with 'version: 1', got {_kind(data)}")
+        try:
+            return _Parser(
+                env if env is not None else os.environ, time.time() if now is None else now
+            ).parse(data)
+        except ConfigError as exc:
+            assert node is not None  # data is a mapping, so the document had a node
+            raise ConfigError([_locate(e, path, node) for e in exc.errors]) from None
     return _Parser(
         env if env is not None else os.environ, time.time() if now is None else now
-    ).parse(data)
+    ).parse(source)
+
+
+_PLACE = re.compile(r"^([A-Za-z_][\w-]*(?:\[\d+\]|\.[\w-]+)*): ")
+_STEP = re.compile(r"\[(\d+)\]|\.?([\w-]+)")
+
+
+def _locate(error: str, path: Path, root: yaml.Node) -> str:
+    """``"routes[0].tolerance: ..."`` -> ``"FILE:LINE:COL: routes[0].tolerance: ..."``: the
+    line of the deepest node of that place the file has (a missing key: its mapping)."""
+    m = _PLACE.match(error)
+    if m is None:
+        return error
+    node = root
+    mark = root.start_mark
+    for index, key in _STEP.findall(m.group(1)):
+        child: yaml.Node | None = None
+        if index and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
+            child = node.value[int(index)]
+            mark = child.start_mark
+        elif key and isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == key:
+                    child = v
+                    mark = v.start_mark
+                    break
+        if child is None:
+            break
+        node = child
+    return f"{path}:{mark.line + 1}:{mark.column + 1}: {error}"
 
 
 # -- parsing helpers -------------------------------------------------------------------
@@ -298,15 +343,37 @@ class _Invalid(Exception):
         super().__init__(f"{where}: {message}")
 
 
+class _Reported(Exception):
+    """The errors of a part were already recorded in ``_Parser.errors``; skip the part."""
+
+
 def _mapping(value: object, where: str, allowed: Sequence[str]) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise _Invalid(where, f"expected a mapping, got {_kind(value)}")
+    unknown = _unknown_keys(value, where, allowed)
+    if unknown:
+        raise _Invalid(*unknown[0])
+    return value
+
+
+def _unknown_keys(
+    value: Mapping[str, Any], where: str, allowed: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(place, message) of each key of ``value`` that is not ``allowed``."""
+    out = []
     for key in value:
         if key not in allowed:
             near = difflib.get_close_matches(str(key), allowed, n=1)
             hint = f"; did you mean '{near[0]}'?" if near else f" (allowed: {', '.join(allowed)})"
-            raise _Invalid(f"{where}.{key}" if where else str(key), f"unknown key{hint}")
-    return value
+            out.append((f"{where}.{key}" if where else str(key), f"unknown key{hint}"))
+    return out
+
+
+def did_you_mean(value: str, known: Sequence[str]) -> str:
+    """``"; did you mean 'x'?"`` for a near match, else the list of known values."""
+    near = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
+    listed = f"(known: {', '.join(known)})"
+    return f"; did you mean {near[0]!r}? {listed}" if near else f" {listed}"
 
 
 def _kind(value: object) -> str:
@@ -439,15 +506,25 @@ class _Parser:
             return fn(*args)
         except (_Invalid, ConfigError) as exc:
             self.errors.append(str(exc))
-            return None
+        except _Reported:  # already in self.errors
+            pass
+        return None
+
+    def _settle(self, before: int) -> None:
+        """End a part whose pieces were checked one by one (so that one run reports every
+        problem, not one per round): skip the part if any piece failed."""
+        if len(self.errors) > before:
+            raise _Reported
 
     def _defaults(self, raw: object) -> dict[str, Any]:
         merged = dict(DEFAULTS)
         if raw is None:
             return merged
         block = _mapping(raw, "defaults", tuple(DEFAULTS))
+        before = len(self.errors)
         for key, value in block.items():
-            merged[key] = self._setting(key, value, f"defaults.{key}")
+            merged[key] = self._guard(self._setting, key, value, f"defaults.{key}")
+        self._settle(before)
         return merged
 
     def _setting(self, key: str, value: object, where: str) -> Any:
@@ -474,6 +551,11 @@ class _Parser:
                 text = _str(m, f"{where}[{i}]").upper()
                 if not _METHOD.match(text):
                     raise _Invalid(f"{where}[{i}]", f"{m!r} is not an HTTP method")
+                if text not in HTTP_METHODS:
+                    raise _Invalid(
+                        f"{where}[{i}]",
+                        f"unknown HTTP method {m!r}{did_you_mean(text, HTTP_METHODS)}",
+                    )
                 out.append(text)
             return out
         raise AssertionError(key)  # pragma: no cover
@@ -785,45 +867,43 @@ class _Parser:
         return routes
 
     def _route(self, raw: object, where: str, defaults: Mapping[str, Any]) -> RouteConfig:
-        block = _mapping(raw, where, _ROUTE_KEYS)
-        if "name" not in block:
-            raise _Invalid(where, "missing 'name'")
-        name = _str(block["name"], f"{where}.name")
-        if not _NAME.match(name):
-            raise _Invalid(
-                f"{where}.name", f"{name!r} must be letters, digits, '_', '.' or '-' (max 64)"
-            )
-        if "path" not in block:
-            raise _Invalid(where, "missing 'path'")
-        path = _str(block["path"], f"{where}.path")
-        problem = pattern_error(path)
-        if problem:
-            raise _Invalid(f"{where}.path", f"{path!r}: {problem}")
+        if not isinstance(raw, Mapping):
+            raise _Invalid(where, f"expected a mapping, got {_kind(raw)}")
+        before = len(self.errors)
+        # A misspelt key is reported with the route's other problems, not in a round of
+        # its own; the route is skipped all the same.
+        self.errors += [
+            f"{place}: {message}" for place, message in _unknown_keys(raw, where, _ROUTE_KEYS)
+        ]
+        block = {k: v for k, v in raw.items() if k in _ROUTE_KEYS}
+        name = self._guard(self._route_name, block, where)
+        path = self._guard(self._route_path, block, where)
         settings = {
-            key: self._setting(key, block[key], f"{where}.{key}") if key in block else value
+            key: self._guard(self._setting, key, block[key], f"{where}.{key}")
+            if key in block
+            else value
             for key, value in defaults.items()
         }
         allow_ips: tuple[str, ...] = ()
         allow_set: IPSet | None = None
         if block.get("allow_ips") is not None:
-            allow_ips, allow_set = self._ip_list(
-                block["allow_ips"], f"{where}.allow_ips", providers=True
+            allow_ips, allow_set = self._guard(self._allow_ips, block["allow_ips"], where) or (
+                (),
+                None,
             )
-            if not allow_ips:
-                raise _Invalid(
-                    f"{where}.allow_ips",
-                    "is empty, which would refuse every request; omit it to allow any address",
-                )
         client_cert = None
         if block.get("client_cert") is not None:
-            client_cert = self._client_cert_rule(block["client_cert"], f"{where}.client_cert")
+            client_cert = self._guard(
+                self._client_cert_rule, block["client_cert"], f"{where}.client_cert"
+            )
         public_url = None
         if block.get("public_url") is not None:
-            public_url = self._public_url(block["public_url"], f"{where}.public_url")
+            public_url = self._guard(self._public_url, block["public_url"], f"{where}.public_url")
 
         provider = block.get("provider")
         signature: SignatureSpec | None = None
         token = None
+        auth_failed = False
         preset = PRESETS.get(provider) if isinstance(provider, str) else None
         if preset is not None and preset.token_header is not None:
             # A token preset (GitLab): the secrets are tokens compared with a header.
@@ -834,31 +914,43 @@ class _Parser:
                         f"provider {provider!r} sends a plain token in "
                         f"{preset.token_header}, so it takes only 'secrets'",
                     )
-            token = TokenConfig(
-                source="header",
-                name=preset.token_header,
-                secrets=self._secrets(block.get("secrets"), f"{where}.secrets", None),
-            )
+            secrets_ = self._guard(self._secrets, block.get("secrets"), f"{where}.secrets", None)
+            if secrets_ is None:
+                auth_failed = True
+            else:
+                token = TokenConfig(source="header", name=preset.token_header, secrets=secrets_)
         elif provider is not None or "signature" in block:
             provider = _str(provider, f"{where}.provider") if provider is not None else "generic"
             if provider not in PRESETS:
-                raise _Invalid(
-                    f"{where}.provider",
-                    f"unknown provider {provider!r} (known: {', '.join(sorted(PRESETS))})",
+                self.errors.append(
+                    f"{where}.provider: unknown provider {provider!r}"
+                    + did_you_mean(provider, sorted(PRESETS))
                 )
-            signature = self._signature(
-                provider, block.get("signature"), f"{where}.signature", public_url, where
-            )
+                # Still read the secrets: a missing one is reported in the same run.
+                self._guard(self._secrets, block.get("secrets"), f"{where}.secrets", None)
+            else:
+                signature = self._guard(
+                    self._signature,
+                    provider,
+                    block.get("signature"),
+                    f"{where}.signature",
+                    public_url,
+                    where,
+                )
+            auth_failed = signature is None
         secrets: tuple[Secret, ...] = ()
         if signature is not None:
-            secrets = self._secrets(block.get("secrets"), f"{where}.secrets", signature)
-        elif "secrets" in block and token is None:
+            secrets = self._guard(
+                self._secrets, block.get("secrets"), f"{where}.secrets", signature
+            )
+        elif "secrets" in block and token is None and not auth_failed:
             raise _Invalid(
                 f"{where}.secrets", "secrets need a provider or signature block to verify with"
             )
         if block.get("token") is not None:
-            token = self._token(block["token"], f"{where}.token")
-        if signature is None and token is None:
+            token = self._guard(self._token, block["token"], f"{where}.token")
+            auth_failed = auth_failed or token is None
+        if signature is None and token is None and not auth_failed:
             raise _Invalid(
                 where,
                 "no authentication configured: set 'provider' (or 'signature') with "
@@ -876,9 +968,10 @@ class _Parser:
                 "this route verifies no token, so there is no credential to forward",
             )
         default_event_id = preset.event_id if preset is not None else "auto"
-        event_id = self._event_id(
-            block.get("event_id", default_event_id), f"{where}.event_id", signature
+        event_id = self._guard(
+            self._event_id, block.get("event_id", default_event_id), f"{where}.event_id", signature
         )
+        self._settle(before)
         return RouteConfig(
             name=name,
             path=path,
@@ -911,6 +1004,36 @@ class _Parser:
         return ClientCertRule(
             tuple(_str(v, f"{where}.subjects[{i}]").lower() for i, v in enumerate(items))
         )
+
+    @staticmethod
+    def _route_name(block: Mapping[str, Any], where: str) -> str:
+        if "name" not in block:
+            raise _Invalid(where, "missing 'name'")
+        name = _str(block["name"], f"{where}.name")
+        if not _NAME.match(name):
+            raise _Invalid(
+                f"{where}.name", f"{name!r} must be letters, digits, '_', '.' or '-' (max 64)"
+            )
+        return name
+
+    @staticmethod
+    def _route_path(block: Mapping[str, Any], where: str) -> str:
+        if "path" not in block:
+            raise _Invalid(where, "missing 'path'")
+        path = _str(block["path"], f"{where}.path")
+        problem = pattern_error(path)
+        if problem:
+            raise _Invalid(f"{where}.path", f"{path!r}: {problem}")
+        return path
+
+    def _allow_ips(self, raw: object, where: str) -> tuple[tuple[str, ...], IPSet]:
+        allow_ips, allow_set = self._ip_list(raw, f"{where}.allow_ips", providers=True)
+        if not allow_ips:
+            raise _Invalid(
+                f"{where}.allow_ips",
+                "is empty, which would refuse every request; omit it to allow any address",
+            )
+        return allow_ips, allow_set
 
     def _public_url(self, raw: object, where: str) -> str:
         text = _str(raw, where)
@@ -1020,21 +1143,21 @@ class _Parser:
         scheme = make_scheme(spec) if spec is not None else None
         secrets = []
         labels: dict[str, int] = {}
+        before = len(self.errors)
         for i, item in enumerate(items):
             item_where = f"{where}[{i}]"
-            secret = load_secret(item, item_where, env=self.env, now=self.now)
-            try:
-                if scheme is not None:
-                    scheme.prepare(secret)
-            except ValueError as exc:
-                raise _Invalid(item_where, str(exc)) from None
+            secret = self._guard(self._secret, item, item_where, scheme)
+            if secret is None:
+                continue
             if secret.label in labels:
-                raise _Invalid(
-                    item_where,
-                    f"label {secret.label!r} is already used by {where}[{labels[secret.label]}]",
+                self.errors.append(
+                    f"{item_where}: label {secret.label!r} is already used by "
+                    f"{where}[{labels[secret.label]}]"
                 )
+                continue
             labels[secret.label] = i
             secrets.append(secret)
+        self._settle(before)
         active = [s for s in secrets if s.active(self.now)]
         if len(active) > MAX_ACTIVE_SECRETS:
             raise _Invalid(
@@ -1043,6 +1166,15 @@ class _Parser:
                 "request, so retire old ones (set 'expires')",
             )
         return tuple(secrets)
+
+    def _secret(self, item: object, where: str, scheme: HmacScheme | None) -> Secret:
+        secret = load_secret(item, where, env=self.env, now=self.now)
+        try:
+            if scheme is not None:
+                scheme.prepare(secret)
+        except ValueError as exc:
+            raise _Invalid(where, str(exc)) from None
+        return secret
 
     def _token(self, raw: object, where: str) -> TokenConfig:
         block = _mapping(raw, where, ("query", "header", "basic", "secrets"))

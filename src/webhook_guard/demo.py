@@ -72,10 +72,10 @@ class DeployServer:
 
 
 @contextlib.contextmanager
-def _serve(app: Any) -> Iterator[str]:
-    """Run an ASGI app on uvicorn in a thread, on a free loopback port."""
+def _serve(app: Any, port: int = 0) -> Iterator[str]:
+    """Run an ASGI app on uvicorn in a thread, on ``port`` of loopback (0: a free one)."""
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app, log_level="critical", lifespan="on", proxy_headers=False, server_header=False
@@ -108,15 +108,21 @@ def _github(body: bytes, delivery: str, key: str = GITHUB_SECRET) -> dict[str, s
     }
 
 
-def run_demo(out: Any = None) -> int:
-    """Run the walkthrough, printing to ``out`` (default stdout). Returns an exit code."""
+def run_demo(out: Any = None, port: int = 0) -> int:
+    """Run the walkthrough, printing to ``out`` (default stdout). Returns an exit code.
+
+    ``port``: where the proxy listens on loopback (0: a free port).
+
+    Raises:
+        OSError: ``port`` cannot be bound (in use, or privileged).
+    """
 
     def say(text: str = "") -> None:
         print(text, file=out, flush=True)
 
     guard = Guard.from_dict(CONFIG)
     app = DeployServer()
-    with _serve(app) as upstream, _serve(create_proxy(guard, upstream)) as proxy:
+    with _serve(app) as upstream, _serve(create_proxy(guard, upstream), port) as proxy:
         say(f"A deploy server (the upstream) runs at {upstream}; nothing protects it itself.")
         say(f"webhook-guard runs in front of it at {proxy} and exposes only two routes:")
         say("  /hooks/orders              Standard Webhooks signature, timestamp, event ID")

@@ -576,11 +576,16 @@ def update_ranges(
     directory: str | os.PathLike[str] | None = None,
     timeout: float = 30.0,
     today: str | None = None,
+    force: bool = False,
 ) -> RangeList:
     """Fetch a provider's published list, validate every entry, and store it.
 
     The new file replaces the old one atomically and only once everything has been
-    validated, so on any failure the last good list stays in use.
+    validated, so on any failure the last good list stays in use. A list that is
+    well-formed but implausible is refused too, unless ``force``: one with a network that
+    is not public (private, loopback, link-local, reserved, shared or multicast: no
+    provider sends from there, and an allowlist holding it would admit your own network),
+    or one less than half the size of the list in use (a truncated or tampered download).
 
     Args:
         provider: One of :data:`PROVIDERS`.
@@ -615,6 +620,13 @@ def update_ranges(
         entries = parse_published(provider, body)
     except ValueError as exc:
         raise RangeUpdateError(f"{provider}: {source}: {exc}") from None
+    if not force:
+        problem = _implausible(provider, entries, directory)
+        if problem is not None:
+            raise RangeUpdateError(
+                f"{provider}: {source}: {problem}; if the provider really publishes this, "
+                "force=True (ip-ranges update --force) accepts it"
+            )
     date = today or datetime.now(timezone.utc).date().isoformat()
     document = {
         "provider": provider,
@@ -647,6 +659,29 @@ def update_ranges(
         origin=str(target),
         entries=entries,
     )
+
+
+def _implausible(
+    provider: str, entries: tuple[_Entry, ...], directory: str | os.PathLike[str] | None
+) -> str | None:
+    """Why a well-formed new list should not replace the one in use, else None."""
+    for i, (prefix, _, _) in enumerate(entries):
+        network = ipaddress.ip_network(prefix)
+        if not network.is_global or network.is_multicast:
+            return (
+                f"entries[{i}]: {prefix} is not a public network (private, loopback, "
+                "link-local, reserved, shared or multicast)"
+            )
+    try:
+        current = load_ranges(provider, directory)
+    except ValueError:  # an unreadable last list: nothing to compare with
+        return None
+    if 2 * len(entries) < len(current.entries):
+        return (
+            f"{len(entries)} prefixes, less than half of the {len(current.entries)} in use "
+            f"({current.origin}, {current.snapshot_date})"
+        )
+    return None
 
 
 _LOOPBACK = ("127.0.0.0/8", "::1/128")

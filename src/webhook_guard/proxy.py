@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from .adapters._common import ConfigSource, target_path
+from .adapters._common import ConfigSource, redact_query, target_path
 from .adapters.asgi import ASGIApp, GuardMiddleware, Receive, Scope, Send, read_body, send_verdict
 from .config import Config, TLSConfig, TokenConfig
 from .errors import ConfigError
@@ -579,17 +579,6 @@ def serve(
     # per accepted delivery with its secret_id; refusals are warnings).
     logging.getLogger("webhook_guard").setLevel(log_level.upper())
     uvicorn.Server(settings).run()
-
-
-def redact_query(record: logging.LogRecord) -> bool:
-    """Logging filter: drop the query string from uvicorn's access log lines, where a
-    URL token (``?token=...``) would otherwise be written to the log."""
-    args = record.args
-    if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
-        path, sep, _ = args[2].partition("?")
-        if sep:
-            record.args = (*args[:2], path + "?[redacted]", *args[3:])
-    return True
 
 
 __all__ = [

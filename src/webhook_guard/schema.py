@@ -17,6 +17,7 @@ from .config import (
     CLIENT_CERT_MODES,
     COMMIT_ON,
     DEFAULTS,
+    HTTP_METHODS,
     MODES,
     ON_DUPLICATE,
     ON_STORE_ERROR,
@@ -81,12 +82,19 @@ def _settings() -> dict[str, Any]:
         },
         "methods": {
             "type": "array",
-            "items": {"type": "string", "pattern": "^[A-Za-z]+$"},
+            # Any case, as the parser upper-cases them.
+            "items": {"type": "string", "pattern": _any_case(HTTP_METHODS)},
             "minItems": 1,
             "default": DEFAULTS["methods"],
             "description": "HTTP methods the route accepts; others get 405.",
         },
     }
+
+
+def _any_case(words: tuple[str, ...]) -> str:
+    """A regex (ECMA-262, no inline flags) matching any of ``words`` in any case."""
+    spelled = ("".join(f"[{c}{c.lower()}]" for c in word) for word in words)
+    return f"^({'|'.join(spelled)})$"
 
 
 def _secret(description: str) -> dict[str, Any]:

@@ -20,11 +20,22 @@ from typing import Any, overload
 from urllib.parse import urlsplit
 
 from .config import RouteConfig, load_config
+from .errors import ConfigError
 from .guard import Guard
 from .secrets import Secret
 from .signatures import PRESETS, make_scheme
 
-__all__ = ["FakeClock", "sign"]
+__all__ = ["FakeClock", "SignArgumentError", "sign"]
+
+
+class SignArgumentError(ValueError):
+    """An argument of :func:`sign` for a preset name is missing or invalid; ``argument``
+    names it (``url`` or ``secret``), so a caller such as the CLI can name its own option."""
+
+    def __init__(self, argument: str, problem: str) -> None:
+        self.argument = argument
+        self.problem = problem
+        super().__init__(f"{argument}= {problem}")
 
 
 @overload
@@ -156,7 +167,7 @@ def _preset_route(
         route["public_url"] = f"{parts.scheme}://{parts.netloc}"
         path, query = parts.path or "/", parts.query
     elif preset in PRESETS and "{url}" in str(PRESETS[preset].signature.get("signed_content")):
-        raise ValueError(f"the {preset} preset signs the URL: pass url=")
+        raise SignArgumentError("url", f"is required: the {preset} preset signs the URL")
     text = secret if isinstance(secret, str) else secret.decode()
     if text.startswith("whsk_"):
         # A Standard Webhooks v1a signing key: the route holds its public key.
@@ -165,7 +176,16 @@ def _preset_route(
         route["signature"] = {"algorithm": "ed25519"}
         text = public_key_for(text)
     route["secrets"] = [text]
-    config = load_config({"version": 1, "routes": [route]})
+    try:
+        config = load_config({"version": 1, "routes": [route]})
+    except ConfigError as exc:
+        # Name the argument, not the place in the one-route config made up here.
+        first = exc.errors[0]
+        for key, argument in (("secrets[0]", "secret"), ("public_url", "url")):
+            prefix = f"routes[0].{key}: "
+            if first.startswith(prefix):
+                raise SignArgumentError(argument, first.removeprefix(prefix)) from None
+        raise
     return config.routes[0], path, query
 
 

@@ -1,4 +1,5 @@
-"""What every adapter shares: building the guard and reading the request path."""
+"""What every adapter shares: building the guard, reading the request path, and keeping
+URL tokens out of the server's access log."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeAlias, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 from ..config import Config
 from ..guard import Guard
@@ -37,15 +38,106 @@ def resolve_guard(config: ConfigSource | None, guard: Guard | None, owner: str) 
     if guard is not None:
         if not isinstance(guard, Guard):
             raise TypeError(f"{owner}: guard= must be a webhook_guard.Guard, got {guard!r}")
+        redact_access_logs(guard)
         return guard
     if config is None:
         raise TypeError(
             f"{owner}: pass config= (a YAML file path, a mapping or a Config) or guard="
         )
     if isinstance(config, Config):
-        return Guard(config)
-    # Built from the file or mapping itself, so that guard.reload() can re-read it.
-    return Guard.from_dict(config) if isinstance(config, Mapping) else Guard.from_file(config)
+        built = Guard(config)
+    else:
+        # Built from the file or mapping itself, so that guard.reload() can re-read it.
+        built = Guard.from_dict(config) if isinstance(config, Mapping) else Guard.from_file(config)
+    redact_access_logs(built)
+    return built
+
+
+#: The access loggers of the servers the adapters run under (uvicorn, gunicorn, Flask's
+#: werkzeug, Django's runserver, hypercorn); each writes the request's query string.
+ACCESS_LOGGERS = (
+    "uvicorn.access",
+    "gunicorn.access",
+    "werkzeug",
+    "django.server",
+    "hypercorn.access",
+)
+_QUERY = re.compile(r"(/[^\s?\"]*)\?([^\s\"]*)")
+
+
+class QueryRedactor(logging.Filter):
+    """Logging filter that hides query strings (or only the named parameters' values) in
+    access log lines, where a URL token (``?token=...``) would otherwise be written.
+
+    It rewrites the record's arguments, whatever shape the server logs them in: uvicorn,
+    hypercorn and Django pass a tuple, gunicorn a mapping of its log atoms, werkzeug
+    a tuple after a preformatted message.
+    """
+
+    def __init__(self, params: frozenset[str] | None = None) -> None:
+        super().__init__()
+        self.params = params
+        """Parameter names whose values are hidden; None: the whole query string."""
+
+    def _redact(self, text: str) -> str:
+        def repl(m: re.Match[str]) -> str:
+            if self.params is None:
+                return f"{m.group(1)}?[redacted]"
+            pairs = m.group(2).split("&")
+            kept = [
+                f"{pair.partition('=')[0]}=[redacted]"
+                if unquote_plus(pair.partition("=")[0]) in self.params
+                else pair
+                for pair in pairs
+            ]
+            return f"{m.group(1)}?{'&'.join(kept)}"
+
+        return _QUERY.sub(repl, text) if "?" in text else text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple):
+            record.args = tuple(self._redact(a) if isinstance(a, str) else a for a in args)
+        elif isinstance(args, dict):
+            # gunicorn and hypercorn: a dict of log atoms ("r" the request line, "q" the
+            # bare query), of their own dict type, whose lookups of header atoms must stay.
+            for key, value in args.items():
+                if isinstance(value, str):
+                    args[key] = (
+                        self._redact("/?" + value)[2:] if key == "q" else self._redact(value)
+                    )
+        if isinstance(record.msg, str):
+            record.msg = self._redact(record.msg)
+        return True
+
+
+#: One filter per set of parameter names, so that building many guards adds none twice.
+_REDACTORS: dict[frozenset[str] | None, QueryRedactor] = {}
+
+
+def redact_access_logs(guard: Guard) -> None:
+    """Hide the values of ``guard``'s query tokens in the access logs of the servers in
+    :data:`ACCESS_LOGGERS` (the rest of the query stays, for the application's own
+    debugging). Every adapter calls it when it gets its guard.
+    """
+    names = frozenset(
+        r.token.name
+        for r in guard.config.routes
+        if r.token is not None and r.token.source == "query" and r.token.name
+    )
+    if names:
+        redactor = _REDACTORS.setdefault(names, QueryRedactor(names))
+        for logger_name in ACCESS_LOGGERS:
+            logging.getLogger(logger_name).addFilter(redactor)
+
+
+_WHOLE_QUERY = _REDACTORS.setdefault(None, QueryRedactor())
+
+
+def redact_query(record: logging.LogRecord) -> bool:
+    """Logging filter: drop the whole query string from access log lines (the proxy's,
+    whose routes may carry a URL token anywhere in the query)."""
+    return _WHOLE_QUERY.filter(record)
 
 
 def wsgi_path(environ: Mapping[str, Any]) -> str:
