@@ -81,7 +81,7 @@ def test_recent_deliveries_oldest_first(db: Path) -> None:
         *[["sw", "accepted"]] * 3,
         ["sw", "rejected"],
         ["any", "accepted"],
-        ["any", "rejected"],
+        ["-", "rejected"],  # the hostile path: refused before any route (path_invalid)
     ]
     assert "new_0" in out[3]
     assert "no signature matched" in out[6]
@@ -92,7 +92,7 @@ def test_filters(db: Path) -> None:
         lines = cli("log", "--audit", db, "--json", *args).stdout.splitlines()
         return [json.loads(line)["event_id"] or json.loads(line)["reason"] for line in lines]
 
-    assert events("--route", "any") == ["any_1", "route_not_found"]
+    assert events("--route", "any") == ["any_1"]
     assert events("--reason", "signature_mismatch") == ["signature_mismatch"] * 2
     assert events("--since", "1h", "--route", "sw") == [
         "new_0",
@@ -102,7 +102,7 @@ def test_filters(db: Path) -> None:
     ]
     assert events("--event-id", "new_1") == ["new_1"]
     assert events("--reason", "accepted", "--since", "1h") == ["new_0", "new_1", "new_2", "any_1"]
-    assert events("--outcome", "rejected", "--limit", "1") == ["route_not_found"]
+    assert events("--outcome", "rejected", "--limit", "1") == ["path_invalid"]
     assert events("--route", "nope") == []
 
 
@@ -124,8 +124,8 @@ def test_summary_per_route_and_reason(db: Path) -> None:
     assert groups == [
         ["sw", "accepted", "-", "secrets[0]", "4"],
         ["sw", "rejected", "signature_mismatch", "-", "2"],
+        ["-", "rejected", "path_invalid", "-", "1"],
         ["any", "accepted", "-", "secrets[0]", "1"],
-        ["any", "rejected", "route_not_found", "-", "1"],
     ]
     assert out[-1] == "4 group(s), 8 deliveries"
     recent = json.loads(cli("log", "--audit", db, "--summary", "--since", "1h", "--json").stdout)
@@ -135,7 +135,7 @@ def test_summary_per_route_and_reason(db: Path) -> None:
 
 
 def test_hostile_path_cannot_drive_the_terminal(db: Path) -> None:
-    result = cli("log", "--audit", db, "--route", "any", "--json")
+    result = cli("log", "--audit", db, "--reason", "path_invalid", "--json")
     stored = json.loads(result.stdout.splitlines()[-1])["path"]
     assert stored == HOSTILE  # kept as sent, for the record
     for out in (result.stdout, cli("log", "--audit", db).stdout):
@@ -154,7 +154,7 @@ def test_config_names_the_log(db: Path, tmp_path: Path) -> None:
     table = cli("log", "--config", tmp_path / "c.yaml", "--event-id", "forged").stdout
     assert "forged (unverified)" in table
     out = cli("log", "--config", tmp_path / "c.yaml", "--limit", "1").stdout
-    assert "route_not_found" in out
+    assert "path_invalid" in out
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Hostile text a sender controls: an event ID (printable ASCII, so the guard keeps it as
 # sent) and a path on a prefix route.
 XSS_ID = '"><svg/onload=alert(1)><script>alert(2)</script>'
-XSS_PATH = "/hooks/any/<img src=x onerror=alert(3)>"
+# No spaces: a path with a space or control character is refused before any route.
+XSS_PATH = "/hooks/any/<img/src=x/onerror=alert(3)>"
 TOKEN = "inspect-t0ken"
 
 

@@ -44,7 +44,7 @@ def server_command(page: str) -> list[str]:
     found = [
         shlex.split(line[2:])
         for b in blocks(page)
-        if b.lang == "console"
+        if b.lang == "console" and b.skip is None
         for line in b.text.splitlines()
         if line.startswith("$ ")
         and (line[2:].startswith(SERVER_COMMANDS) or line.startswith("$ webhook-guard serve"))
@@ -157,7 +157,7 @@ def test_flask_quickstart_curl_command_is_accepted(tmp_path: Path) -> None:
         sign_line = next(
             line[2:]
             for b in blocks(page)
-            if b.lang == "console"
+            if b.lang == "console" and b.skip is None
             for line in b.text.splitlines()
             if line.startswith("$ webhook-guard sign")
         )
@@ -237,4 +237,5 @@ def test_reverse_proxy_quickstart_under_webhook_guard_serve(tmp_path: Path) -> N
     finally:
         upstream.shutdown()
         upstream.server_close()
-    assert _Upstream.received == [(path, BODY)]
+    # The verified URL token is the sender's proof to the proxy: not forwarded by default.
+    assert _Upstream.received == [(path.partition("?")[0], BODY)]

@@ -1293,9 +1293,12 @@ class Guard:
         """Log a rejection, count it, and call ``on_verdict``: never raises into the request."""
         route = verdict.route
         if route is None:
-            if not verdict.ok:  # a path no route can be told for (path_invalid)
-                _log_verdict(verdict)
-            return  # otherwise not a webhook route: nothing was checked
+            if verdict.ok:
+                return  # not a webhook route: nothing was checked
+            # A path no route can be told for (path_invalid): refused, so seen and recorded.
+            _log_verdict(verdict)
+            self._record(verdict, req, 0.0)
+            return
         _log_verdict(verdict)
         seconds = time.perf_counter() - started if self._timed else 0.0
         if self._metrics is not None:
@@ -1307,16 +1310,20 @@ class Guard:
                 self._metrics.observe(verdict, seconds, previous)
             except Exception:
                 logger.exception("webhook_guard metrics failed for route %s", route)
-        if self.audit is not None:
-            try:
-                self.audit.record(verdict, req, seconds)
-            except Exception:
-                logger.exception("delivery log failed for route %s", route)
+        self._record(verdict, req, seconds)
         if self._on_verdict is not None:
             try:
                 self._on_verdict(verdict, req)
             except Exception:
                 logger.exception("on_verdict callback failed for route %s", route)
+
+    def _record(self, verdict: Verdict, req: WebhookRequest, seconds: float) -> None:
+        """Add the verdict to the delivery log, if there is one; never raises."""
+        if self.audit is not None:
+            try:
+                self.audit.record(verdict, req, seconds)
+            except Exception:
+                logger.exception("delivery log failed for route %s", verdict.route)
 
     def _settle(self, verdict: Verdict) -> tuple[ReplayStore, str, str, _Route] | None:
         """(store that holds it, key, token, route) of the verdict's reservation, the first
