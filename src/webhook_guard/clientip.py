@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Final, TypeAlias
 
-from webhook_guard.ipset import NAMED_SETS, IPSet
+from webhook_guard.ip_ranges import NAMED_SETS
+from webhook_guard.ipset import IPSet
 from webhook_guard.untrusted import shown
 
 if TYPE_CHECKING:
