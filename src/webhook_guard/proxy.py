@@ -332,6 +332,10 @@ class ForwardingApp:
             detail = "the application behind this proxy cannot be reached"
             await _gateway_error(send, 502, "upstream_unavailable", "Bad gateway", detail)
             return
+        await self._relay(response, verdict, send)
+
+    async def _relay(self, response: httpx.Response, verdict: Verdict, send: Send) -> None:
+        """Stream the upstream's answer back to the sender, then close it."""
         try:
             listed = _connection_listed(response.headers.raw)
             headers = [
