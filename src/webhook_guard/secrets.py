@@ -15,7 +15,9 @@ from .errors import ConfigError
 
 logger = logging.getLogger("webhook_guard")
 
-#: How many active secrets one check examines; more is a config error (design §3.6).
+#: How many active secrets one check examines; more is a config error. Each one is an HMAC
+#: over the body, so this bounds what one forged request can cost (see
+#: docs/reference/configuration.md#secrets).
 MAX_ACTIVE_SECRETS = 5
 
 
