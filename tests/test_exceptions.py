@@ -33,7 +33,7 @@ def test_every_public_exception_derives_from_webhook_guard_error() -> None:
     assert {
         "webhook_guard.errors.ConfigError",
         "webhook_guard.ip_ranges.RangeUpdateError",
-        "webhook_guard.proxy_headers.ProxyHeadersInvalid",
+        "webhook_guard.forwarded.ProxyHeadersInvalid",
         "webhook_guard.testing.SignArgumentError",
     } <= names
     outside = sorted(

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from webhook_guard import Guard, WebhookRequest
+from webhook_guard.forwarded import _parse_node_cached
 from webhook_guard.ipset import _parse_text
-from webhook_guard.proxy_headers import _parse_node_cached
 from webhook_guard.routes import _normalise_cached
 
 from .conftest import SW_SECRET

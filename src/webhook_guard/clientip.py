@@ -8,7 +8,7 @@ the client. Anything doubtful at or right of that boundary raises
 an untrusted peer that its own X-Forwarded-For/Forwarded names, which is what a server that
 rewrites the peer from those headers (uvicorn's ``proxy_headers``) hands over. How to set
 it up behind each kind of proxy: docs/guides/behind-proxies.md. The header syntax is parsed
-by :mod:`webhook_guard.proxy_headers`.
+by :mod:`webhook_guard.forwarded`.
 
 References:
     https://developers.cloudflare.com/fundamentals/reference/http-headers/
@@ -19,9 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from .ip_ranges import NAMED_SETS
-from .ipset import IPSet
-from .proxy_headers import (
+from .forwarded import (
     MAX_HEADER_CHARS,
     OWS,
     QUOTED_PAIR_RE,
@@ -37,6 +35,8 @@ from .proxy_headers import (
     show,
     split_outside_quotes,
 )
+from .ip_ranges import NAMED_SETS
+from .ipset import IPSet
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
