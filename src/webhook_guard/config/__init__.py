@@ -2,7 +2,8 @@
 
 Every error names the exact place (``routes[2].secrets[0]: ...``); all errors found are
 reported together in one :class:`~webhook_guard.errors.ConfigError`. The format is
-declared once, in :mod:`.keys`; see docs/reference/configuration.md.
+declared once, in :mod:`.keys` and :mod:`.route_keys`; see
+docs/reference/configuration.md.
 """
 
 from __future__ import annotations

@@ -5,7 +5,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
+
+Kind = Literal[
+    "int", "bool", "str", "text", "choice", "header", "headers", "strings", "section", "custom"
+]
 
 
 class _NoDefault:
@@ -30,7 +34,7 @@ class Key:
 
     name: str
     doc: str
-    kind: str
+    kind: Kind
     default: Any = NO_DEFAULT
     required: bool = False
     minimum: int | None = None
@@ -39,6 +43,15 @@ class Key:
     section: Section | None = None
     schema: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     """JSON Schema constraints the kind does not imply (patterns, alternatives)."""
+
+    def __post_init__(self) -> None:
+        # A declaration its kind cannot use fails at import, not on some user's config.
+        if (
+            (self.kind == "section") != (self.section is not None)
+            or (self.kind == "choice") != bool(self.choices)
+            or (self.kind == "int") != (self.minimum is not None)
+        ):
+            raise ValueError(f"key {self.name!r}: its constraints do not fit kind {self.kind!r}")
 
     @property
     def has_default(self) -> bool:

@@ -1,11 +1,18 @@
-"""The configuration format, declared once: every key's name, type, default, constraints
-and one-line doc.
+"""The configuration format, declared once: every key's name, kind, default, constraints
+and one-line doc (route keys and ``defaults`` in :mod:`.route_keys`, the rest here).
 
-The parser (:mod:`.parse`, :mod:`.route`) reads allowed keys, defaults and bounds from
-here; the JSON Schema (:mod:`webhook_guard.schema`) and the key lists are derived from it;
-tests/test_docs.py holds docs/reference/configuration.md to the schema, so the reference
-page cannot drift either. Checks a schema cannot express (secrets resolving, allowlists
-not overlapping trusted proxies) stay in the parser, which is the authority.
+Derived from these declarations: the keys each mapping accepts and the "did you mean"
+hints (:mod:`.values`), the defaults of the parser and of the dataclasses in
+:mod:`.model`, the bounds and choices the parser enforces, ``DEFAULTS``, ``ROUTE_KEYS``
+and the JSON Schema (:mod:`webhook_guard.schema`). tests/test_docs.py holds the tables of
+docs/reference/configuration.md to the schema (keys, defaults, required keys), so the
+reference page cannot drift either. What a declaration cannot say (secrets resolving,
+allowlists not overlapping trusted proxies, one key depending on another) is checked in
+the parser, which stays the authority.
+
+Adding a key: declare it in its section, add its field to the dataclass in :mod:`.model`,
+read it in :mod:`.parse` or :mod:`.route` (``get(SECTION, block, name, where)`` for a
+plain one), and add its row to docs/reference/configuration.md.
 """
 
 from __future__ import annotations

@@ -205,8 +205,8 @@ class Config:
 
 
 def configured_route_keys(route: RouteConfig) -> frozenset[str]:
-    """The route keys ``route`` sets beyond what every route has (a value that is not
-    empty, None or false), for code that must refuse routes using keys it does not know."""
+    """The fields of :data:`ROUTE_FIELDS` that ``route`` sets (not empty, None or false),
+    for code that must refuse a route using a key it does not know about."""
     return frozenset(
         f.name
         for f in dataclasses.fields(route)

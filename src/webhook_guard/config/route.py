@@ -127,19 +127,16 @@ class RouteParser(Collector):
         assert path is not None
         assert event_id is not None
         commit_on = get(ROUTE, block, "commit_on", where)
+        settings["methods"] = frozenset(settings["methods"])
         return RouteConfig(
             name=name,
             path=path,
-            methods=frozenset(settings["methods"]),
             provider=provider,
             signature=signature,
             secrets=secrets,
             token=token,
             event_id=event_id,
-            tolerance=settings["tolerance"],
-            max_body_bytes=settings["max_body_bytes"],
-            on_duplicate=settings["on_duplicate"],
-            mode=settings["mode"],
+            **settings,
             public_url=public_url,
             allow_ips=allow_ips,
             allow_set=allow_set,
