@@ -114,3 +114,11 @@ def test_configured_route_keys_names_what_a_route_sets() -> None:
     plain, more = (configured_route_keys(r) for r in config.routes)
     assert {"public_url", "allow_ips", "allow_set", "client_cert", "signature"}.isdisjoint(plain)
     assert more - plain == {"allow_ips", "allow_set", "forward_credentials"}
+
+
+def test_changing_a_schema_leaves_the_declarations_alone() -> None:
+    from webhook_guard.schema import config_schema
+
+    config_schema()["properties"]["defaults"]["properties"]["methods"]["default"].append("PUT")
+    assert SETTINGS.default("methods") == ["POST"]
+    assert config_schema()["properties"]["defaults"]["properties"]["methods"]["default"] == ["POST"]

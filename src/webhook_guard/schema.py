@@ -9,6 +9,7 @@ overlapping ``trusted_proxies``).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from .config.declare import Key, Section
@@ -97,10 +98,12 @@ _SPECIAL = {"secrets": _secrets, "event_id": _event_id, "routes": _routes}
 
 
 def config_schema() -> dict[str, Any]:
-    """The JSON Schema of the configuration format, as a dict."""
-    return {
+    """The JSON Schema of the configuration format, as a dict (a fresh one: changing it
+    cannot reach the declarations it shares lists and dicts with)."""
+    schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "webhook-guard configuration",
         **_object(TOP),
     }
+    return copy.deepcopy(schema)
