@@ -7,7 +7,8 @@ import difflib
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..ipset import NAMED_SETS, PROVIDERS, IPSet, provider_set
+from ..ip_ranges import NAMED_SETS, PROVIDERS, provider_set
+from ..ipset import IPSet
 from .values import Invalid, listing, string
 
 

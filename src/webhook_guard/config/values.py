@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ..errors import ConfigError
+from ..errors import ConfigError, WebhookGuardError
 from .declare import NO_DEFAULT, Key, Section
 from .route_keys import HEADER_PATTERN
 
@@ -26,7 +26,7 @@ class Invalid(ConfigError):
         super().__init__(f"{where}: {message}")
 
 
-class Reported(Exception):
+class Reported(WebhookGuardError):
     """The errors of a part were already recorded in ``Collector.errors``; skip the part."""
 
 
