@@ -6,7 +6,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,8 +31,6 @@ ENCODINGS = ("hex", "base64")
 FORMATS = ("plain", "kv", "list")
 SECRET_ENCODINGS = ("raw", "base64")
 PLACEHOLDERS = ("id", "timestamp", "body", "method", "url", "path")
-
-_HEX = re.compile(r"[0-9a-fA-F]+")
 
 
 @dataclass(frozen=True)
@@ -119,8 +116,11 @@ class HmacScheme:
         self.spec = spec
         self._digest = ALGORITHMS.get(spec.algorithm, hashlib.sha256)
         self.digest_size: int = self._signature_size()
-        self._before, self._after = _parse_template(spec.signed_content)
-        self.fields = frozenset(f for f in (*self._before, *self._after) if isinstance(f, str))
+        before, after = _parse_template(spec.signed_content)
+        self.fields = frozenset(f for f in (*before, *after) if isinstance(f, str))
+        # Each half of the template compiled once into one function of the values.
+        self._render_before = _compile_parts(before)
+        self._render_after = _compile_parts(after)
         self.has_timestamp = bool(spec.timestamp_key or spec.timestamp_headers)
         n = len(spec.headers)
         self._ts_headers = _align(spec.timestamp_headers, n)
@@ -285,9 +285,14 @@ class HmacScheme:
                 return None
             token = token[len(prefix) :]
         if self.spec.encoding == "hex":
-            if len(token) != 2 * self.digest_size or not _HEX.fullmatch(token):
+            if len(token) != 2 * self.digest_size or not token.isascii():
                 return None
-            return bytes.fromhex(token)
+            try:
+                sig = bytes.fromhex(token)
+            except ValueError:
+                return None
+            # fromhex() skips ASCII whitespace: a shorter result had some.
+            return sig if len(sig) == self.digest_size else None
         try:
             sig = _b64decode_strict(token)
         except (binascii.Error, ValueError):
@@ -296,17 +301,9 @@ class HmacScheme:
 
     # -- signing and verifying --------------------------------------------------------
 
-    @staticmethod
-    def _render(parts: Sequence[str | bytes], values: dict[str, str]) -> bytes:
-        # Header values were decoded as latin-1, so encoding them back gives the wire bytes.
-        out = b""
-        for p in parts:
-            out += p if isinstance(p, bytes) else values[p].encode("latin-1", "replace")
-        return out
-
     def signed_parts(self, values: dict[str, str]) -> tuple[bytes, bytes]:
         """The bytes signed before and after the body, for these placeholder values."""
-        return self._render(self._before, values), self._render(self._after, values)
+        return self._render_before(values), self._render_after(values)
 
     def verify(
         self,
@@ -383,6 +380,26 @@ else:  # strict_mode is new in 3.11
     def _b64decode_strict(text: str) -> bytes:
         """Standard base64 only: no whitespace, url-safe letters or bad padding."""
         return base64.b64decode(text, validate=True)
+
+
+def _compile_parts(parts: list[str | bytes]) -> Callable[[dict[str, str]], bytes]:
+    """A function rendering ``parts`` (literal bytes and placeholder names) for values.
+
+    Header values were decoded as latin-1, so encoding them back gives the wire bytes.
+    """
+    if all(isinstance(p, bytes) for p in parts):
+        constant = b"".join(p for p in parts if isinstance(p, bytes))
+        return lambda values: constant
+    if len(parts) == 1:
+        (name,) = parts
+        return lambda values: values[name].encode("latin-1", "replace")  # type: ignore[index]
+
+    def render(values: dict[str, str]) -> bytes:
+        return b"".join(
+            [p if isinstance(p, bytes) else values[p].encode("latin-1", "replace") for p in parts]
+        )
+
+    return render
 
 
 def _align(names: tuple[str, ...], n: int) -> tuple[str | None, ...]:
