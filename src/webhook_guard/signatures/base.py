@@ -130,6 +130,11 @@ class HmacScheme:
         self._ts_keys = [h.encode() if h else None for h in self._ts_headers]
         self._id_keys = [h.encode() if h else None for h in self._id_headers]
         self._list_version = spec.version + ","
+        # Per header family, in order: (signature, timestamp, ID) names as looked up,
+        # and the signature and timestamp header names as shown in details.
+        self._families = list(
+            zip(self._keys, self._ts_keys, self._id_keys, spec.headers, self._ts_headers)
+        )
 
     def _signature_size(self) -> int:
         return int(self._digest().digest_size)
@@ -171,19 +176,18 @@ class HmacScheme:
         """Read the signature, timestamp and ID headers; never raises on hostile input."""
         spec = self.spec
         values = req.values
-        family = 0
         value: list[str] | None = None
-        for i, key in enumerate(self._keys):
-            value = values(key)
+        family = self._families[0]
+        for family in self._families:
+            value = values(family[0])
             if value is not None:
-                family = i
                 break
-        header = spec.headers[family]
+        else:
+            family = self._families[0]
+        _, ts_key, id_key, header, ts_header = family
         parsed = ParsedSignature()
-        ts_key = self._ts_keys[family]
         if ts_key is not None:
             ts_lines = values(ts_key)
-            ts_header = self._ts_headers[family]
             if ts_lines is None:
                 parsed.ts_failure = Failure(
                     Reason.TIMESTAMP_MISSING, f"the {ts_header} header is missing"
@@ -195,7 +199,6 @@ class HmacScheme:
                 )
             else:
                 parsed.timestamp = ts_lines[0]
-        id_key = self._id_keys[family]
         if id_key is not None:
             id_lines = values(id_key)
             if id_lines is not None and len(id_lines) == 1:
@@ -235,8 +238,13 @@ class HmacScheme:
                     )
                 parsed.timestamp = val
         parsed.seen = len(tokens)
-        decode = self._decode
-        signatures = [s for s in map(decode, tokens[:MAX_SIGNATURES]) if s is not None]
+        signatures: list[bytes]
+        if len(tokens) == 1:  # as nearly every sender sends: no list to filter
+            one = self._decode(tokens[0])
+            signatures = [] if one is None else [one]
+        else:
+            decode = self._decode
+            signatures = [s for s in map(decode, tokens[:MAX_SIGNATURES]) if s is not None]
         if signatures:
             parsed.signatures = signatures
         else:
@@ -270,7 +278,10 @@ class HmacScheme:
             return [value.strip()]
         version = self._list_version
         cut = len(version)
-        return [t[cut:] for t in value.split(self.spec.separator) if t.startswith(version)]
+        separator = self.spec.separator
+        if separator not in value:  # one entry: no split
+            return [value[cut:]] if value.startswith(version) else []
+        return [t[cut:] for t in value.split(separator) if t.startswith(version)]
 
     def encode(self, digest: bytes) -> str:
         """``digest`` as a sender writes it: prefix + the scheme's encoding."""
