@@ -132,9 +132,8 @@ class HmacScheme:
         self._list_version = spec.version + ","
         # Per header family, in order: (signature, timestamp, ID) names as looked up,
         # and the signature and timestamp header names as shown in details.
-        self._families = list(
-            zip(self._keys, self._ts_keys, self._id_keys, spec.headers, self._ts_headers)
-        )
+        names = (self._keys, self._ts_keys, self._id_keys, spec.headers, self._ts_headers)
+        self._families = list(zip(*names, strict=True))
 
     def _signature_size(self) -> int:
         return int(self._digest().digest_size)
