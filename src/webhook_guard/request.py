@@ -108,7 +108,10 @@ class WebhookRequest:
         if index is None:
             index = self._build()
         if self._text:
-            return _text_value(index.get(name.decode("latin-1")))
+            text = index.get(name.decode("latin-1"))
+            if text.__class__ is str and text.isascii():
+                return [text]
+            return _text_value(text)
         value = index.get(name)
         if value is None:
             return None

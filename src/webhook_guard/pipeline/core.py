@@ -110,7 +110,7 @@ class Pipeline:
     def _start(self, req: WebhookRequest, has_body: bool) -> Verdict | Started:
         """The steps before the body; ``has_body``: its real length is checked instead
         of Content-Length."""
-        route = self._route(req)
+        route = self._exact.get(req.path) or self._route(req)
         if isinstance(route, Verdict):
             return route
         client_ip = req.peer

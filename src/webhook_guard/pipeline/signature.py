@@ -36,11 +36,12 @@ class SignatureCheck:
 
     def timestamp(self, parsed: ParsedSignature, now: float) -> Failure | int:
         """The signed timestamp if it is within the route's tolerance, else the failure."""
-        if parsed.ts_failure is not None:
+        raw = parsed.timestamp
+        if raw is None or parsed.ts_failure is not None:
+            assert parsed.ts_failure is not None
             return parsed.ts_failure
-        assert parsed.timestamp is not None
         assert self.tolerance is not None
-        return timestamp_outcome(self.tolerance, parsed.timestamp, now)
+        return timestamp_outcome(self.tolerance, raw, now)
 
     def verify(
         self, parsed: ParsedSignature, req: WebhookRequest, now: float
@@ -48,9 +49,12 @@ class SignatureCheck:
         """The (secret, digest) that verifies the request, or the failure."""
         if parsed.failure is not None:
             return parsed.failure
-        values = self._values(parsed, req)
-        if isinstance(values, Failure):
-            return values
+        values: dict[str, str] = {}
+        if self.fields:
+            found = self._values(parsed, req)
+            if isinstance(found, Failure):
+                return found
+            values = found
         keys = self._keys
         if self._expiring:
             keys = [k for k in keys if k[0].active(now)][:MAX_ACTIVE_SECRETS]
@@ -72,8 +76,6 @@ class SignatureCheck:
         """The placeholder values of the signed content, from the request."""
         fields = self.fields
         values: dict[str, str] = {}
-        if not fields:
-            return values
         if "id" in fields:
             if parsed.event_id is None:
                 return Failure(

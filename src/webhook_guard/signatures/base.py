@@ -328,8 +328,8 @@ class HmacScheme:
         ``keys`` are the active (secret, prepared HMAC) pairs, at most MAX_ACTIVE_SECRETS.
         Every comparison is ``hmac.compare_digest``.
         """
-        before, after = self.signed_parts(values)
-        return self.match(parsed, keys, (before, body, after))
+        before = self._render_before(values)
+        return self.match(parsed, keys, (before, body, self._render_after(values)))
 
     @staticmethod
     def match(
