@@ -15,7 +15,7 @@ from ..signatures.base import Failure, ParsedSignature
 from ..untrusted import shown
 from ..verdict import Reason, Verdict
 from .access import AddressCheck
-from .outcome import PASS, Pending, path_invalid, reject
+from .outcome import PASS, Pending, accept, path_invalid, reject
 from .plan import RoutePlan
 from .replay import ReplayStep
 
@@ -147,12 +147,16 @@ class Pipeline:
         pending = self._authenticate(req)
         if isinstance(pending, Verdict):
             return pending
+        if pending.key is None:  # event_id: none, or not authentic in report mode
+            return accept(pending, None)
         return self.replay.reserve(pending)
 
     async def acheck(self, req: WebhookRequest) -> Verdict:
         pending = self._authenticate(req)
         if isinstance(pending, Verdict):
             return pending
+        if pending.key is None:
+            return accept(pending, None)
         return await self.replay.areserve(pending)
 
     def _authenticate(self, req: WebhookRequest) -> Verdict | Pending:

@@ -40,8 +40,26 @@ class SignatureCheck:
         if raw is None or parsed.ts_failure is not None:
             assert parsed.ts_failure is not None
             return parsed.ts_failure
-        assert self.tolerance is not None
-        return timestamp_outcome(self.tolerance, raw, now)
+        # isdigit() alone accepts non-ASCII digits such as "١٢"; isascii() rules them out.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 12):
+            return Failure(
+                Reason.TIMESTAMP_MALFORMED,
+                "the timestamp must be Unix seconds: 1 to 12 ASCII digits",
+            )
+        ts = int(raw)
+        age = int(now) - ts
+        tolerance = self.tolerance
+        assert tolerance is not None
+        if age > tolerance:
+            return Failure(
+                Reason.TIMESTAMP_TOO_OLD, f"timestamp is {age} s old; tolerance {tolerance} s"
+            )
+        if -age > tolerance:
+            return Failure(
+                Reason.TIMESTAMP_IN_FUTURE,
+                f"timestamp is {-age} s in the future; tolerance {tolerance} s",
+            )
+        return ts
 
     def verify(
         self, parsed: ParsedSignature, req: WebhookRequest, now: float
@@ -94,25 +112,3 @@ class SignatureCheck:
             query = f"?{req.query}" if req.query else ""
             values["url"] = f"{self._public_url}{req.path}{query}"
         return values
-
-
-def timestamp_outcome(tolerance: int, raw: str, now: float) -> Failure | int:
-    """The signed timestamp ``raw`` as an int if it is in the window, else the failure."""
-    # isdigit() alone accepts non-ASCII digits such as "١٢"; isascii() rules them out.
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 12):
-        return Failure(
-            Reason.TIMESTAMP_MALFORMED,
-            "the timestamp must be Unix seconds: 1 to 12 ASCII digits",
-        )
-    ts = int(raw)
-    age = int(now) - ts
-    if age > tolerance:
-        return Failure(
-            Reason.TIMESTAMP_TOO_OLD, f"timestamp is {age} s old; tolerance {tolerance} s"
-        )
-    if -age > tolerance:
-        return Failure(
-            Reason.TIMESTAMP_IN_FUTURE,
-            f"timestamp is {-age} s in the future; tolerance {tolerance} s",
-        )
-    return ts

@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import operator
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -131,6 +132,7 @@ class HmacScheme:
         self._ts_keys = [h.encode() if h else None for h in self._ts_headers]
         self._id_keys = [h.encode() if h else None for h in self._id_headers]
         self._list_version = spec.version + ","
+        self._decode_digest = self._decode_hex if spec.encoding == "hex" else self._decode_base64
         # Per header family, in order: (signature, timestamp, ID) names as looked up,
         # and the signature and timestamp header names as shown in details.
         names = (self._keys, self._ts_keys, self._id_keys, spec.headers, self._ts_headers)
@@ -290,23 +292,28 @@ class HmacScheme:
         return self.spec.prefix + binascii.b2a_base64(digest, newline=False).decode()
 
     def _decode(self, token: str) -> bytes | None:
+        """The digest a presented signature encodes, or None when it is not well formed."""
         prefix = self.spec.prefix
         if prefix:
             if not token.startswith(prefix):
                 return None
             token = token[len(prefix) :]
-        if self.spec.encoding == "hex":
-            if len(token) != 2 * self.digest_size or not token.isascii():
-                return None
-            try:
-                sig = bytes.fromhex(token)
-            except ValueError:
-                return None
-            # fromhex() skips ASCII whitespace: a shorter result had some.
-            return sig if len(sig) == self.digest_size else None
+        return self._decode_digest(token)
+
+    def _decode_hex(self, token: str) -> bytes | None:
+        if len(token) != 2 * self.digest_size or not token.isascii():
+            return None
+        try:
+            sig = bytes.fromhex(token)
+        except ValueError:
+            return None
+        # fromhex() skips ASCII whitespace: a shorter result had some.
+        return sig if len(sig) == self.digest_size else None
+
+    def _decode_base64(self, token: str) -> bytes | None:
         try:
             sig = _b64decode_strict(token)
-        except (binascii.Error, ValueError):
+        except (binascii.Error, ValueError):  # ValueError: non-ASCII text
             return None
         return sig if len(sig) == self.digest_size else None
 
@@ -396,14 +403,21 @@ else:  # strict_mode is new in 3.11
 def _compile_parts(parts: list[str | bytes]) -> Callable[[dict[str, str]], bytes]:
     """A function rendering ``parts`` (literal bytes and placeholder names) for values.
 
-    Header values were decoded as latin-1, so encoding them back gives the wire bytes.
+    Header values were decoded as latin-1, so encoding them back gives the wire bytes
+    (other characters, from a caller's str headers, become ``?``).
     """
     if all(isinstance(p, bytes) for p in parts):
         constant = b"".join(p for p in parts if isinstance(p, bytes))
         return lambda values: constant
-    if len(parts) == 1:
-        (name,) = parts
-        return lambda values: values[name].encode("latin-1", "replace")  # type: ignore[index]
+    if all(p.isascii() for p in parts if isinstance(p, bytes)):
+        # One %-format and one encode: ASCII literals encode alike as a whole or in parts.
+        fmt = "".join("%s" if isinstance(p, str) else p.decode().replace("%", "%%") for p in parts)
+        names = [p for p in parts if isinstance(p, str)]
+        if len(names) == 1:
+            (name,) = names
+            return lambda values: (fmt % values[name]).encode("latin-1", "replace")
+        pick = operator.itemgetter(*names)
+        return lambda values: (fmt % pick(values)).encode("latin-1", "replace")
 
     def render(values: dict[str, str]) -> bytes:
         return b"".join(
