@@ -13,6 +13,8 @@ from ..verdict import Reason, Verdict
 from .outcome import Pending, accept
 from .plan import RoutePlan
 
+_NEW = ReplayState.NEW  # a module global: cheaper than the enum attribute per request
+
 
 class ReplayStep:
     """Reserves each authenticated delivery's key in the store: NEW passes (and is settled
@@ -35,7 +37,11 @@ class ReplayStep:
             state = self.store.reserve(pending.key, self._timeout, token)
         except Exception as exc:
             return self._failed(pending, exc)
-        return self._outcome(pending, state, token)
+        if state is _NEW:
+            pending.token = token
+            pending.store = self.store
+            return accept(pending, pending)
+        return self._outcome(pending, state)
 
     async def areserve(self, pending: Pending) -> Verdict:
         """Async twin of :meth:`reserve`."""
@@ -46,13 +52,14 @@ class ReplayStep:
             state = await self.store.areserve(pending.key, self._timeout, token)
         except Exception as exc:
             return self._failed(pending, exc)
-        return self._outcome(pending, state, token)
-
-    def _outcome(self, pending: Pending, state: ReplayState, token: str) -> Verdict:
-        if state is ReplayState.NEW:
+        if state is _NEW:
             pending.token = token
             pending.store = self.store
             return accept(pending, pending)
+        return self._outcome(pending, state)
+
+    def _outcome(self, pending: Pending, state: ReplayState) -> Verdict:
+        """The verdict for a key already IN_FLIGHT or DONE."""
         route = pending.route
         if state is ReplayState.DONE:
             reason = Reason.DUPLICATE_EVENT

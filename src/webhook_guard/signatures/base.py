@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import operator
@@ -388,10 +389,8 @@ class HmacScheme:
 
 
 if sys.version_info >= (3, 11):
-
-    def _b64decode_strict(text: str) -> bytes:
-        """Standard base64 only: no whitespace, url-safe letters or bad padding."""
-        return binascii.a2b_base64(text, strict_mode=True)
+    # Standard base64 only: no whitespace, url-safe letters or bad padding.
+    _b64decode_strict = functools.partial(binascii.a2b_base64, strict_mode=True)
 
 else:  # strict_mode is new in 3.11
 
