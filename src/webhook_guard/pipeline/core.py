@@ -15,7 +15,7 @@ from ..signatures.base import Failure, ParsedSignature
 from ..untrusted import shown
 from ..verdict import Reason, Verdict
 from .access import AddressCheck
-from .outcome import PASS, Pending, accept, path_invalid, reject
+from .outcome import PASS, Pending, path_invalid, reject
 from .plan import RoutePlan
 from .replay import ReplayStep
 
@@ -147,19 +147,18 @@ class Pipeline:
         pending = self._authenticate(req)
         if isinstance(pending, Verdict):
             return pending
-        if pending.key is None:  # event_id: none, or not authentic in report mode
-            return accept(pending, None)
         return self.replay.reserve(pending)
 
     async def acheck(self, req: WebhookRequest) -> Verdict:
         pending = self._authenticate(req)
         if isinstance(pending, Verdict):
             return pending
-        if pending.key is None:
-            return accept(pending, None)
         return await self.replay.areserve(pending)
 
     def _authenticate(self, req: WebhookRequest) -> Verdict | Pending:
+        """The refusal, the final verdict of a delivery with no replay key (``event_id:
+        none``, or let through unauthenticated in report mode), or the pending delivery
+        for the replay step."""
         started = self._start(req, has_body=True)
         if isinstance(started, Verdict):
             return started
@@ -214,6 +213,10 @@ class Pipeline:
         event_id = key = None
         if authentic:
             event_id, key = route.event_ids.find(req, parsed, digest)
+        if key is None:
+            return Verdict._accepted(
+                route.name, client_ip, None, secret_id, signed_ts, tuple(reported), None
+            )
         return Pending(route, client_ip, reported, event_id, key, secret_id, signed_ts)
 
     # -- after routing -----------------------------------------------------------------

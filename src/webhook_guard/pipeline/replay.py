@@ -30,8 +30,7 @@ class ReplayStep:
 
     def reserve(self, pending: Pending) -> Verdict:
         """The verdict for ``pending`` once its key is reserved (synchronous stores)."""
-        if pending.key is None:
-            return accept(pending, None)
+        assert pending.key is not None
         token = self._token_prefix + str(next(self._counter))
         try:
             state = self.store.reserve(pending.key, self._timeout, token)
@@ -45,8 +44,7 @@ class ReplayStep:
 
     async def areserve(self, pending: Pending) -> Verdict:
         """Async twin of :meth:`reserve`."""
-        if pending.key is None:
-            return accept(pending, None)
+        assert pending.key is not None
         token = self._token_prefix + str(next(self._counter))
         try:
             state = await self.store.areserve(pending.key, self._timeout, token)
