@@ -74,7 +74,7 @@ class Guard:
 
             audit = DeliveryLog(config.audit)
         self.audit = audit
-        self.clock = clock
+        self._clock = clock
         # Everything a request reads is in one pipeline built from one config and never
         # changed after; reload() builds a whole new one and swaps this one reference.
         self._live = Pipeline(
@@ -116,6 +116,15 @@ class Guard:
     def __repr__(self) -> str:
         live = self._live
         return f"Guard(routes={list(live.routes)!r}, store={type(live.store).__name__})"
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The Unix time source for timestamps and secret expiry."""
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        self._clock = self._live.clock = clock
 
     @property
     def config(self) -> Config:
@@ -181,7 +190,7 @@ class Guard:
                 )
                 keep = not self._own_store or config.replay == live.config.replay
                 store = live.store if keep else open_store(config.replay)
-                new = Pipeline(config, store, self.clock)
+                new = Pipeline(config, store, self._clock)
             except ConfigError as exc:
                 logger.error(
                     "webhook_guard config reload failed; the running config stays: %s",
