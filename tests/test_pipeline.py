@@ -157,3 +157,10 @@ def test_close_leaves_a_passed_store_open_and_closes_its_own_delivery_log(
     # Closing flushed the delivery log: the row is on disk.
     rows = sqlite3.connect(path).execute("select count(*) from deliveries").fetchone()
     assert rows == (1,)
+
+
+def test_a_clock_assigned_later_is_the_one_checks_use(make_guard: GuardFactory) -> None:
+    guard = make_guard({**ROUTE, "secrets": [SW_SECRET]})
+    req = signed(guard)
+    guard.clock = lambda: NOW + 3600
+    assert guard.check(req).reason is Reason.TIMESTAMP_TOO_OLD
