@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from ..clientcert import from_asgi
 from ..guard import Guard
+from ..pipeline import NOT_SET_UP
 from ..request import WebhookRequest
 from ..routes import SAFE_PATH
 from ..untrusted import shown
@@ -230,7 +231,7 @@ def webhook_verdict(request: Request) -> Verdict:
             shown(request.url.path),
             "no route covers this path" if verdict else "GuardMiddleware is not installed",
         )
-        raise HTTPException(500, "webhook verification is not set up for this path")
+        raise HTTPException(500, NOT_SET_UP)
     guard = state.get("webhook_guard")
     if isinstance(guard, Guard):
         scope = request.scope
