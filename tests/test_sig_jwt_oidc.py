@@ -150,8 +150,14 @@ def _b64(data: dict[str, Any] | bytes) -> str:
         ("Bearer " + "a" * 9000, Reason.SIGNATURE_MALFORMED),
         ("Bearer é.é.é", Reason.SIGNATURE_MALFORMED),
         # alg "none" and HS256 (key confusion with the RSA public key) are refused.
-        (f"Bearer {_b64({'alg': 'none', 'kid': 'k'})}.{_b64({'aud': AUDIENCE})}.", Reason.SIGNATURE_MALFORMED),
-        (f"Bearer {_b64({'alg': 'HS256', 'kid': 'k'})}.{_b64({})}.{_b64(b'x')}", Reason.SIGNATURE_MALFORMED),
+        (
+            f"Bearer {_b64({'alg': 'none', 'kid': 'k'})}.{_b64({'aud': AUDIENCE})}.",
+            Reason.SIGNATURE_MALFORMED,
+        ),
+        (
+            f"Bearer {_b64({'alg': 'HS256', 'kid': 'k'})}.{_b64({})}.{_b64(b'x')}",
+            Reason.SIGNATURE_MALFORMED,
+        ),
         (f"Bearer {_b64({'alg': 'RS256'})}.{_b64({})}.{_b64(b'x')}", Reason.SIGNATURE_MALFORMED),
     ],
 )

@@ -120,7 +120,9 @@ def test_each_type_and_version_verifies(
 ) -> None:
     server, pair, fetcher = aws
     message = (
-        notification() if kind == "Notification" else confirmation(kind.replace("Unsub", "UnsubscribeConfirmation"))
+        notification()
+        if kind == "Notification"
+        else confirmation(kind.replace("Unsub", "UnsubscribeConfirmation"))
     )
     outcome = check(fetcher, sign_sns(message, pair.private_key, version=version))
     assert isinstance(outcome, SnsMessage), outcome
@@ -204,7 +206,9 @@ def test_a_valid_message_for_another_topic_is_refused(
     _, pair, fetcher = aws
     signed = sign_sns(notification(TopicArn="arn:aws:sns:us-east-1:666:attacker"), pair.private_key)
     outcome = check(fetcher, signed)
-    assert outcome == Failure(Reason.SIGNATURE_MISMATCH, "the TopicArn is not one this route accepts")
+    assert outcome == Failure(
+        Reason.SIGNATURE_MISMATCH, "the TopicArn is not one this route accepts"
+    )
     assert isinstance(check(fetcher, signed, topic_arns=[]), Failure)
 
 
@@ -244,7 +248,9 @@ def test_unreachable_or_bad_certificate_is_key_unavailable(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     "body", [b"", b"[]", b"null", b"\xff\xfe", b"{" * 100_000, b'{"Type": "Notification"}']
 )
-def test_hostile_bodies_never_raise(aws: tuple[KeyServer, KeyPair, KeyFetcher], body: bytes) -> None:
+def test_hostile_bodies_never_raise(
+    aws: tuple[KeyServer, KeyPair, KeyFetcher], body: bytes
+) -> None:
     server, _, fetcher = aws
     outcome = check(fetcher, body)
     assert isinstance(outcome, Failure)
