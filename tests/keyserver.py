@@ -48,7 +48,9 @@ class KeyServer:
 @contextlib.contextmanager
 def key_server(directory: Path, *, names: tuple[str, ...] = HOSTS) -> Iterator[KeyServer]:
     ca = CA(directory, name="key-server-ca")
-    issued = ca.issue("keyserver", common_name=names[0], dns=names, client=False)
+    issued = ca.issue(
+        "keyserver", common_name=names[0], dns=names, ips=("127.0.0.1",), client=False
+    )
     server = KeyServer(free_port(), ca)
 
     class Handler(BaseHTTPRequestHandler):

@@ -11,7 +11,11 @@ from typing import Any
 
 import jwt
 import pytest
+import requests
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from google.auth.exceptions import GoogleAuthError
+from google.auth.transport.requests import Request
+from google.oauth2 import id_token
 
 from webhook_guard import Reason
 from webhook_guard.signatures.base import Failure
@@ -200,3 +204,25 @@ def test_jwks_unavailable_is_key_unavailable_never_an_accept(tmp_path: Path) -> 
         outcome = check(fetcher, f"Bearer {token(pair)}")
         assert isinstance(outcome, KeyUnavailable)
         assert "did not serve a JWKS" in outcome.detail
+
+
+def test_google_auth_and_the_guard_agree_on_a_token(
+    google: tuple[KeyServer, KeyPair, KeyFetcher],
+) -> None:
+    """google-auth (what Google's Pub/Sub docs verify push tokens with) accepts the
+    tokens testkeys makes, fetching the same JWKS; the guard accepts exactly those."""
+    server, pair, fetcher = google
+    session = requests.Session()
+    session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify
+    session.verify = str(server.ca.path)
+    certs_url = f"https://127.0.0.1:{server.port}{JWKS_PATH}"
+    good = token(pair)
+    claims = id_token.verify_token(good, Request(session), audience=AUDIENCE, certs_url=certs_url)
+    assert claims["iss"] in ("accounts.google.com", "https://accounts.google.com")
+    assert isinstance(check(fetcher, f"Bearer {good}"), dict)
+    other_audience = token(pair, audience="https://elsewhere.example/")
+    with pytest.raises((ValueError, GoogleAuthError, jwt.PyJWTError)):
+        id_token.verify_token(
+            other_audience, Request(session), audience=AUDIENCE, certs_url=certs_url
+        )
+    assert isinstance(check(fetcher, f"Bearer {other_audience}"), Failure)
