@@ -37,6 +37,10 @@ GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
 # Regions are like us-east-1, us-gov-west-1, cn-north-1, ap-southeast-5.
 _SNS_HOST = re.compile(r"sns\.[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}\.amazonaws\.com(?:\.cn)?")
 _SNS_CERT_PATH = re.compile(r"/SimpleNotificationService-[0-9a-f]{32}\.pem")
+# PayPal's PAYPAL-CERT-URL, e.g. https://api.paypal.com/v1/notifications/certs/CERT-360caa42-
+# fca2a594-a5cafa77 (live) or api.sandbox.paypal.com (sandbox); api-m is the newer API host.
+_PAYPAL_HOST = re.compile(r"api(?:-m)?(?:\.sandbox)?\.paypal\.com")
+_PAYPAL_CERT_PATH = re.compile(r"/v1/notifications/certs/CERT-[0-9A-Za-z-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,13 @@ def sns_subscribe_url_ok(url: str) -> bool:
         return False
     query = urllib.parse.parse_qs(parts.query, strict_parsing=False)
     return query.get("Action") == ["ConfirmSubscription"] and "TopicArn" in query
+
+
+def paypal_certificate_url_ok(url: str) -> bool:
+    """Whether ``url`` is a PayPal webhook certificate URL:
+    ``https://api[-m][.sandbox].paypal.com/v1/notifications/certs/CERT-...``."""
+    parts = _pinned_https(url, _PAYPAL_HOST)
+    return parts is not None and not parts.query and bool(_PAYPAL_CERT_PATH.fullmatch(parts.path))
 
 
 def google_jwks_url_ok(url: str) -> bool:
@@ -247,6 +258,7 @@ __all__ = [
     "KeyFetcher",
     "KeyUnavailable",
     "google_jwks_url_ok",
+    "paypal_certificate_url_ok",
     "sns_certificate_url_ok",
     "sns_subscribe_url_ok",
 ]

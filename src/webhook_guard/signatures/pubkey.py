@@ -31,6 +31,7 @@ from ..verdict import Reason
 from .base import Failure
 from .ed25519 import KEY_SIZE as ED25519_KEY_SIZE
 from .ed25519 import SIGNATURE_SIZE as ED25519_SIGNATURE_SIZE
+from .keyfetch import KeyFetcher, KeyUnavailable
 
 Algorithm = Literal["ed25519", "ecdsa-p256-sha256", "rsa-sha256", "rsa-sha1"]
 ALGORITHMS: tuple[Algorithm, ...] = ("ed25519", "ecdsa-p256-sha256", "rsa-sha256", "rsa-sha1")
@@ -115,6 +116,24 @@ def _fits(key: object, algorithm: Algorithm) -> bool:
     return isinstance(key, rsa.RSAPublicKey) and MIN_RSA_BITS <= key.key_size <= MAX_RSA_BITS
 
 
+def fetched_certificate_key(
+    fetcher: KeyFetcher, url: str, algorithm: Algorithm
+) -> PublicKey | KeyUnavailable:
+    """The public key of the PEM certificate ``fetcher`` serves at ``url`` (AWS SNS,
+    PayPal). Anything but a certificate with a key for ``algorithm`` is unavailable
+    (503): the pinned host served it, so the sender is not to blame."""
+    pem = fetcher.get(url)
+    if isinstance(pem, KeyUnavailable):
+        return pem
+    try:
+        key = _public(x509.load_pem_x509_certificate(pem).public_key())
+    except ValueError:
+        return KeyUnavailable(f"{url} did not serve a PEM certificate")
+    if key is None or not _fits(key, algorithm):
+        return KeyUnavailable(f"{url} did not serve a certificate with {_EXPECTED_KEY[algorithm]}")
+    return key
+
+
 def decode_signature(text: str, encoding: Literal["hex", "base64"] = "base64") -> bytes | Failure:
     """The signature bytes in ``text`` (untrusted header or body text), or the failure."""
     detail = f"the signature is not {encoding}"
@@ -193,6 +212,7 @@ __all__ = [
     "Algorithm",
     "PublicKey",
     "decode_signature",
+    "fetched_certificate_key",
     "load_public_key",
     "verify_signature",
     "verify_text",

@@ -18,13 +18,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from ..verdict import Reason
 from .base import Failure
 from .keyfetch import KeyFetcher, KeyUnavailable, sns_certificate_url_ok
-from .pubkey import MAX_RSA_BITS, MIN_RSA_BITS, Algorithm, verify_text
+from .pubkey import Algorithm, fetched_certificate_key, verify_text
 from .timestamps import parse_timestamp, timestamp_outcome
 
 NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
@@ -136,15 +133,9 @@ def verify_sns(
     )
     if isinstance(ts, Failure):
         return ts
-    pem = fetcher.get(cert_url)
-    if isinstance(pem, KeyUnavailable):
-        return pem
-    try:
-        key = x509.load_pem_x509_certificate(pem).public_key()
-    except ValueError:
-        return KeyUnavailable(f"{cert_url} did not serve a PEM certificate")
-    if not isinstance(key, rsa.RSAPublicKey) or not MIN_RSA_BITS <= key.key_size <= MAX_RSA_BITS:
-        return KeyUnavailable(f"{cert_url} did not serve an RSA certificate")
+    key = fetched_certificate_key(fetcher, cert_url, algorithm)
+    if isinstance(key, KeyUnavailable):
+        return key
     failure = verify_text(key, algorithm, signature, signed)
     if failure is not None:
         return failure

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
 from .ed25519 import public_key_for
+from .paypal import AUTH_ALGO, signed_string
 from .pubkey import Algorithm
 from .sns import SIGNED_FIELDS, canonical_string
 
@@ -164,6 +165,27 @@ def sign_sns(message: Mapping[str, Any], private_key: str, *, version: str = "2"
     return {**message, "SignatureVersion": version, "Signature": signature}
 
 
+def sign_paypal(
+    pair: KeyPair,
+    body: bytes,
+    *,
+    webhook_id: str,
+    cert_url: str,
+    transmission_id: str = "69cd13f0-d67a-11e5-baa3-778b53f4ae55",
+    transmission_time: str = "2016-02-18T20:01:35Z",
+) -> dict[str, str]:
+    """The PAYPAL-* headers PayPal would send with ``body`` (names in lower case)."""
+    message = signed_string(transmission_id, transmission_time, webhook_id, body)
+    signature = base64.b64encode(sign("rsa-sha256", pair.private_key, message)).decode()
+    return {
+        "paypal-transmission-id": transmission_id,
+        "paypal-transmission-time": transmission_time,
+        "paypal-transmission-sig": signature,
+        "paypal-auth-algo": AUTH_ALGO,
+        "paypal-cert-url": cert_url,
+    }
+
+
 def google_oidc_token(
     pair: KeyPair,
     *,
@@ -201,5 +223,6 @@ __all__ = [
     "keypair",
     "self_signed_certificate",
     "sign",
+    "sign_paypal",
     "sign_sns",
 ]
