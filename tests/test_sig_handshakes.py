@@ -98,6 +98,13 @@ def test_meta_refuses_wrong_tokens(query: dict[str, str], reason: Reason | None)
     assert "meatyhamhock" not in outcome.detail
 
 
+def test_meta_token_with_lone_surrogates_is_refused_not_raised() -> None:
+    query = {"hub.mode": "subscribe", "hub.verify_token": "\ud800\udcff", "hub.challenge": "1"}
+    outcome = handshakes.meta(query, b"meatyhamhock")
+    assert isinstance(outcome, Failure)
+    assert outcome.reason is Reason.TOKEN_INVALID
+
+
 def test_meta_ignores_requests_that_are_not_a_subscribe() -> None:
     assert handshakes.meta({}, b"t") is None
     assert handshakes.meta({"hub.mode": "unsubscribe", "hub.verify_token": "t"}, b"t") is None

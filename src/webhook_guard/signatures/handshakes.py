@@ -133,7 +133,8 @@ def meta(query: Mapping[str, str], verify_token: bytes) -> HandshakeAnswer | Fai
     given = query.get("hub.verify_token")
     if not given:
         return Failure(Reason.TOKEN_MISSING, "hub.verify_token is missing")
-    if not hmac.compare_digest(given.encode(), verify_token):
+    # surrogatepass: a query decoded with replacement or escapes must not raise here.
+    if not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), verify_token):
         return Failure(Reason.TOKEN_INVALID, "hub.verify_token does not match the route's")
     challenge = _challenge(query.get("hub.challenge"))
     if challenge is None:
