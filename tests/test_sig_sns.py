@@ -13,8 +13,18 @@ import pytest
 
 from webhook_guard import Reason
 from webhook_guard.signatures.base import Failure
-from webhook_guard.signatures.keyfetch import KeyFetcher, KeyUnavailable, sns_certificate_url_ok
-from webhook_guard.signatures.sns import SnsMessage, canonical_string, verify_sns
+from webhook_guard.signatures.keyfetch import (
+    KeyFetcher,
+    KeyUnavailable,
+    sns_certificate_url_ok,
+    sns_subscribe_url_ok,
+)
+from webhook_guard.signatures.sns import (
+    SnsMessage,
+    canonical_string,
+    confirm_subscription,
+    verify_sns,
+)
 from webhook_guard.signatures.testkeys import KeyPair, keypair, sign_sns
 
 from .keyserver import SNS_CERT_PATH, SNS_HOST, KeyServer, key_server
@@ -264,3 +274,36 @@ def test_no_window_still_parses_the_timestamp(aws: tuple[KeyServer, KeyPair, Key
     outcome = check(fetcher, old, tolerance=None)
     assert isinstance(outcome, SnsMessage)
     assert outcome.timestamp == 1_335_920_046
+
+
+def test_confirming_a_verified_subscription_visits_only_its_pinned_url(
+    aws: tuple[KeyServer, KeyPair, KeyFetcher],
+) -> None:
+    server, pair, fetcher = aws
+    outcome = check(fetcher, sign_sns(confirmation(), pair.private_key))
+    assert isinstance(outcome, SnsMessage)
+    confirm_path = SUBSCRIBE.removeprefix(f"https://{SNS_HOST}")
+    server.serve(confirm_path, "<ConfirmSubscriptionResponse/>")
+    confirmer = KeyFetcher(
+        sns_subscribe_url_ok,
+        ttl=0,
+        pins=server.pins(),
+        ssl_context=server.client_context(),
+    )
+    assert confirm_subscription(outcome, confirmer) is None
+    assert server.requests[-1] == confirm_path
+    # A notification, or a SubscribeURL for another topic or host, is never visited.
+    note = check(fetcher, sign_sns(notification(), pair.private_key))
+    assert isinstance(note, SnsMessage)
+    assert isinstance(confirm_subscription(note, confirmer), KeyUnavailable)
+    for url in (
+        SUBSCRIBE.replace(TOPIC, TOPIC + "-other"),
+        SUBSCRIBE.replace(SNS_HOST, "evil.com"),
+    ):
+        forged = SnsMessage(outcome.type, "m", TOPIC, NOW, url, {})
+        assert isinstance(confirm_subscription(forged, confirmer), KeyUnavailable)
+    assert server.requests.count(confirm_path) == 1
+    server.serve(confirm_path, "denied", 403)
+    assert confirm_subscription(outcome, confirmer) == KeyUnavailable(
+        f"fetching {SUBSCRIBE} answered HTTP 403"
+    )

@@ -14,13 +14,14 @@ therefore also requires the message's ``TopicArn`` to be one the route names.
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..verdict import Reason
 from .base import Failure
-from .keyfetch import KeyFetcher, KeyUnavailable, sns_certificate_url_ok
+from .keyfetch import KeyFetcher, KeyUnavailable, sns_certificate_url_ok, sns_subscribe_url_ok
 from .pubkey import Algorithm, fetched_certificate_key, verify_text
 from .timestamps import parse_timestamp, timestamp_outcome
 
@@ -154,10 +155,35 @@ def verify_sns(
     )
 
 
+def confirm_subscription(message: SnsMessage, fetcher: KeyFetcher) -> KeyUnavailable | None:
+    """Confirm a verified ``SubscriptionConfirmation`` by visiting its ``SubscribeURL``.
+
+    Opt-in (the route's ``handshake: {confirm: true}``): the URL is signed by AWS, and is
+    still visited only on a pinned SNS host, for the message's own topic.
+
+    Args:
+        fetcher: built with ``allowed=sns_subscribe_url_ok`` and ``ttl=0`` (nothing to
+            cache); the URL is checked again here.
+
+    Returns:
+        ``None`` when AWS answered 200, else why not (the caller may answer 503 so SNS
+        retries the confirmation).
+    """
+    url = message.subscribe_url
+    if message.type != "SubscriptionConfirmation" or not url or not sns_subscribe_url_ok(url):
+        return KeyUnavailable("the message has no SubscribeURL on an SNS host")
+    topics = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("TopicArn")
+    if topics != [message.topic_arn]:
+        return KeyUnavailable("the SubscribeURL is for another topic")
+    outcome = fetcher.get(url)
+    return outcome if isinstance(outcome, KeyUnavailable) else None
+
+
 __all__ = [
     "SIGNED_FIELDS",
     "VERSIONS",
     "SnsMessage",
     "canonical_string",
+    "confirm_subscription",
     "verify_sns",
 ]
