@@ -187,7 +187,8 @@ class KeyFetcher:
                 use it to make a fetch each: a younger entry is still served.
         """
         if not self._allowed(url):
-            return KeyUnavailable(f"{url[:200]!r} is not a URL this key may come from")
+            # The URL is the sender's choice: not repeated in a detail that gets logged.
+            return KeyUnavailable("the key URL is not one this key may come from")
         now = self._clock()
         with self._lock:
             entry = self._cache.get(url)
