@@ -8,6 +8,7 @@ from ..config import RouteConfig
 from ..request import WebhookRequest
 from ..secrets import MAX_ACTIVE_SECRETS, Secret
 from ..signatures.base import Failure, HmacScheme, ParsedSignature
+from ..signatures.timestamps import check_window
 from ..verdict import Reason
 
 
@@ -46,20 +47,9 @@ class SignatureCheck:
                 Reason.TIMESTAMP_MALFORMED,
                 "the timestamp must be Unix seconds: 1 to 12 ASCII digits",
             )
-        ts = int(raw)
-        age = int(now) - ts
         tolerance = self.tolerance
         assert tolerance is not None
-        if age > tolerance:
-            return Failure(
-                Reason.TIMESTAMP_TOO_OLD, f"timestamp is {age} s old; tolerance {tolerance} s"
-            )
-        if -age > tolerance:
-            return Failure(
-                Reason.TIMESTAMP_IN_FUTURE,
-                f"timestamp is {-age} s in the future; tolerance {tolerance} s",
-            )
-        return ts
+        return check_window(tolerance, int(raw), now)
 
     def verify(
         self, parsed: ParsedSignature, req: WebhookRequest, now: float
