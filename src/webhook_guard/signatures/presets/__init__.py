@@ -1,0 +1,42 @@
+"""Provider presets: named, checked fill-ins for the generic ``signature:`` block.
+
+One module per provider (``presets/stripe.py`` holds ``provider: stripe``), each with a
+``PRESETS`` mapping of the names it defines. A preset is correct only when a request
+signed by the provider's own SDK, or by its documented algorithm, verifies:
+tests/test_presets.py signs with the real SDKs and the providers' published test vectors.
+Each preset's ``summary`` feeds its docs page (docs/providers/NAME.md).
+"""
+
+from __future__ import annotations
+
+from . import (
+    bitbucket,
+    convoy,
+    generic,
+    github,
+    gitlab,
+    paddle,
+    shopify,
+    slack,
+    standard,
+    stripe,
+    twilio,
+)
+from .model import SUMMARY_KEYS, Preset
+
+#: Every preset by the name a user types, in the order the docs list them.
+PRESETS: dict[str, Preset] = {
+    **generic.PRESETS,
+    **standard.PRESETS,
+    **stripe.PRESETS,
+    **github.PRESETS,
+    **gitlab.PRESETS,
+    **slack.PRESETS,
+    **shopify.PRESETS,
+    **bitbucket.PRESETS,
+    **convoy.PRESETS,
+    **twilio.PRESETS,
+    **paddle.PRESETS,
+}
+
+__all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]

@@ -1,0 +1,62 @@
+"""What a preset is: :class:`Preset`, and the pieces several presets share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What ``provider: NAME`` fills in for a route.
+
+    Attributes:
+        signature: defaults for the ``signature:`` block (the user's block overrides
+            them key by key); empty for token presets.
+        event_id: the default ``event_id:`` of the route (``auto``: the scheme's ID
+            header, else a digest of the verified signature).
+        token_header: token presets only: the route's ``secrets`` are compared, in
+            constant time, with this header instead of verifying a signature.
+        ed25519: overrides applied when the route sets ``signature.algorithm: ed25519``.
+        summary: docs-ready facts, keyed by topic.
+    """
+
+    signature: Mapping[str, Any]
+    event_id: str | Mapping[str, str] = "auto"
+    token_header: str | None = None
+    ed25519: Mapping[str, Any] = field(default_factory=dict)
+    summary: Mapping[str, str] = field(default_factory=dict)
+
+
+#: The topics of every preset's ``summary``, in the order the docs show them.
+SUMMARY_KEYS = (
+    "headers",
+    "signature",
+    "signed bytes",
+    "key",
+    "event id",
+    "timestamp",
+    "tolerance",
+    "quirks",
+)
+
+STANDARD: dict[str, Any] = {
+    "header": ["webhook-signature", "svix-signature"],
+    "timestamp_header": ["webhook-timestamp", "svix-timestamp"],
+    "id_header": ["webhook-id", "svix-id"],
+    "algorithm": "sha256",
+    "encoding": "base64",
+    "format": "list",
+    "separator": " ",
+    "version": "v1",
+    "signed_content": "{id}.{timestamp}.{body}",
+    "secret_prefix": "whsec_",
+    "secret_encoding": "base64",
+}
+
+HUB = {"algorithm": "sha256", "encoding": "hex", "prefix": "sha256=", "format": "plain"}
+
+# Appended to the "event id" summary of presets whose ID header is outside the signature
+# (see docs/architecture.md, "Event IDs and replay keys").
+UNSIGNED_ID = "; the header is not signed, so the replay check keys on the verified signature"

@@ -1,0 +1,36 @@
+"""Stripe.
+
+Sources: stripe-python 16.1.0 stripe/_webhook.py.
+"""
+
+from __future__ import annotations
+
+from .model import Preset
+
+PRESETS: dict[str, Preset] = {
+    "stripe": Preset(
+        signature={
+            "header": "stripe-signature",
+            "format": "kv",
+            "separator": ",",
+            "version": "v1",
+            "timestamp_key": "t",
+            "algorithm": "sha256",
+            "encoding": "hex",
+            "signed_content": "{timestamp}.{body}",
+        },
+        event_id={"json": "/id"},
+        summary={
+            "tolerance": "the route's `tolerance` (default 300 s), in both directions",
+            "headers": "`Stripe-Signature: t=<ts>,v1=<hex>[,v1=<hex>...]`",
+            "signature": "HMAC-SHA256, lowercase hex; only `v1` counts (`v0` test-mode "
+            "signatures are ignored, so a `v0`-only header is malformed)",
+            "signed bytes": "`{t}.{body}`",
+            "key": "the `whsec_...` string used as it is (UTF-8 bytes, NOT base64-decoded)",
+            "event id": "the body's `id` (`evt_...`), else a digest of the signature",
+            "timestamp": "`t=`, Unix seconds, checked both ways (stripe-python checks only "
+            "the past)",
+            "quirks": "several `v1` during a secret roll; keep event IDs 3 days",
+        },
+    ),
+}
