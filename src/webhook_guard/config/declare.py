@@ -43,6 +43,9 @@ class Key:
     section: Section | None = None
     schema: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     """JSON Schema constraints the kind does not imply (patterns, alternatives)."""
+    see: str = ""
+    """Where the docs say more, linked from the reference page: ``#anchor`` on that page,
+    or a page under docs/ (``guides/redis.md``)."""
 
     def __post_init__(self) -> None:
         # A declaration its kind cannot use fails at import, not on some user's config.

@@ -4,15 +4,16 @@ and one-line doc (route keys and ``defaults`` in :mod:`.route_keys`, the rest he
 Derived from these declarations: the keys each mapping accepts and the "did you mean"
 hints (:mod:`.values`), the defaults of the parser and of the dataclasses in
 :mod:`.model`, the bounds and choices the parser enforces, ``DEFAULTS``, ``ROUTE_KEYS``
-and the JSON Schema (:mod:`webhook_guard.schema`). tests/test_docs.py holds the tables of
-docs/reference/configuration.md to the schema (keys, defaults, required keys), so the
+and the JSON Schema (:mod:`webhook_guard.schema`). The tables of
+docs/reference/configuration.md are generated from them too (:mod:`.reference`), so the
 reference page cannot drift either. What a declaration cannot say (secrets resolving,
 allowlists not overlapping trusted proxies, one key depending on another) is checked in
 the parser, which stays the authority.
 
 Adding a key: declare it in its section, add its field to the dataclass in :mod:`.model`,
 read it in :mod:`.parse` or :mod:`.route` (``get(SECTION, block, name, where)`` for a
-plain one), and add its row to docs/reference/configuration.md.
+plain one), and run ``python -m webhook_guard.config.reference`` to add its row to
+docs/reference/configuration.md.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ CLIENT_CERT_HEADERS = Section(
         ),
         Key(
             "xfcc",
-            "Envoy's x-forwarded-client-cert instead (true, or its header name); one element only.",
+            "Envoy's x-forwarded-client-cert instead (true, or its header name), with one "
+            "element (Envoy's forward_client_cert_details: SANITIZE_SET).",
             "custom",
             schema={"oneOf": [{"const": True}, {"type": "string", "pattern": HEADER_PATTERN}]},
         ),
@@ -75,9 +77,11 @@ NETWORK = Section(
     (
         Key(
             "client_ip",
-            "The one source of the client address.",
+            "The one source of the client address: the socket peer, or a header believed "
+            "only from trusted_proxies.",
             "custom",
             default="x-forwarded-for",
+            see="guides/behind-proxies.md",
             schema={
                 "anyOf": [
                     {"enum": list(CLIENT_IP_SOURCES)},
@@ -87,14 +91,14 @@ NETWORK = Section(
         ),
         Key(
             "trusted_proxies",
-            "Peers whose forwarding headers are believed: CIDRs or named sets (loopback, "
-            "private, cloudflare).",
+            "Proxies whose forwarding headers are believed: CIDRs, named sets (loopback, "
+            "private, cloudflare) or file:PATH; none: the socket peer is the client.",
             "strings",
         ),
         Key(
             "deny_ips",
-            "Addresses refused on every route (wins over allow_ips); the same entries as "
-            "allow_ips.",
+            "Addresses refused on every route (ip_not_allowed), checked before allow_ips; "
+            "the same entries as allow_ips.",
             "strings",
         ),
         Key(
@@ -111,7 +115,13 @@ NETWORK = Section(
             "bool",
             default=False,
         ),
-        Key("client_cert", CLIENT_CERT_HEADERS.doc, "section", section=CLIENT_CERT_HEADERS),
+        Key(
+            "client_cert",
+            CLIENT_CERT_HEADERS.doc,
+            "section",
+            section=CLIENT_CERT_HEADERS,
+            see="#networkclient_cert",
+        ),
     ),
 )
 
@@ -125,6 +135,7 @@ REPLAY = Section(
             "password out of the file.",
             "str",
             default=MEMORY_STORE,
+            see="guides/redis.md",
         ),
         Key(
             "max_entries",
@@ -135,7 +146,8 @@ REPLAY = Section(
         ),
         Key(
             "processing_timeout",
-            "Seconds an event stays reserved while its handler runs.",
+            "Seconds an event stays reserved while its handler runs; also the Retry-After "
+            "of event_in_flight.",
             "int",
             default=60,
             minimum=1,
@@ -144,7 +156,7 @@ REPLAY = Section(
         Key(
             "retention",
             "Seconds a processed event is remembered (default 3 days: Stripe's and "
-            "Paddle's retry horizon); at least 2 x tolerance.",
+            "Paddle's retry horizon); at least 2 x the tolerance of every route.",
             "int",
             default=259_200,
             minimum=1,
@@ -159,14 +171,15 @@ REPLAY = Section(
         ),
         Key(
             "prefix",
-            "Redis key prefix, so several guards (or apps) can share one Redis.",
+            "Redis only: put in front of every key (<prefix><route>:<event id>), so several "
+            "guards or apps can share one Redis.",
             "custom",
             default=DEFAULT_PREFIX,
             schema={"type": "string", "maxLength": 100},
         ),
         Key(
             "socket_timeout",
-            "Seconds a Redis call may take before the on_store_error policy applies.",
+            "Redis only: seconds to connect or answer before the on_store_error policy applies.",
             "custom",
             default=DEFAULT_SOCKET_TIMEOUT,
             schema={"type": "number", "exclusiveMinimum": 0, "maximum": 60},
@@ -200,11 +213,19 @@ AUDIT = Section(
     (
         Key(
             "path",
-            "SQLite file of the delivery log, shared by every worker.",
+            "SQLite file of the delivery log, appended to by every worker (WAL mode): on a "
+            "local disk the app can write; relative to the app's working directory; created "
+            "readable by owner and group only.",
             "str",
             required=True,
         ),
-        Key("retention", AUDIT_RETENTION.doc, "section", section=AUDIT_RETENTION),
+        Key(
+            "retention",
+            AUDIT_RETENTION.doc,
+            "section",
+            section=AUDIT_RETENTION,
+            see="#auditretention",
+        ),
         Key(
             "store_bodies",
             "Also keep each body (they may hold personal data; size and SHA-256 always).",
@@ -219,7 +240,11 @@ TLS = Section(
     (
         Key("certfile", "Server certificate (PEM, with its chain).", "str", required=True),
         Key("keyfile", "Its private key (PEM), unless in certfile.", "str"),
-        Key("client_ca", "CA bundle client certificates must chain to.", "str"),
+        Key(
+            "client_ca",
+            "CA bundle client certificates must chain to; without it none is asked for.",
+            "str",
+        ),
         Key(
             "client_cert",
             "With client_ca: required (refused in the handshake) or optional (routes' "
@@ -248,12 +273,12 @@ TOP = Section(
             required=True,
             schema={"const": 1},
         ),
-        Key("defaults", SETTINGS.doc, "section", section=SETTINGS),
-        Key("network", NETWORK.doc, "section", section=NETWORK),
-        Key("replay", REPLAY.doc, "section", section=REPLAY),
-        Key("routes", "The protected webhook routes.", "custom", required=True),
-        Key("audit", AUDIT.doc, "section", section=AUDIT),
-        Key("tls", TLS.doc, "section", section=TLS),
+        Key("defaults", SETTINGS.doc, "section", section=SETTINGS, see="#defaults"),
+        Key("network", NETWORK.doc, "section", section=NETWORK, see="#network"),
+        Key("replay", REPLAY.doc, "section", section=REPLAY, see="#replay"),
+        Key("routes", "The protected webhook routes.", "custom", required=True, see="#routes"),
+        Key("audit", AUDIT.doc, "section", section=AUDIT, see="#audit"),
+        Key("tls", TLS.doc, "section", section=TLS, see="#tls"),
     ),
 )
 

@@ -31,7 +31,7 @@ def _spec_default(name: str) -> Any:
     return next(f.default for f in dataclasses.fields(SignatureSpec) if f.name == name)
 
 
-def _any_case(words: tuple[str, ...]) -> str:
+def any_case(words: tuple[str, ...]) -> str:
     """A regex (ECMA-262, no inline flags) matching any of ``words`` in any case."""
     spelled = ("".join(f"[{c}{c.lower()}]" for c in word) for word in words)
     return f"^({'|'.join(spelled)})$"
@@ -75,6 +75,7 @@ SETTINGS = Section(
             "choice",
             default="enforce",
             choices=MODES,
+            see="guides/report-mode.md",
         ),
         Key(
             "methods",
@@ -84,7 +85,7 @@ SETTINGS = Section(
             # Any case, as the parser upper-cases them.
             schema={
                 "type": "array",
-                "items": {"type": "string", "pattern": _any_case(HTTP_METHODS)},
+                "items": {"type": "string", "pattern": any_case(HTTP_METHODS)},
                 "minItems": 1,
             },
         ),
@@ -96,7 +97,11 @@ SETTINGS = Section(
 SIGNATURE = Section(
     "The generic signature scheme; with a provider, overrides its preset.",
     (
-        Key("header", "Header(s) carrying the signature(s).", "headers"),
+        Key(
+            "header",
+            "The header(s) holding the signature(s); of a list, the first present is read.",
+            "headers",
+        ),
         Key(
             "algorithm",
             "The HMAC digest (or ed25519).",
@@ -127,7 +132,7 @@ SIGNATURE = Section(
         ),
         Key(
             "separator",
-            "What separates the items of a kv or list header (',' for kv, ' ' for list).",
+            "What separates the items of a kv or list header (',' for kv, a space for list).",
             "str",
         ),
         Key(
@@ -139,12 +144,17 @@ SIGNATURE = Section(
         Key("timestamp_key", "kv format: the key holding the timestamp (e.g. 't').", "str"),
         Key(
             "signed_content",
-            "What is signed; placeholders {id} {timestamp} {body} {method} {url} {path}.",
+            "What is signed: a template with {body} once and optionally {id}, {timestamp}, "
+            "{method}, {path}, {url}.",
             "str",
             default=_spec_default("signed_content"),
         ),
-        Key("timestamp_header", "Header with the Unix timestamp.", "headers"),
-        Key("id_header", "Header with the delivery ID.", "headers"),
+        Key("timestamp_header", "Header with the signed timestamp (Unix seconds).", "headers"),
+        Key(
+            "id_header",
+            "Header with the delivery ID (used in {id} and for replay protection).",
+            "headers",
+        ),
         Key(
             "secret_prefix",
             "Stripped from each secret, e.g. 'whsec_'.",
@@ -153,7 +163,8 @@ SIGNATURE = Section(
         ),
         Key(
             "secret_encoding",
-            "How the secret (after secret_prefix) becomes key bytes.",
+            "How the secret (after secret_prefix) becomes key bytes: raw (its UTF-8 "
+            "bytes) or base64.",
             "choice",
             default=_spec_default("secret_encoding"),
             choices=SECRET_ENCODINGS,
@@ -186,15 +197,22 @@ TOKEN = Section(
     "A shared token the sender puts in the URL, a header or basic auth (set exactly one "
     "of query, header, basic).",
     (
-        Key("query", "Query parameter.", "str"),
-        Key("header", "Header carrying the token.", "header"),
+        Key("query", "The query parameter holding the token, e.g. 'token'.", "str"),
+        Key("header", "The header holding the token, e.g. 'X-Gitlab-Token'.", "header"),
         Key(
             "basic",
-            "HTTP basic auth: true (any username) or the username.",
+            "HTTP basic auth: true (any username) or the required username; the password "
+            "is the token.",
             "custom",
             schema={"oneOf": [{"const": True}, {"type": "string", "pattern": "^[^:]+$"}]},
         ),
-        Key("secrets", "Accepted token values.", "custom", required=True),
+        Key(
+            "secrets",
+            "The accepted tokens, in the same forms as signing secrets.",
+            "custom",
+            required=True,
+            see="#secrets",
+        ),
     ),
     schema={"oneOf": [{"required": [k]} for k in TOKEN_SOURCES]},
 )
@@ -213,7 +231,8 @@ CLIENT_CERT_RULE = Section(
         Key(
             "subjects",
             "Names accepted: the certificate's DNS names (subjectAltName), else its subject "
-            "CN; case-insensitive, exact.",
+            "CN; case-insensitive, exact; a wildcard certificate matches only the same "
+            "wildcard.",
             "strings",
             required=True,
             schema={"minItems": 1},
@@ -227,14 +246,16 @@ ROUTE = Section(
     (
         Key(
             "name",
-            "Unique route name (verdict.route).",
+            "Unique route name, reported as verdict.route: letters, digits, '_', '.', '-' "
+            "(at most 64).",
             "custom",
             required=True,
             schema={"type": "string", "pattern": NAME_PATTERN},
         ),
         Key(
             "path",
-            "Exact path, or a prefix pattern ending in '/*'.",
+            "An exact path, or a prefix pattern ending in '/*' ('/a/*' covers '/a/b' and "
+            "'/a/', not '/a').",
             "custom",
             required=True,
             schema={"type": "string", "pattern": "^/"},
@@ -244,11 +265,17 @@ ROUTE = Section(
             "provider",
             "Signature preset; 'generic' needs a signature block.",
             "custom",
+            see="providers/index.md",
             schema={"enum": sorted(PRESETS)},
         ),
-        Key("signature", SIGNATURE.doc, "section", section=SIGNATURE),
-        Key("secrets", "Signing secrets: current first, then previous ones.", "custom"),
-        Key("token", TOKEN.doc, "section", section=TOKEN),
+        Key("signature", SIGNATURE.doc, "section", section=SIGNATURE, see="#signature"),
+        Key(
+            "secrets",
+            "Signing secrets: current first, then previous ones.",
+            "custom",
+            see="#secrets",
+        ),
+        Key("token", TOKEN.doc, "section", section=TOKEN, see="#token"),
         Key(
             "event_id",
             "Where the delivery ID for replay protection comes from: 'auto' (the scheme's "
@@ -256,18 +283,21 @@ ROUTE = Section(
             "pointer into the verified body.",
             "custom",
             default="auto",
+            see="#event_id",
         ),
         *(key for key in SETTINGS if key.name != "methods"),
         Key(
             "public_url",
-            "The address the provider calls, for schemes that sign the URL.",
+            "The scheme and host the provider calls (e.g. https://hooks.example.com), for "
+            "schemes that sign the URL.",
             "custom",
             schema={"type": "string", "pattern": "^https?://"},
         ),
         Key(
             "allow_ips",
-            "Source addresses allowed: CIDRs, provider lists (github, stripe, cloudflare, "
-            "aws:SERVICE[/region]), named sets or file:PATH.",
+            "The only client addresses allowed on this route: CIDRs, provider lists (github, "
+            "stripe, cloudflare, aws:SERVICE[/region]), named sets or file:PATH; must not "
+            "overlap network.trusted_proxies.",
             "strings",
         ),
         Key(
@@ -276,17 +306,24 @@ ROUTE = Section(
             "Authorization) on to the upstream; by default it is stripped. Needs a token.",
             "bool",
             default=False,
+            see="getting-started/reverse-proxy.md#credentials",
         ),
         Key(
             "commit_on",
-            "Handler answers that use the event up: '2xx' (anything else releases it, so "
-            "the provider's retry is processed) or 'below_500' (a 4xx means processed, "
-            "never send again).",
+            "Handler answers that use the event up: '2xx' (any other status, an exception "
+            "or an answer cut short releases it, so the provider's retry is processed) or "
+            "'below_500' (a 4xx means processed, never send again).",
             "choice",
             default="2xx",
             choices=COMMIT_ON,
         ),
-        Key("client_cert", CLIENT_CERT_RULE.doc, "section", section=CLIENT_CERT_RULE),
+        Key(
+            "client_cert",
+            CLIENT_CERT_RULE.doc,
+            "section",
+            section=CLIENT_CERT_RULE,
+            see="#client_cert",
+        ),
     ),
     schema={"anyOf": [{"required": [k]} for k in ("provider", "signature", "token")]},
 )
