@@ -1,7 +1,8 @@
 """Real servers for tests: uvicorn, werkzeug, redis-server and nginx on free loopback ports.
 
 A server the tests need but the machine lacks is an error, not a skip: `.ci/run` installs
-them, and a missing one must fail CI loudly (DESIGN.md section 10).
+them, and a missing one must fail CI loudly: a skipped test would let a change that breaks
+the real server pass unnoticed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Configuration loading and validation (DESIGN.md section 7).
+"""Configuration loading and validation (docs/reference/configuration.md).
 
 Every error config.py and secrets.py can produce is in ``ERROR_CASES``: each row takes a
 small valid configuration, breaks one thing, and states the exact place and message.
@@ -391,7 +391,7 @@ ERROR_CASES = [
         [("routes[1].path", "'/hooks/orders' is already used by routes[0]")],
         id="duplicate-path",
     ),
-    # allow_ips (design section 5)
+    # allow_ips (docs/guides/behind-proxies.md)
     P(
         route(allow_ips=[]),
         [("routes[0].allow_ips", "is empty, which would refuse every request")],

@@ -1,6 +1,7 @@
-"""Refusals reach the server's own output with no logging configured (issue: see every
-delivery), under each server the docs name, run as a real process; and an application
-that configures logging takes over, without a line printed twice."""
+"""Refusals reach the server's own output with no logging configured (an operator sees
+every refused delivery without setting anything up; docs/guides/observability.md), under
+each server the docs name, run as a real process; and an application that configures
+logging takes over, without a line printed twice."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Standard Webhooks v1a (Ed25519) on the ``standard`` preset, behind the ``ed25519`` extra.
 
-No reference library implements v1a yet (providers.md §2.1), so requests are signed per
-the spec with ``cryptography`` directly: base64 Ed25519 signature over
+No reference library implements v1a yet (the standardwebhooks SDK checks v1 signatures
+only), so requests are signed per the Standard Webhooks spec with ``cryptography``
+directly: base64 Ed25519 signature over
 ``{webhook-id}.{webhook-timestamp}.{body}``, public key ``whpk_`` + base64 of 32 bytes.
 """
 

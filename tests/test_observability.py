@@ -1,4 +1,4 @@
-"""Logging, the on_verdict callback and Prometheus metrics (issue: docs & observability)."""
+"""Logging, the on_verdict callback and Prometheus metrics (docs/guides/observability.md)."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ def svix_headers(
 
 
 def test_published_test_vector(make_guard: GuardFactory, clock: FakeClock) -> None:
-    # Vector from the Standard Webhooks libraries and docs.svix.com (providers.md §2.1).
+    # The vector the Standard Webhooks libraries test against and docs.svix.com publishes.
     clock.now = 1614265330
     guard = make_guard(sw_route(secrets=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]))
     headers = {
@@ -109,7 +109,7 @@ def test_rotation_sends_several_signatures(make_guard: GuardFactory) -> None:
 
 def test_malformed_tokens_are_skipped_not_fatal(make_guard: GuardFactory) -> None:
     # standardwebhooks raises ValueError/binascii.Error on these even when a valid signature
-    # follows (providers.md §2.1); we skip them and keep going.
+    # follows (a sender may add versions we do not know); we skip them and keep going.
     good = sdk_headers()["webhook-signature"]
     for junk in ("garbage", "v1,", "v1,!!!notbase64", "v1a,AAAA", "v2,xyz", ""):
         headers = sdk_headers() | {"webhook-signature": f"{junk}  {good}"}

@@ -72,8 +72,10 @@ class MemoryReplayStore:
     oldest is also the first to expire). Evicting an entry before its deadline weakens
     replay protection for that event, so it is logged: raise ``max_entries`` or use Redis.
 
-    Why a bare ``OrderedDict`` and not cachetools (which this store used before): the
-    issue's budget is 2 us per check+insert with a million entries. ``FIFOCache`` costs
+    Why a bare ``OrderedDict`` and not cachetools (which this store used before): a
+    reservation is on every verified request's path, so its budget is 2 us per
+    check+insert with a million entries (bench/bench_core.py, section 2; see
+    docs/guides/performance.md). ``FIFOCache`` costs
     about 3.5 us there (every insert and eviction runs a chain of Python-level
     ``__setitem__``/``popitem``/``__delitem__`` calls and keeps a dict *and* an
     OrderedDict); the leanest cachetools usage measured 2.1 us without the eviction

@@ -1,6 +1,7 @@
 """Twilio's ``X-Twilio-Signature``: HMAC-SHA1 over the URL Twilio called plus the form.
 
-Follows twilio-python ``RequestValidator.validate`` (providers.md §2.10):
+Follows twilio-python ``RequestValidator.validate`` (docs/providers/twilio.md shows a
+request it signed verifying):
 
 - form POST: ``url + "".join(name + value)`` over the parameter names sorted, and each
   name's distinct values sorted;
