@@ -174,13 +174,9 @@ class Pipeline:
             )
         shake = route.handshake
         if shake is not None and shake.before:
-            answered = shake.answer(req, None)
-            if isinstance(answered, Failure):
-                if route.enforce:
-                    return reject(route, answered.reason, answered.detail, client_ip)
-                reported.append(answered.reason)
-            elif answered is not None:
-                return handshake(route, answered, client_ip, None)
+            early = _unsigned_handshake(route, req, client_ip, reported)
+            if early is not None:
+                return early
         now = self.clock()
         secret_id: str | None = None
         secret: Secret | None = None
@@ -267,6 +263,21 @@ class Pipeline:
             f"was checked as {'route ' + verdict.route if verdict.route else 'no route'}",
             verdict.client_ip,
         )
+
+
+def _unsigned_handshake(
+    route: RoutePlan, req: WebhookRequest, client_ip: str | None, reported: list[Reason]
+) -> Verdict | None:
+    """The answer to a check that carries its own proof (Meta's verify token) or needs
+    none (Graph's echo); its refusal; or None for an ordinary delivery."""
+    assert route.handshake is not None
+    answered = route.handshake.answer(req, None)
+    if isinstance(answered, Failure):
+        if route.enforce:
+            return reject(route, answered.reason, answered.detail, client_ip)
+        reported.append(answered.reason)
+        return None
+    return None if answered is None else handshake(route, answered, client_ip, None)
 
 
 def _declared_too_large(
