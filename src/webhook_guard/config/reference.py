@@ -29,6 +29,7 @@ from .declare import Key, Section
 from .keys import AUDIT, AUDIT_RETENTION, CLIENT_CERT_HEADERS, NETWORK, REPLAY, TLS, TOP
 from .route_keys import (
     CLIENT_CERT_RULE,
+    HANDSHAKE,
     HEADER_PATTERN,
     HTTP_METHODS,
     NAME_PATTERN,
@@ -54,6 +55,7 @@ TABLES: dict[str, tuple[Section, tuple[str, ...]]] = {
     "routes.signature": (SIGNATURE, ("routes", "items", "signature")),
     "routes.token": (TOKEN, ("routes", "items", "token")),
     "routes.client_cert": (CLIENT_CERT_RULE, ("routes", "items", "client_cert")),
+    "routes.handshake": (HANDSHAKE, ("routes", "items", "handshake")),
     "tls": (TLS, ("tls",)),
 }
 
@@ -67,6 +69,8 @@ _PATTERNS = {
     "^https?://": "URL",
     "^[^:]+$": "username",
 }
+
+_MAX_CHOICES = 8
 
 _BEGIN = re.compile(r"^<!-- keys: (?P<name>[\w.]+) -->\n(?:.*\n)*?<!-- end keys -->$", re.M)
 
@@ -98,6 +102,9 @@ def _alternatives(node: dict[str, Any]) -> list[str]:
     if "const" in node:
         return [_code(node["const"])]
     if "enum" in node:
+        # A long list (the preset names) grows with the code; the key's doc links to it.
+        if len(node["enum"]) > _MAX_CHOICES:
+            return ["name from a fixed list"]
         return [_code(v) for v in node["enum"]]
     kind = node.get("type")
     if kind is None:

@@ -14,6 +14,7 @@ from ..signatures.base import (
     SignatureSpec,
 )
 from ..signatures.presets import PRESETS
+from ..signatures.timestamps import FORMS as TIMESTAMP_FORMS
 from .declare import Key, Section
 
 ON_DUPLICATE = ("acknowledge", "reject")
@@ -149,7 +150,16 @@ SIGNATURE = Section(
             "str",
             default=_spec_default("signed_content"),
         ),
-        Key("timestamp_header", "Header with the signed timestamp (Unix seconds).", "headers"),
+        Key("timestamp_header", "Header with the signed timestamp.", "headers"),
+        Key(
+            "timestamp_format",
+            "How the signed timestamp is written: Unix seconds, Unix milliseconds or an "
+            "RFC 3339 date-time (e.g. 2026-01-31T04:37:04.321Z); the window check is the "
+            "same for all.",
+            "choice",
+            default=_spec_default("timestamp_format"),
+            choices=TIMESTAMP_FORMS,
+        ),
         Key(
             "id_header",
             "Header with the delivery ID (used in {id} and for replay protection).",
@@ -240,6 +250,26 @@ CLIENT_CERT_RULE = Section(
     ),
 )
 
+HANDSHAKE = Section(
+    "Answers to the provider's endpoint checks that need route settings (the preset "
+    "says which check its provider makes).",
+    (
+        Key(
+            "verify_token",
+            "Meta: the Verify Token typed in the app dashboard (a literal, env:NAME or "
+            "file:/path), compared with hub.verify_token.",
+            "str",
+        ),
+        Key(
+            "confirm",
+            "sns: confirm a verified SubscriptionConfirmation by fetching its SubscribeURL "
+            "(only from the pinned AWS host).",
+            "bool",
+            default=False,
+        ),
+    ),
+)
+
 ROUTE = Section(
     "One protected webhook route. It needs a signature (provider or signature, with "
     "secrets), a token, or both.",
@@ -324,6 +354,7 @@ ROUTE = Section(
             section=CLIENT_CERT_RULE,
             see="#client_cert",
         ),
+        Key("handshake", HANDSHAKE.doc, "section", section=HANDSHAKE, see="#handshake"),
     ),
     schema={"anyOf": [{"required": [k]} for k in ("provider", "signature", "token")]},
 )
