@@ -132,22 +132,13 @@ def sign(
     headers: dict[str, str] = {}
     delivery = event_id or "msg_" + os.urandom(12).hex()
     if config.signature is not None:
-        scheme = make_scheme(config.signature)
-        if config.signature.algorithm == "ed25519" and secret is None:
-            raise ValueError(
-                "the route holds Ed25519 public keys; pass the signing key "
-                "(secret='whsk_...') to sign"
-            )
-        key = _pick(config.secrets, secret, now)
-        req_path = path or config.path.replace("*", "test")
         values = {
             "id": delivery,
             "timestamp": str(int(now) if timestamp is None else timestamp),
             "method": method.upper(),
-            "path": req_path,
-            "url": f"{config.public_url}{req_path}{'?' + query if query else ''}",
+            "path": path or config.path.replace("*", "test"),
         }
-        headers.update(scheme.sign(key, payload, values))
+        headers.update(_signature_headers(config, payload, secret, now, values, query))
     if config.token is not None and config.token.source == "header":
         assert config.token.name is not None
         given = secret if config.signature is None else None
@@ -155,6 +146,26 @@ def sign(
     if config.event_id.source == "header" and config.event_id.header:
         headers.setdefault(config.event_id.header, delivery)
     return headers
+
+
+def _signature_headers(
+    config: RouteConfig,
+    payload: bytes,
+    secret: str | bytes | None,
+    now: float,
+    values: dict[str, str],
+    query: str,
+) -> dict[str, str]:
+    """The signature headers of ``config``'s scheme over ``payload`` and the placeholder
+    ``values`` (``{url}`` is built here from the route's ``public_url``)."""
+    assert config.signature is not None
+    if config.signature.algorithm == "ed25519" and secret is None:
+        raise ValueError(
+            "the route holds Ed25519 public keys; pass the signing key (secret='whsk_...') to sign"
+        )
+    key = _pick(config.secrets, secret, now)
+    url = f"{config.public_url}{values['path']}{'?' + query if query else ''}"
+    return make_scheme(config.signature).sign(key, payload, {**values, "url": url})
 
 
 def _preset_route(
