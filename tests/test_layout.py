@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,28 @@ def test_no_function_is_longer_than_the_limit() -> None:
                 if length > MAX_FUNCTION_LINES:
                     long[f"{path.relative_to(SRC)}:{node.name}"] = length
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+def test_every_module_is_in_the_architecture_pages_layout_table() -> None:
+    """A newcomer finds where each concern lives: every module and package directly under
+    src/webhook_guard/ has a row in docs/architecture.md, and every row names one."""
+    page = SRC.parent.parent / "docs" / "architecture.md"
+    section = page.read_text(encoding="utf-8").split("\n## Where each concern lives\n")[1]
+    section = section.split("\n## ")[0]
+    named = {
+        name.rstrip("/")
+        for line in section.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`([^`]+)`", line.split("|")[1])
+    }
+    present = {
+        path.name.removesuffix(".py")
+        for path in SRC.iterdir()
+        if path.name not in ("__init__.py", "py.typed", "__pycache__")
+        and (path.suffix == ".py" or path.is_dir())
+    }
+    assert not present - {n.removesuffix(".py") for n in named}, "modules without a row"
+    assert not {n.removesuffix(".py") for n in named} - present, "rows naming no module"
 
 
 @pytest.mark.parametrize(
