@@ -57,3 +57,10 @@ def test_a_rows_cells_come_from_its_declaration() -> None:
     assert tolerance.startswith("| `tolerance` | `300` | integer, 1 to 604800 | ")
     routes = reference.table("routes").splitlines()
     assert any(row.startswith("| `name` | required | ") for row in routes)
+
+
+def test_a_missing_page_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert reference.main(["--check", str(tmp_path / "nowhere.md")]) == 2
+    assert "no such file" in capsys.readouterr().out

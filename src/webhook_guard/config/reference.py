@@ -211,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     check = "--check" in args
     paths = [a for a in args if a != "--check"]
     page = Path(paths[0]) if paths else PAGE
+    if not page.is_file():
+        print(f"{page}: no such file; run this from a checkout's root, or give the page's path")
+        return 2
     text = page.read_text(encoding="utf-8")
     fresh = render(text, page)
     if check:
