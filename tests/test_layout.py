@@ -63,6 +63,22 @@ def test_every_module_is_in_the_architecture_pages_layout_table() -> None:
     assert not {n.removesuffix(".py") for n in named} - present, "rows naming no module"
 
 
+def test_every_section_of_the_architecture_page_a_comment_cites_exists() -> None:
+    """Source comments point at docs/architecture.md by section title; each must be there."""
+    page = SRC.parent.parent / "docs" / "architecture.md"
+    headings = re.findall(r"^## (.+)$", page.read_text(encoding="utf-8"), re.M)
+    cited = {
+        (str(path.relative_to(SRC)), " ".join(title.split()))
+        for path in _modules()
+        for title in re.findall(
+            r'architecture\.md,\s*(?:#\s*)?"([^"]+)"', path.read_text(encoding="utf-8")
+        )
+    }
+    assert cited, "no citation found: the pattern no longer matches the comments"
+    missing = {c for c in cited if not any(h.startswith(c[1]) for h in headings)}
+    assert not missing, missing
+
+
 @pytest.mark.parametrize(
     ("old", "new", "name"),
     [
