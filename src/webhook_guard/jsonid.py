@@ -22,7 +22,7 @@ from typing import Any
 
 # What the walk hands to the reference instead of deciding itself.
 _MAX_NUMBER = 100  # longer numbers (json.loads refuses ints over 4300 digits): reference
-_SMALL = 2048  # below this json.loads is as quick as the walk (bench/bench_jsonid.py)
+_SMALL = 8192  # below this json.loads is about as quick as the walk (bench/bench_jsonid.py)
 _MAX_MEMBERS = 64  # a walk costs a few Python steps per member, json.loads none
 # json's own C string reader and value scanner, the ones json.loads runs.
 _scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
