@@ -261,3 +261,15 @@ def test_many_members_fall_back_to_json_loads() -> None:
     members = ",".join(f'"k{i}":{i}' for i in range(500))
     body = ("{" + members + ',"id":"last"}').encode()
     assert find_pointer(body, ("id",)) == "last"
+
+
+def test_nesting_limit_is_where_json_loads_gives_up() -> None:
+    """A nested value deep enough to exhaust the recursion limit: the walk hands the body
+    to json.loads at the same depth json.loads itself gives up (both count against the
+    interpreter's limit, so the exact depth depends on the caller's stack)."""
+
+    def body(depth: int) -> bytes:
+        return PAD.encode().join([b"{", b'"x":' + b"[" * depth + b"]" * depth + b',"id":"a"}'])
+
+    for depth in (10, 500, 900, 980, 990, 995, 1000, 1100, 5000):
+        assert find_pointer(body(depth), ("id",)) == loads_pointer(body(depth), ("id",)), depth
