@@ -48,10 +48,10 @@ class _Syntax:
             return text.encode("ascii") if kind is bytes else text
 
         ws = r"[ \t\n\r]*"
-        self.start = c(ws + r"\{" + ws)
         # A key without escapes, the colon, up to the value.
         key = r'"([^"\\\x00-\x1f]*)"' + ws + ":" + ws
-        self.key = c(f"(?:{key})?")
+        self.start = c(ws + r"\{" + ws + f"(?:{key})?")
+        self.plain = c(r'"([^"\\\x00-\x1f]*)"')  # a string without escapes
         # After a value: the comma and the next key up to its value, or the closing brace.
         self.next = c(ws + f"(?:,{ws}(?:{key})?|(\\}}))")
         self.colon = c(ws + ":" + ws)
@@ -153,14 +153,11 @@ def _walk(doc: Any, pointer: tuple[str, ...], syn: _Syntax) -> str | None:
     m = syn.start.match(doc)
     if m is None:
         raise _Unusual
-    pos = m.end()
-    if doc[pos : pos + 1] == syn.close:
-        return _end(doc, pos + 1, syn, None)
-    m = syn.key.match(doc, pos)
+    if m.group(1) is None and doc[m.end() : m.end() + 1] == syn.close:
+        return _end(doc, m.end() + 1, syn, None)
     for _ in range(_MAX_MEMBERS):
-        if m is None or m.group(1) is None:  # a key with escapes, or no key at all
-            pos = m.end() if m is not None else pos
-            m = syn.string.match(doc, pos)
+        if m.group(1) is None:  # a key with escapes, or no key at all
+            m = syn.string.match(doc, m.end())
             if m is None:
                 raise _Unusual
             hit = _scanstring(syn.text(m.group()), 1)[0] == first
@@ -231,11 +228,13 @@ def _value(doc: Any, pos: int, rest: tuple[str, ...], syn: _Syntax) -> tuple[str
         node, end = _nested(doc, pos, syn)
         return _follow(node, rest), end
     if first == syn.opens_string:
+        m = syn.plain.match(doc, pos)
+        if m is not None:
+            return syn.text(m.group(1)), m.end()
         m = syn.string.match(doc, pos)
         if m is None:
             raise _Unusual
-        raw = syn.text(m.group())
-        return (_scanstring(raw, 1)[0] if "\\" in raw else raw[1:-1]), m.end()
+        return _scanstring(syn.text(m.group()), 1)[0], m.end()
     m = syn.number.match(doc, pos)
     if m is not None:
         if m.end() - pos > _MAX_NUMBER:
