@@ -8,7 +8,7 @@
    header or absent, 3x for those that read it from the JSON body (Stripe, Slack, Paddle),
    1.15x at 64 KiB and 1 MiB for every preset. For the JSON-ID presets an extra row,
    labelled ``after``, runs the same guard with its JSON pointer lookup replaced by
-   ``webhook_guard.jsonid.find_pointer`` (a monkeypatch, until guard.py calls it itself).
+   ``webhook_guard.jsonid.find_pointer`` (a monkeypatch, until the pipeline calls it).
 2. ``Guard.check`` + ``complete`` against each provider SDK doing what a user's handler
    does: the SDK's verify as its docs show it, the event ID taken where the provider
    documents it (a header, or the parsed body), and a dict of seen IDs for dedup. 1 KiB.
@@ -46,7 +46,7 @@ from paddle_billing.Notifications import Verifier as PaddleVerifier
 from slack_sdk.signature import SignatureVerifier
 from twilio.request_validator import RequestValidator
 
-import webhook_guard.guard as guard_module
+import webhook_guard.pipeline.eventid as eventid_module
 from webhook_guard import Guard, WebhookRequest
 from webhook_guard.jsonid import find_pointer
 from webhook_guard.testing import sign
@@ -195,15 +195,15 @@ def run_guard(guard: Guard, batch: list[Delivery]) -> int:
 @contextmanager
 def jsonid_patched() -> Iterator[bool]:
     """The guard with its JSON pointer lookup replaced by jsonid.find_pointer."""
-    before = getattr(guard_module, "_json_pointer", None)
+    before = getattr(eventid_module, "_json_pointer", None)
     if before is None or before is find_pointer:
-        yield False  # guard.py has changed: nothing to patch (or it calls find_pointer)
+        yield False  # the pipeline has changed: nothing to patch (or it calls find_pointer)
         return
-    guard_module._json_pointer = find_pointer  # type: ignore[attr-defined]
+    eventid_module._json_pointer = find_pointer  # type: ignore[attr-defined]
     try:
         yield True
     finally:
-        guard_module._json_pointer = before  # type: ignore[attr-defined]
+        eventid_module._json_pointer = before  # type: ignore[attr-defined]
 
 
 def run_after(guard: Guard, batch: list[Delivery]) -> int:
@@ -270,7 +270,7 @@ def section_raw(quick: bool) -> None:
                 )
     with jsonid_patched() as patched:
         if not patched:
-            print("   (after rows: guard.py has no _json_pointer to replace: they time it as is)")
+            print("   (after rows: pipeline/eventid.py has no _json_pointer: they time it as is)")
     print("   gitlab (a token, no signed content) has no raw HMAC to compare with.\n")
 
 

@@ -1,4 +1,4 @@
-"""The ``webhook-guard`` command line (DESIGN.md section 9), run as a real subprocess."""
+"""The ``webhook-guard`` command line (docs/reference/cli.md), run as a real subprocess."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ QUICKSTART = ROOT / "examples" / "quickstart" / "webhook-guard.yaml"
 BODY = b'{"type": "order.created", "data": {"id": 42}}'
 HEADER_LINE = re.compile(r"^([A-Za-z0-9-]+): (\S.*)$")
 
-#: Verdict fields the verify command prints (DESIGN.md sections 2 and 9).
+#: Verdict fields the verify command prints (docs/reference/cli.md#verify).
 VERDICT_FIELDS = {
     "ok",
     "reason",

@@ -1,4 +1,4 @@
-"""Tests for webhook_guard.clientip (DESIGN.md section 5): one adversarial table, plus config."""
+"""Tests for webhook_guard.clientip: one adversarial table, plus config."""
 
 from __future__ import annotations
 

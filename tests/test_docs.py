@@ -467,5 +467,25 @@ def test_config_reference_documents_exactly_the_schema(heading: str) -> None:
         assert value == default, f"{heading} {key}: documented {shown}, schema {default!r}"
 
 
+def _second_column(page: str, heading: str) -> str:
+    """The title of the second column of the first table after ``heading``."""
+    section = (DOCS / page).read_text(encoding="utf-8").split(f"\n{heading}\n", 1)[1]
+    header = next(line for line in section.splitlines() if line.startswith("|"))
+    return header.strip("|").split("|")[1].strip()
+
+
+@pytest.mark.parametrize("heading", list(_SECTIONS))
+def test_config_reference_marks_exactly_the_required_keys(heading: str) -> None:
+    """Where the table has a ``required`` or ``default`` column, the keys it marks as
+    required are the declared ones."""
+    column = _second_column("reference/configuration.md", heading)
+    if column not in ("required", "default"):
+        return
+    node = _schema_object(_SECTIONS[heading])
+    rows = table_rows("reference/configuration.md", heading)
+    marked = {key for key, cells in rows.items() if cells[0] in ("yes", "required", "(required)")}
+    assert marked == set(node.get("required", ())), heading
+
+
 if __name__ == "__main__":
     run_page(sys.argv[1], Path(sys.argv[2]))

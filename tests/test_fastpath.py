@@ -1,14 +1,16 @@
-"""The fast path of Guard.check gives exactly the general pipeline's verdicts.
+"""The compiled route plans, checked against a plain reading of the config.
 
-Every request is checked by two guards built from the same config on the same clock: one
-as shipped, one with the fast path switched off. Their verdicts must be identical (every
-Verdict field), for valid requests and for tampered ones, including replays.
+1. Each route's plan runs exactly the checks its configuration names, in the pipeline's
+   order (hypothesis over route configs, read plainly from the mapping).
+2. Every request gets the same verdict (every Verdict field) whichever shape its headers
+   come in (a dict of str, ASGI-style bytes pairs, names in any case...) and whether an
+   adapter prechecked it first, as when the headers are read the plainest way, one
+   pair at a time from an iterator: for valid and tampered requests, including replays.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import re
 from typing import Any
@@ -18,7 +20,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from webhook_guard import Guard, MemoryReplayStore, Verdict, WebhookRequest
-from webhook_guard.guard import _configured
 from webhook_guard.request import unique_header_table
 from webhook_guard.testing import FakeClock, sign
 
@@ -98,12 +99,25 @@ ROUTES: dict[str, dict[str, Any]] = {
 
 
 def make_guards(clock: FakeClock) -> tuple[Guard, Guard]:
+    """Two guards on one config and clock: the first sees requests as built, the second
+    as :func:`plain` headers."""
     config = {"version": 1, "routes": [{"name": n, **r} for n, r in ROUTES.items()]}
     fast = Guard.from_dict(config, store=MemoryReplayStore(1000, clock=clock), clock=clock)
     general = Guard.from_dict(config, store=MemoryReplayStore(1000, clock=clock), clock=clock)
-    for route in general._routes.values():
-        route.fast = None
     return fast, general
+
+
+def plain(req: WebhookRequest) -> WebhookRequest:
+    """``req`` with its headers as an iterator of bytes pairs: read one pair at a time,
+    repeats and all, with no shortcut for a dict or a list."""
+    items = list(req.headers.items() if isinstance(req.headers, dict) else req.headers)
+    pairs = [
+        tuple(x if isinstance(x, bytes) else x.encode("latin-1", "replace") for x in item)
+        for item in items
+    ]
+    return WebhookRequest(
+        req.method, req.path, req.query, iter(pairs), req.body, req.peer, req.client_cert
+    )
 
 
 def signed(guard: Guard, route: str, body: bytes, **kwargs: Any) -> dict[str, str]:
@@ -350,7 +364,7 @@ JSON_BODIES = st.builds(
     ts_offset=st.sampled_from([0, -300, -301, 300, 301, -(10**10)]),
     prechecked=st.booleans(),
 )
-def test_fast_and_general_paths_give_identical_verdicts(
+def test_every_header_shape_gets_the_plain_verdict(
     route: str,
     body: bytes,
     mutations: list[Any],
@@ -373,19 +387,20 @@ def test_fast_and_general_paths_give_identical_verdicts(
 
 
 def both_agree(fast: Guard, general: Guard, req: WebhookRequest, prechecked: bool) -> None:
-    """The two guards agree on ``req``, on it again, and on it under fresh delivery IDs."""
+    """The two guards agree on ``req`` (the second reads :func:`plain` headers), on it
+    again, and on it under fresh delivery IDs."""
     if prechecked:
-        # As adapters do: the header index precheck builds is then the fast path's table.
-        same(fast.precheck(req), general.precheck(req))
-    verdicts = fast.check(req), general.check(req)
+        # As adapters do: the header index precheck builds is then reused by check().
+        same(fast.precheck(req), general.precheck(plain(req)))
+    verdicts = fast.check(req), general.check(plain(req))
     same(*verdicts)
     # The same delivery again once the first completed: a replay, or a retry after a refusal.
     fast.complete(verdicts[0], 200)
     general.complete(verdicts[1], 200)
-    same(fast.check(req), general.check(req))
+    same(fast.check(req), general.check(plain(req)))
     # Resent under fresh delivery IDs: a replay wherever the ID is not signed.
     fresh = fresh_ids(req)
-    same(fast.check(fresh), general.check(fresh))
+    same(fast.check(fresh), general.check(plain(fresh)))
 
 
 ID_HEADERS = re.compile(r"(-id|delivery|uuid|idempotency-key)$", re.IGNORECASE)
@@ -421,97 +436,85 @@ def test_async_twin_agrees() -> None:
     req = request(fast, "sw", b"{}", [], None)
 
     async def both() -> tuple[Verdict, Verdict]:
-        return await fast.acheck(req), await general.acheck(req)
+        return await fast.acheck(req), await general.acheck(plain(req))
 
     a, b = asyncio.run(both())
     assert a.ok
     same(a, b)
 
 
-# -- the fast path is taken where it should be -----------------------------------------------
+# -- each plan runs exactly the checks its config names ----------------------------------
+
+AUTH = {
+    "signed": {"provider": "standard", "secrets": [SW_SECRET]},
+    "signed-no-timestamp": {"signature": {"header": "X-Sig"}, "secrets": ["s3cret"]},
+    "token": {"token": {"header": "X-Token", "secrets": ["t0ken-value"]}},
+    "both": {
+        "signature": {"header": "X-Sig"},
+        "secrets": ["s3cret"],
+        "token": {"header": "X-Token", "secrets": ["t0ken-value"]},
+    },
+}
+NETWORKS = [{}, {"trusted_proxies": ["10.0.0.0/8"]}, {"deny_ips": ["198.51.100.0/24"]}]
+
+
+def expected_steps(route: dict[str, Any], network: dict[str, Any]) -> tuple[str, ...]:
+    """The checks a plain reading of the route's mapping asks for, in pipeline order."""
+    signature = "provider" in route or "signature" in route
+    timestamped = route.get("provider") == "standard"
+    wanted = [
+        ("address", bool(route.get("allow_ips")) or bool(network)),
+        ("client_cert", "client_cert" in route),
+        ("body", True),
+        ("token", "token" in route),
+        ("timestamp", signature and timestamped),
+        ("signature", signature),
+        ("replay", route.get("event_id") != "none"),
+    ]
+    return ("route", "method", *(name for name, needed in wanted if needed))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    auth=st.sampled_from(sorted(AUTH)),
+    mode=st.sampled_from(["enforce", "report"]),
+    allow=st.booleans(),
+    cert=st.booleans(),
+    no_ids=st.booleans(),
+    network=st.sampled_from(NETWORKS),
+)
+def test_each_plan_runs_exactly_the_checks_its_config_names(
+    auth: str, mode: str, allow: bool, cert: bool, no_ids: bool, network: dict[str, Any]
+) -> None:
+    route: dict[str, Any] = {"name": "r", "path": "/h", "mode": mode, **AUTH[auth]}
+    if allow:
+        route["allow_ips"] = ["203.0.113.0/24"]
+    if cert:
+        route["client_cert"] = {"subjects": ["hooks.partner.example"]}
+    if no_ids:
+        route["event_id"] = "none"
+    guard = Guard.from_dict({"version": 1, "routes": [route], "network": network})
+    assert guard.plan("r").steps == expected_steps(route, network)
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES))
 @pytest.mark.parametrize(
     "shape", [[], [_container("bytes-list")], [_names(str.title)], [_container("bytes-tuple")]]
 )
-def test_valid_requests_take_the_fast_path(route: str, shape: list[Any]) -> None:
+def test_valid_requests_pass_in_every_shape(route: str, shape: list[Any]) -> None:
     clock = FakeClock(NOW)
     fast, general = make_guards(clock)
     req = request(fast, route, b'{"a":1}', shape, None)
-    assert fast._fast_authenticate(req) is not None
     verdict = fast.check(req)
     assert verdict.ok
-    same(verdict, general.check(req))
+    assert verdict.verified
+    same(verdict, general.check(plain(req)))
 
 
-def test_rotation_secret_takes_the_general_path() -> None:
-    fast, _ = make_guards(FakeClock(NOW))
-    req = request(fast, "sw2", b"{}", [], SW_SECRET_OLD)
-    assert fast._fast_authenticate(req) is None
-    assert fast.check(req).secret_id == "old"
-
-
-def _fast_path_of(route: dict[str, Any], **top: Any) -> object:
-    guard = Guard.from_dict({"version": 1, "routes": [{"name": "r", **route}], **top})
-    return guard._routes["r"].fast
-
-
-@pytest.mark.parametrize(
-    ("route", "top"),
-    [
-        ({"mode": "report"}, {}),
-        ({"token": {"header": "X-Token", "secrets": ["t0ken"]}}, {}),
-        ({"secrets": [{"value": SW_SECRET, "expires": "2099-01-01T00:00:00Z"}]}, {}),
-        ({"provider": None, "signature": {"header": "X", "signed_content": "{method}{body}"}}, {}),
-        ({"provider": "twilio", "public_url": "https://example.com"}, {}),
-        (
-            {
-                "provider": None,
-                "signature": {
-                    "header": "X",
-                    "format": "kv",
-                    "timestamp_key": "t",
-                    "timestamp_header": "X-T",  # and in its own header too: ambiguous
-                    "signed_content": "{timestamp}.{body}",
-                },
-            },
-            {},
-        ),
-    ],
-)
-def test_routes_with_other_checks_get_no_fast_path(
-    route: dict[str, Any], top: dict[str, Any]
-) -> None:
-    base = {"path": "/h", "provider": "standard", "secrets": [SW_SECRET]}
-    merged = {k: v for k, v in {**base, **route}.items() if v is not None}
-    assert _fast_path_of(merged, **top) is None
-    assert _fast_path_of(base) is not None
-
-
-@pytest.mark.parametrize(
-    ("route", "network"),
-    [
-        ({"allow_ips": ["203.0.113.0/24"]}, {}),
-        ({}, {"trusted_proxies": ["10.0.0.0/8"]}),
-        ({}, {"deny_ips": ["198.51.100.0/24"]}),
-        ({}, {"trust_unix_socket": True}),
-    ],
-)
-def test_client_address_rules_disqualify(route: dict[str, Any], network: dict[str, Any]) -> None:
-    # Step 2 runs whenever the general path would run it: then the fast path never does.
-    assert _fast_path_of({**ROUTES["sw"], **route}, network=network) is None
-    assert _fast_path_of(ROUTES["sw"], network={"client_ip": "peer"}) is not None
-
-
-def test_a_field_added_later_disqualifies_when_set() -> None:
-    @dataclasses.dataclass(frozen=True)
-    class Later:
-        known: int = 1
-        allow_ips: tuple[str, ...] = ()
-
-    assert not _configured(Later(), frozenset({"known"}))
-    assert _configured(Later(allow_ips=("10.0.0.0/8",)), frozenset({"known"}))
+def test_a_rotated_secret_is_reported_by_its_label() -> None:
+    guard, _ = make_guards(FakeClock(NOW))
+    req = request(guard, "sw2", b"{}", [], SW_SECRET_OLD)
+    assert guard.check(req).secret_id == "old"
 
 
 # -- the header table both paths rely on -----------------------------------------------------
@@ -547,7 +550,6 @@ def test_named_id_header_of_the_other_family_keys_on_the_signed_id() -> None:
     clock = FakeClock(NOW)
     fast, general = make_guards(clock)
     req = request(fast, "svixid", b"{}", [_set("svix-id", "first")], None, event_id="msg_1")
-    assert fast._fast_authenticate(req) is not None
     for guard in (fast, general):
         verdict = guard.check(req)
         assert verdict.ok

@@ -1,4 +1,4 @@
-"""Pipeline step 2 (DESIGN.md sections 3 and 5): client address, deny_ips, allow_ips."""
+"""The address step of a check: client address, then deny_ips, then allow_ips."""
 
 from __future__ import annotations
 

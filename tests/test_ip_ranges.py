@@ -18,7 +18,7 @@ import pytest
 
 from webhook_guard import ConfigError, Guard, Reason, WebhookRequest, load_config
 from webhook_guard.cli import main
-from webhook_guard.ipset import (
+from webhook_guard.ip_ranges import (
     PROVIDERS,
     PUBLISHED_URLS,
     RangeUpdateError,

@@ -1,4 +1,4 @@
-"""A real nginx in front of a real uvicorn app behind GuardMiddleware (DESIGN.md 5, 10).
+"""A real nginx in front of a real uvicorn app behind GuardMiddleware.
 
 The test client runs on loopback like nginx itself, so nginx's realip module plays the
 internet: ``set_real_ip_from 127.0.0.1; real_ip_header X-Test-Peer;`` makes the address in

@@ -97,9 +97,9 @@ def test_the_rule_is_checked_before_the_token_and_in_report_mode_only_reported()
     assert strict.check(no_token).reason is Reason.CLIENT_CERT_MISSING
 
 
-def test_a_route_with_the_rule_never_takes_the_fast_path() -> None:
-    guard = Guard.from_dict(config())
-    assert guard._routes["partner"].fast is None
+def test_a_route_with_the_rule_checks_the_certificate_before_the_body() -> None:
+    steps = Guard.from_dict(config()).plan("partner").steps
+    assert steps.index("client_cert") < steps.index("body")
 
 
 @pytest.mark.parametrize(

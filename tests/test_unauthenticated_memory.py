@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from webhook_guard import Guard, WebhookRequest
-from webhook_guard.clientip import _parse_node_cached
+from webhook_guard.forwarded import _parse_node_cached
 from webhook_guard.ipset import _parse_text
 from webhook_guard.routes import _normalise_cached
 
@@ -70,7 +70,7 @@ def guard() -> Guard:
 @pytest.mark.parametrize(
     "path",
     [
-        "/unrouted/{i}/" + "a" * 15_000,  # the case: 15 KB paths no route covers
+        "/unrouted/{i}/" + "a" * 15_000,  # the worst case: 15 KB paths no route covers
         "/hooks/builds/{i}/" + "a" * 15_000,  # routed, refused unsigned
         "/unrouted/{i}/" + "a" * 200,  # short enough to be cached
         "/hooks//builds/{i}/" + "%61" * 60,  # not canonical, cached

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from .errors import WebhookGuardError
+
 __all__ = ["ClientCert", "ClientCertHeaders", "ClientCertInvalid", "from_asgi", "from_headers"]
 
 #: The key under which ``webhook-guard serve`` puts the parsed certificate into the ASGI
@@ -31,7 +33,7 @@ _MAX_HEADER = 16_384  # a PEM certificate, URL-encoded, with room to spare
 _SHOW = 80
 
 
-class ClientCertInvalid(Exception):
+class ClientCertInvalid(WebhookGuardError):
     """The certificate information is present but unusable; ``detail`` says why."""
 
     def __init__(self, detail: str) -> None:

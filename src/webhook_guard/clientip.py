@@ -1,28 +1,42 @@
 """The client address, from the socket peer and proxy headers under trusted-proxy rules.
 
-Implements DESIGN.md section 5. One configured source, never a fallback chain; forwarding
+One configured source, never a fallback chain (a fallback is what an attacker picks); forwarding
 headers are believed only when the socket peer is a trusted proxy; ``X-Forwarded-For`` and
 ``Forwarded`` are walked right to left past trusted proxies and the first untrusted hop is
 the client. Anything doubtful at or right of that boundary raises
 :class:`ProxyHeadersInvalid`, which the guard turns into ``proxy_headers_invalid``; so does
 an untrusted peer that its own X-Forwarded-For/Forwarded names, which is what a server that
-rewrites the peer from those headers (uvicorn's ``proxy_headers``) hands over.
+rewrites the peer from those headers (uvicorn's ``proxy_headers``) hands over. How to set
+it up behind each kind of proxy: docs/guides/behind-proxies.md. The header syntax is parsed
+by :mod:`webhook_guard.forwarded`.
 
 References:
-    RFC 7239 (Forwarded), RFC 9110 section 5.6 (lists, tokens, quoted strings),
-    RFC 6874 (IPv6 zone ids), https://developers.cloudflare.com/fundamentals/reference/http-headers/
+    https://developers.cloudflare.com/fundamentals/reference/http-headers/
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import TYPE_CHECKING, Final
 
-from webhook_guard.ipset import NAMED_SETS, IPSet
-from webhook_guard.untrusted import shown
+from .forwarded import (
+    MAX_HEADER_CHARS,
+    OWS,
+    QUOTED_PAIR_RE,
+    TOKEN_RE,
+    IPAddress,
+    PeerInvalid,
+    ProxyHeadersInvalid,
+    check_size,
+    parse_forwarded_element,
+    parse_node,
+    parse_peer,
+    parse_xff_element,
+    show,
+    split_outside_quotes,
+)
+from .ip_ranges import NAMED_SETS
+from .ipset import IPSet
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -37,60 +51,12 @@ __all__ = [
     "ProxyHeadersInvalid",
 ]
 
-IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
-
 SOURCES: Final = ("peer", "x-forwarded-for", "forwarded", "x-real-ip", "cf-connecting-ip")
 """Fixed values of ``network.client_ip``; ``header:<name>`` is accepted as well."""
 
 MAX_ELEMENTS: Final = 20
 """More hops than this in X-Forwarded-For/Forwarded is rejected (no real chain is that long)."""
 
-MAX_HEADER_CHARS: Final = 4096
-"""More characters than this across all lines of the source header is rejected."""
-
-# The longest honest node, "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255%zone]:65535",
-# is about 60 characters; anything much longer is padding meant to stress the parser.
-_MAX_NODE_CHARS: Final = 100
-_SHOW_CHARS: Final = 60
-
-# ASCII-only character classes throughout: Python's str.isdigit() and int() accept
-# Arabic-Indic and fullwidth digits, and a proxy or allowlist in another language would read
-# such an element differently from us. Octets are canonical decimal only: "010" is octal to
-# inet_aton() and decimal to ipaddress, so leading zeros are ambiguous and refused.
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
-# Shape only (every IPv6 text has two colons); ipaddress.IPv6Address does the validation.
-_IPV6 = r"[0-9A-Fa-f.:]*:[0-9A-Fa-f.:]*:[0-9A-Fa-f.:]*"
-_ZONE = r"%[A-Za-z0-9_.~-]{1,32}"  # RFC 6874 unreserved; "%25eth0" matches too
-_PORT = r"[0-9]{1,5}"
-_OBFPORT = r"_[A-Za-z0-9._-]{1,32}"  # RFC 7239 section 6.3
-
-_IPV4_RE: Final = re.compile(_IPV4)
-# X-Forwarded-For has no grammar; accept what proxies actually emit: bare addresses,
-# IPv4 with a port, bracketed IPv6 with an optional port, bare IPv6, zone ids.
-_XFF_NODE: Final = re.compile(
-    rf"(?P<v4>{_IPV4})(?::(?P<port4>{_PORT}))?"
-    rf"|\[(?P<v6b>{_IPV6})(?:{_ZONE})?\](?::(?P<port6>{_PORT}))?"
-    rf"|(?P<v6>{_IPV6})(?:{_ZONE})?"
-)
-# RFC 7239 section 6: IPv6 must be bracketed, so "2001:db8::1:80" cannot be misread.
-_FWD_NODE: Final = re.compile(
-    rf"(?P<v4>{_IPV4})(?::(?P<port4>{_PORT}|{_OBFPORT}))?"
-    rf"|\[(?P<v6b>{_IPV6})(?:{_ZONE})?\](?::(?P<port6>{_PORT}|{_OBFPORT}))?"
-)
-# Things that look numeric but are not canonical dotted quads: leading zeros, hex, octal,
-# integer and short forms ("2130706433", "0x7f.1", "127.1"), which inet_aton() would accept.
-_NUMBER = r"(?:0[Xx][0-9A-Fa-f]*|[0-9]+)"
-_AMBIGUOUS_V4: Final = re.compile(rf"{_NUMBER}(?:\.(?:{_NUMBER})?)*(?::[0-9]*)?")
-
-# RFC 9110 section 5.6.2 token and 5.6.4 quoted-string (obs-text refused).
-_TCHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_QUOTED = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e]|\\[\t \x21-\x7e])*"'
-_TCHARS_RE: Final = re.compile(_TCHARS)
-_PAIR_RE: Final = re.compile(rf"(?P<name>{_TCHARS})=(?P<value>{_TCHARS}|{_QUOTED})")
-_QUOTED_PAIR_RE: Final = re.compile(r"\\(.)", re.DOTALL)
-
-_OWS: Final = " \t"
 
 # Cloudflare puts these in CF-Connecting-IP (and X-Forwarded-For) instead of a real client:
 # the one address shared by subrequests from every customer's Workers, and the unroutable
@@ -98,30 +64,6 @@ _OWS: Final = " \t"
 # a request came from, so neither may pass an allowlist or be skipped as a trusted hop.
 _CF_NEVER_CLIENT: Final = IPSet(("2a06:98c0:3600::103/128", "240.0.0.0/4"))
 _EMPTY: Final = IPSet(())
-
-
-class ProxyHeadersInvalid(Exception):
-    """The proxy headers cannot be trusted to name the client.
-
-    Raised for anything doubtful in the configured source header of a trusted peer; the guard
-    answers ``proxy_headers_invalid``. Hostile input never raises any other exception.
-
-    Attributes:
-        detail: A human-readable reason, safe to log (offending values are truncated and
-            ``repr``-escaped).
-    """
-
-    def __init__(self, detail: str) -> None:
-        self.detail = detail
-        super().__init__(detail)
-
-
-class PeerInvalid(ProxyHeadersInvalid):
-    """The socket peer itself is not an IP address (a test client's placeholder name, say).
-
-    No header was at fault, so the guard answers ``ip_not_allowed`` when an address rule
-    has to be applied, and otherwise reports the peer as given.
-    """
 
 
 @dataclass(frozen=True)
@@ -160,7 +102,7 @@ class ClientIPConfig:
                 raise TypeError(f"{name}: expected {kind.__name__}, got {type(value).__name__}")
         if self.source.startswith("header:"):
             name = self.source[len("header:") :]
-            if not _TCHARS_RE.fullmatch(name):
+            if not TOKEN_RE.fullmatch(name):
                 raise ValueError(
                     f"client_ip: {self.source!r} is not 'header:<name>' with a valid header name"
                 )
@@ -259,7 +201,7 @@ class ClientIPResolver:
             peer_addr: IPAddress | None = None
             trusted = self._unix
         else:
-            peer_addr = _parse_peer(peer)
+            peer_addr = parse_peer(peer)
             trusted = peer_addr in self._trusted
             if not trusted:
                 _check_not_rewritten(peer, peer_addr, headers)
@@ -271,13 +213,13 @@ class ClientIPResolver:
         if not lines:
             # A trusted proxy that adds no chain is itself the client (e.g. a health check).
             return peer_addr
-        _check_size(self._header, lines)
+        check_size(self._header, lines)
         if self._kind == "xff":
             elements = [e for line in lines for e in line.split(",")]
-            parse: Callable[[str], IPAddress] = _parse_xff_element
+            parse: Callable[[str], IPAddress] = parse_xff_element
         else:
-            elements = [e for line in lines for e in _split_outside_quotes(line, ",")]
-            parse = _parse_forwarded_element
+            elements = [e for line in lines for e in split_outside_quotes(line, ",")]
+            parse = parse_forwarded_element
         if len(elements) > MAX_ELEMENTS:
             raise ProxyHeadersInvalid(
                 f"{self._header}: {len(elements)} elements, more than {MAX_ELEMENTS}"
@@ -314,12 +256,12 @@ class ClientIPResolver:
             )
         if len(lines) != 1:
             raise ProxyHeadersInvalid(f"{header}: {len(lines)} header lines, expected exactly 1")
-        _check_size(header, lines)
-        value = lines[0].strip(_OWS)
+        check_size(header, lines)
+        value = lines[0].strip(OWS)
         if "," in value:
-            raise ProxyHeadersInvalid(f"{header}: more than one address in {_show(value)}")
+            raise ProxyHeadersInvalid(f"{header}: more than one address in {show(value)}")
         try:
-            addr = _parse_node(value, forwarded=False)
+            addr = parse_node(value, forwarded=False)
         except ProxyHeadersInvalid as exc:
             raise ProxyHeadersInvalid(f"{header}: {exc.detail}") from None
         self._check_not_pseudo(addr)
@@ -331,11 +273,6 @@ class ClientIPResolver:
                 f"{self._header}: {addr} is a Cloudflare placeholder (Workers shared address "
                 "or Pseudo IPv4), not a client address"
             )
-
-
-def _show(text: str) -> str:
-    """Hostile text quoted in a detail message: escaped and bounded by :func:`shown`."""
-    return f"'{shown(text, _SHOW_CHARS)}'"
 
 
 _REWRITTEN_PEER: Final = (
@@ -366,11 +303,11 @@ def _check_not_rewritten(
         lines = headers.get(name)
         if not lines:
             continue
-        _check_size(name, lines)
+        check_size(name, lines)
         for line in lines:
             for value in _claimed(name, line):
                 if _same_peer(value, peer, peer_addr):
-                    raise ProxyHeadersInvalid(_REWRITTEN_PEER.format(peer=_show(peer), header=name))
+                    raise ProxyHeadersInvalid(_REWRITTEN_PEER.format(peer=show(peer), header=name))
 
 
 def _claimed(name: str, line: str) -> Iterator[str]:
@@ -384,7 +321,7 @@ def _claimed(name: str, line: str) -> Iterator[str]:
             text = element.strip()
             yield text
             if len(text) > 1 and text[0] == text[-1] == '"':
-                yield _QUOTED_PAIR_RE.sub(r"\1", text[1:-1])
+                yield QUOTED_PAIR_RE.sub(r"\1", text[1:-1])
         return
     for element in line.split(","):
         for pair in element.split(";"):
@@ -404,148 +341,6 @@ def _same_peer(value: str, peer: str, peer_addr: IPAddress) -> bool:
     if host == peer:
         return True
     try:  # the same address in another spelling ("::ffff:a.b.c.d", upper case, zeros)
-        return _parse_node(value, forwarded=False) == peer_addr
+        return parse_node(value, forwarded=False) == peer_addr
     except ProxyHeadersInvalid:
         return False
-
-
-def _check_size(header: str, lines: Sequence[str]) -> None:
-    # Bounded before any splitting, so parsing cost stays bounded too.
-    size = sum(len(line) for line in lines)
-    if size > MAX_HEADER_CHARS:
-        raise ProxyHeadersInvalid(f"{header}: {size} characters, more than {MAX_HEADER_CHARS}")
-
-
-def _parse_peer(peer: str) -> IPAddress:
-    try:
-        return _parse_node(peer, forwarded=False)
-    except ProxyHeadersInvalid as exc:
-        raise PeerInvalid(
-            f"socket peer {_show(peer)} is not a usable IP address: {exc.detail}"
-        ) from None
-
-
-def _parse_xff_element(element: str) -> IPAddress:
-    return _parse_node(element.strip(_OWS), forwarded=False)
-
-
-def _parse_node(text: str, *, forwarded: bool) -> IPAddress:
-    """One address with optional port, brackets and zone id; strict, ASCII only."""
-    if not text:
-        raise ProxyHeadersInvalid("empty element")
-    if len(text) > _MAX_NODE_CHARS:
-        raise ProxyHeadersInvalid(f"oversized element ({len(text)} characters)")
-    result = _parse_node_cached(text, forwarded)
-    if isinstance(result, str):
-        raise ProxyHeadersInvalid(result)
-    return result
-
-
-@lru_cache(maxsize=4096)
-def _parse_node_cached(text: str, forwarded: bool) -> IPAddress | str:
-    """The address, or why not. Cached: the same proxies and clients come back over and over,
-    and a hit is several times cheaper than building an ``ipaddress`` object; the length is
-    bounded by the caller, so hostile input cannot make the cache large."""
-    try:
-        return _parse_node_uncached(text, forwarded=forwarded)
-    except ProxyHeadersInvalid as exc:
-        return exc.detail
-
-
-def _parse_node_uncached(text: str, *, forwarded: bool) -> IPAddress:
-    if not text.isascii():
-        raise ProxyHeadersInvalid(f"non-ASCII characters in {_show(text)}")
-    match = (_FWD_NODE if forwarded else _XFF_NODE).fullmatch(text)
-    if match is None:
-        raise ProxyHeadersInvalid(_why_malformed(text, forwarded=forwarded))
-    groups = match.groupdict()
-    port = groups["port4"] or groups["port6"]
-    if port is not None and not port.startswith("_") and not 1 <= int(port) <= 65535:
-        raise ProxyHeadersInvalid(f"port out of range in {_show(text)}")
-    addr: IPAddress
-    if groups["v4"] is not None:
-        addr = ipaddress.IPv4Address(groups["v4"])  # the regex admits only valid quads
-    else:
-        v6 = groups["v6b"] or groups.get("v6") or ""
-        if "." in v6 and not _IPV4_RE.fullmatch(v6.rpartition(":")[2]):
-            raise ProxyHeadersInvalid(f"ambiguous embedded IPv4 in {_show(text)}")
-        try:
-            v6addr = ipaddress.IPv6Address(v6)
-        except ValueError:
-            raise ProxyHeadersInvalid(f"malformed IPv6 address {_show(text)}") from None
-        # Unmapped before any match, so "::ffff:10.0.0.1" is matched against 10.0.0.0/8.
-        addr = v6addr.ipv4_mapped or v6addr
-    if addr.is_unspecified:
-        raise ProxyHeadersInvalid(f"unspecified address {_show(text)}")
-    return addr
-
-
-def _why_malformed(text: str, *, forwarded: bool) -> str:
-    if text.lower() == "unknown":
-        return "node is 'unknown'"
-    if text.startswith("_"):
-        return f"obfuscated node {_show(text)}"
-    if forwarded and ":" in text and not text.startswith("[") and text.count(":") > 1:
-        return f"IPv6 node {_show(text)} must be bracketed and quoted (RFC 7239 section 6)"
-    if _AMBIGUOUS_V4.fullmatch(text):
-        return (
-            f"{_show(text)} is not a canonical dotted-quad IPv4 address "
-            "(leading zeros, hex, octal, integer and short forms are ambiguous)"
-        )
-    return f"malformed address {_show(text)}"
-
-
-def _split_outside_quotes(text: str, sep: str) -> list[str]:
-    """Split on ``sep`` outside RFC 9110 quoted strings; an unterminated quote is an error."""
-    if '"' not in text:
-        return text.split(sep)
-    parts: list[str] = []
-    start = 0
-    quoted = escaped = False
-    for i, char in enumerate(text):
-        if quoted:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                quoted = False
-        elif char == '"':
-            quoted = True
-        elif char == sep:
-            parts.append(text[start:i])
-            start = i + 1
-    if quoted:
-        raise ProxyHeadersInvalid(f"forwarded: unterminated quoted string in {_show(text)}")
-    parts.append(text[start:])
-    return parts
-
-
-def _parse_forwarded_element(element: str) -> IPAddress:
-    """The ``for=`` node of one RFC 7239 forwarded-element."""
-    element = element.strip(_OWS)
-    if not element:
-        raise ProxyHeadersInvalid("empty element")
-    node: str | None = None
-    seen: set[str] = set()
-    for raw_pair in _split_outside_quotes(element, ";"):
-        # OWS around ";" is not in the RFC but common and harmless; around "=" it is refused.
-        pair = raw_pair.strip(_OWS)
-        if not pair:
-            continue  # forwarded-element = [ pair ] *( ";" [ pair ] )
-        match = _PAIR_RE.fullmatch(pair)
-        if match is None:
-            raise ProxyHeadersInvalid(f"malformed parameter {_show(pair)}")
-        name = match["name"].lower()
-        if name in seen:
-            # RFC 7239 section 4: each parameter at most once; two for= would be ambiguous.
-            raise ProxyHeadersInvalid(f"duplicate parameter {name!r} in {_show(element)}")
-        seen.add(name)
-        if name == "for":
-            value = match["value"]
-            if value.startswith('"'):
-                value = _QUOTED_PAIR_RE.sub(r"\1", value[1:-1])
-            node = value
-    if node is None:
-        raise ProxyHeadersInvalid(f"no for= parameter in {_show(element)}")
-    return _parse_node(node, forwarded=True)

@@ -1,4 +1,4 @@
-"""The verifying reverse proxy (DESIGN.md section 8).
+"""The verifying reverse proxy as an ASGI app; :mod:`webhook_guard.proxy_server` runs it.
 
 For applications that cannot verify webhooks themselves (FlexDeploy, Jenkins, an internal
 tool): the proxy exposes only the configured webhook routes and forwards a request to the
@@ -10,7 +10,8 @@ application is never reachable through it.
 logic) and leaves its verdict in ``scope["state"]["webhook"]``; the forwarding app only
 translates an accepted request into an upstream request and streams the answer back.
 
-Needs the ``proxy`` extra (httpx; uvicorn for ``webhook-guard serve``).
+Needs the ``proxy`` extra (httpx; uvicorn for ``webhook-guard serve``). How to deploy it:
+docs/getting-started/reverse-proxy.md.
 """
 
 from __future__ import annotations
@@ -18,23 +19,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
-import signal
-import ssl
 import sys
-import threading
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
 from .adapters._common import ConfigSource, redact_query, target_path
 from .adapters.asgi import ASGIApp, GuardMiddleware, Receive, Scope, Send, read_body, send_verdict
-from .config import Config, TLSConfig, TokenConfig
-from .errors import ConfigError
+from .config import Config, TokenConfig
 from .guard import Guard
-from .proxy_limits import ClientLimits, limit_head
 from .verdict import PROBLEM_CONTENT_TYPE, Reason, Verdict
+
+if TYPE_CHECKING:
+    from .proxy_server import reload_on_sighup, serve
 
 logger = logging.getLogger("webhook_guard.proxy")
 
@@ -333,6 +332,10 @@ class ForwardingApp:
             detail = "the application behind this proxy cannot be reached"
             await _gateway_error(send, 502, "upstream_unavailable", "Bad gateway", detail)
             return
+        await self._relay(response, verdict, send)
+
+    async def _relay(self, response: httpx.Response, verdict: Verdict, send: Send) -> None:
+        """Stream the upstream's answer back to the sender, then close it."""
         try:
             listed = _connection_listed(response.headers.raw)
             headers = [
@@ -443,144 +446,6 @@ def _credentials_to_strip(config: Config, route: str) -> TokenConfig | None:
     return None
 
 
-def _exit_cleanly(signum: int, frame: object) -> None:
-    raise SystemExit(0)
-
-
-def _check_client_cert_source(config: Config, tls: TLSConfig | None) -> None:
-    """A route that requires a client certificate needs something to verify one: this
-    server (a client CA) or a terminator in front (``network.client_cert``). Without
-    either, every request to it would be refused; say so before starting."""
-    if (tls is not None and tls.client_ca is not None) or config.network.client_cert:
-        return
-    for i, route in enumerate(config.routes):
-        if route.client_cert is not None:
-            raise ConfigError(
-                f"routes[{i}].client_cert: nothing verifies client certificates; give serve "
-                "a client CA (tls.client_ca or --client-ca), or describe the TLS terminator "
-                "in front (network.client_cert)"
-            )
-
-
-def reload_on_sighup(
-    guard: Guard, tls: TLSConfig | None = None, context: ssl.SSLContext | None = None
-) -> None:
-    """Make SIGHUP reload ``guard``'s config file (main thread only), and with ``tls``
-    the server certificate and key ``context`` uses (``serve``'s TLS: renewals).
-
-    The reload runs in a thread of its own, never inside the signal handler: the handler
-    interrupts whatever the main thread (the event loop) was doing, possibly a check.
-    A config that does not load is logged and the running one stays; so do a certificate
-    and key that do not load together.
-    """
-    announce = logging.getLogger("uvicorn.error")
-
-    def run() -> None:
-        try:
-            config = guard.reload()
-        except ConfigError as exc:
-            announce.error("SIGHUP: the new config does not load; still running the old one")
-            for line in exc.errors:
-                announce.error("  %s", line)
-        else:
-            announce.info("SIGHUP: config reloaded, %d route(s)", len(config.routes))
-        if context is not None and tls is not None:
-            from .tlsserver import server_context
-
-            try:
-                # A scratch context first: loading a mismatched pair into the live one
-                # could leave it with the new certificate and the old key.
-                server_context(tls)
-                context.load_cert_chain(tls.certfile, tls.keyfile)
-            except (OSError, ssl.SSLError) as exc:
-                announce.error("SIGHUP: the TLS certificate does not load (%s); kept", exc)
-            else:
-                announce.info("SIGHUP: TLS certificate reloaded from %s", tls.certfile)
-
-    def handler(signum: int, frame: object) -> None:
-        threading.Thread(target=run, name="webhook-guard-reload", daemon=True).start()
-
-    signal.signal(signal.SIGHUP, handler)
-
-
-def serve(
-    *,
-    config: Guard | ConfigSource,
-    upstream: str,
-    host: str = "127.0.0.1",
-    port: int = 8080,
-    timeout: float = DEFAULT_TIMEOUT,
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-    log_level: str = "info",
-    limits: ClientLimits | None = None,
-    tls: TLSConfig | None = None,
-) -> None:
-    """Run the proxy on uvicorn until SIGTERM or SIGINT (then finish open requests).
-
-    With ``tls`` (default: the config's ``tls`` section) it terminates TLS itself, and
-    the verified client certificate of each connection is what routes' ``client_cert``
-    rules check.
-
-    The config is loaded before the socket is bound, so a bad one fails at once. SIGHUP
-    reloads it without a restart (see :meth:`~webhook_guard.Guard.reload`).
-    ``limits`` bounds what one client connection may hold (default: ``ClientLimits()``).
-    """
-    import uvicorn
-
-    limits = limits or ClientLimits()
-    proxy = create_proxy(config, upstream, timeout=timeout, connect_timeout=connect_timeout)
-    assert isinstance(proxy, GuardMiddleware)
-    processing_timeout = proxy.guard.config.replay.processing_timeout
-    app = limit_head(proxy, limits)
-    # uvicorn drains open requests on SIGTERM, then re-raises the signal with the handler
-    # that was installed before it; make that a normal exit, so a requested stop is not
-    # reported as a crash (exit status 0 instead of -15).
-    signal.signal(signal.SIGTERM, _exit_cleanly)
-    if tls is None:
-        tls = proxy.guard.config.tls
-    _check_client_cert_source(proxy.guard.config, tls)
-    options = limits.uvicorn_options()
-    if tls is not None:
-        from .tlsserver import peer_cert_protocol
-
-        options.update(
-            ssl_certfile=tls.certfile,
-            ssl_keyfile=tls.keyfile,
-            http=peer_cert_protocol(options["http"]),
-        )
-    settings = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        lifespan="on",
-        # The guard resolves the client address under network.trusted_proxies; uvicorn
-        # must not rewrite the peer from X-Forwarded-For first.
-        proxy_headers=False,
-        server_header=False,
-        # A delivery whose sender already got 504 still waits for the upstream's answer
-        # (up to processing_timeout) to settle the event; a stop lets it finish.
-        timeout_graceful_shutdown=max(math.ceil(timeout), processing_timeout, 1),
-        # Always uvicorn's h11 parser (even where httptools is installed), with deadlines
-        # for the request head and body (see ClientLimits), and TLS details when it has TLS.
-        **options,
-    )
-    if tls is not None:
-        from .tlsserver import server_context
-
-        # uvicorn's own context has no minimum version and no optional client
-        # certificates; once it has loaded, this one is what the socket uses.
-        settings.load()
-        settings.ssl = server_context(tls)
-    reload_on_sighup(proxy.guard, tls, settings.ssl if tls is not None else None)
-    # After uvicorn.Config has set up logging: webhook URLs may carry a token.
-    logging.getLogger("uvicorn.access").addFilter(redact_query)
-    # The proxy is the server: its log level applies to the guard's lines (at info, one
-    # per accepted delivery with its secret_id; refusals are warnings).
-    logging.getLogger("webhook_guard").setLevel(log_level.upper())
-    uvicorn.Server(settings).run()
-
-
 __all__ = [
     "ForwardingApp",
     "check_upstream",
@@ -589,3 +454,15 @@ __all__ = [
     "reload_on_sighup",
     "serve",
 ]
+
+# Running the proxy (uvicorn, TLS, SIGHUP) lives in proxy_server, which imports this module;
+# its names stay importable from here, resolved on first use so there is no import cycle.
+_IN_PROXY_SERVER = frozenset({"reload_on_sighup", "serve"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _IN_PROXY_SERVER:
+        from . import proxy_server
+
+        return getattr(proxy_server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

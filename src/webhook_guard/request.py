@@ -42,6 +42,7 @@ class WebhookRequest:
     __slots__ = (
         "_dups",
         "_index",
+        "_text",
         "body",
         "client_cert",
         "headers",
@@ -70,24 +71,25 @@ class WebhookRequest:
             peer = shown(peer, MAX_PEER)
         self.peer = peer
         self.client_cert = client_cert
-        self._index: dict[bytes, bytes] | None = None
+        self._index: dict[Any, Any] | None = None
         self._dups: dict[bytes, list[bytes]] | None = None
+        self._text = False  # whether _index is keyed by str names (a dict of str headers)
 
-    def _build(self) -> dict[bytes, bytes]:
+    def _build(self) -> dict[Any, Any]:
         # One dict comprehension over raw bytes is ~3x cheaper than decoding every header;
         # the few headers the guard reads are decoded on lookup. Repeated names (which
         # the guard must notice) are collected separately, only when there are any.
         headers = self.headers
         unique = unique_header_table(headers)
-        if unique is not None and unique[1]:
-            self._index = unique[0]  # ASGI's shape: nothing to convert and no repeats
+        if unique is not None:
+            # ASGI's shape, or a dict of str headers: used as it is, converted on lookup.
+            self._index, self._text = unique[0], not unique[1]
             return unique[0]
         items = list(headers.items() if isinstance(headers, Mapping) else headers)
-        if items and items[0][0].__class__ is bytes:
-            index = {n.lower(): v for n, v in items}
-        else:
+        # Every pair as bytes: a list mixing str and bytes pairs loses no header.
+        if not all(n.__class__ is bytes and v.__class__ is bytes for n, v in items):
             items = [(_to_bytes(n), _to_bytes(v)) for n, v in items]
-            index = {n.lower(): v for n, v in items}
+        index = {n.lower(): v for n, v in items}
         if len(index) != len(items):
             dups: dict[bytes, list[bytes]] = {}
             for n, v in items:
@@ -105,6 +107,11 @@ class WebhookRequest:
         index = self._index
         if index is None:
             index = self._build()
+        if self._text:
+            text = index.get(name.decode("latin-1"))
+            if text.__class__ is str and text.isascii():
+                return [text]
+            return _text_value(text)
         value = index.get(name)
         if value is None:
             return None
@@ -122,6 +129,8 @@ class WebhookRequest:
         index = self._index
         if index is None:
             index = self._build()
+        if self._text:
+            return {k: _text_value(v) or [] for k, v in index.items()}
         dups = self._dups or {}
         return {
             k.decode("latin-1"): [v.decode("latin-1") for v in dups.get(k, [index[k]])]
@@ -173,6 +182,16 @@ def unique_header_table(headers: HeadersInput) -> tuple[dict[Any, Any], bool] | 
         return table, as_bytes
     lowered = {name.lower(): value for name, value in table.items()}
     return (lowered, as_bytes) if len(lowered) == len(table) else None
+
+
+def _text_value(value: Any) -> list[str] | None:
+    """A value of a str-keyed header table, as :meth:`WebhookRequest.values` gives it: the
+    text its latin-1 bytes decode to (other characters become ``?``, as on the wire)."""
+    if value is None:
+        return None
+    if value.__class__ is str and value.isascii():
+        return [value]
+    return [_to_bytes(value).decode("latin-1")]
 
 
 def _to_bytes(value: str | bytes) -> bytes:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import difflib
 import logging
 import os
+import secrets
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -13,7 +15,9 @@ from .errors import ConfigError
 
 logger = logging.getLogger("webhook_guard")
 
-#: How many active secrets one check examines; more is a config error (design §3.6).
+#: How many active secrets one check examines; more is a config error. Each one is an HMAC
+#: over the body, so this bounds what one forged request can cost (see
+#: docs/reference/configuration.md#secrets).
 MAX_ACTIVE_SECRETS = 5
 
 
@@ -156,3 +160,29 @@ def load_secret(
             datetime.fromtimestamp(expires, timezone.utc).isoformat(),
         )
     return secret
+
+
+#: Providers that issue the signing secret themselves (in their dashboard or API): a
+#: secret made here only suits tests and local development for them.
+_ISSUED_BY_PROVIDER = {"stripe", "slack", "shopify", "twilio", "paddle"}
+
+#: The shape of the secrets these providers issue, so a test secret looks like theirs.
+_ISSUED_PREFIX = {"stripe": "whsec_", "paddle": "pdl_ntfset_"}
+
+
+def new_secret(provider: str) -> str:
+    """A fresh random secret (256 bits; 192 for the base64 ones, as Svix issues) in the
+    form ``provider:`` expects: ``whsec_`` + base64 for ``standard``, text for the rest."""
+    from .signatures.presets import PRESETS  # not at the top: signatures imports this module
+
+    preset = PRESETS[provider]
+    if preset.signature.get("secret_encoding") == "base64":
+        prefix = preset.signature.get("secret_prefix", "")
+        return f"{prefix}{base64.b64encode(secrets.token_bytes(24)).decode()}"
+    return _ISSUED_PREFIX.get(provider, "") + secrets.token_hex(32)
+
+
+def issued_by_provider(provider: str) -> bool:
+    """Whether ``provider`` issues the signing secret itself (then :func:`new_secret` only
+    suits tests and local development)."""
+    return provider in _ISSUED_BY_PROVIDER

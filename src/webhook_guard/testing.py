@@ -20,7 +20,7 @@ from typing import Any, overload
 from urllib.parse import urlsplit
 
 from .config import RouteConfig, load_config
-from .errors import ConfigError
+from .errors import ConfigError, WebhookGuardError
 from .guard import Guard
 from .secrets import Secret
 from .signatures import PRESETS, make_scheme
@@ -28,7 +28,7 @@ from .signatures import PRESETS, make_scheme
 __all__ = ["FakeClock", "SignArgumentError", "sign"]
 
 
-class SignArgumentError(ValueError):
+class SignArgumentError(WebhookGuardError, ValueError):
     """An argument of :func:`sign` for a preset name is missing or invalid; ``argument``
     names it (``url`` or ``secret``), so a caller such as the CLI can name its own option."""
 

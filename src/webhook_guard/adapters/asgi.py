@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from ..clientcert import from_asgi
 from ..guard import Guard
+from ..pipeline import NOT_SET_UP
 from ..request import WebhookRequest
 from ..routes import SAFE_PATH
 from ..untrusted import shown
@@ -81,34 +82,25 @@ class GuardMiddleware:
             await self.app(scope, receive, send)  # lifespan, websocket: passed through
             return
         guard = self.guard
-        req = webhook_request(scope)
         # scope["path"] is what the app routes on (Starlette, FastAPI, Django): the
         # verdict is bound to the route that covers it.
-        verdict = guard.check_dispatch(req, guard.precheck(req), scope["path"])
+        delivery = guard.begin(webhook_request(scope), scope["path"])
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
-        state["webhook"] = verdict
+        state["webhook"] = delivery.verdict
         state["webhook_guard"] = guard  # for webhook_verdict, which runs after routing
+        if delivery.needs_body:
+            body = await read_body(receive, delivery.body_limit)
+            if body is None:  # the client went away mid-body: nobody to answer
+                return
+            state["webhook"] = await delivery.acheck(body)
+        verdict = delivery.verdict
         if not verdict.ok:
             await send_verdict(send, verdict)
             return
         if verdict.route is None:
             await self.app(scope, receive, send)
-            return
-
-        limit = guard.body_limit(verdict.route)
-        body = await read_body(receive, limit)
-        if body is None:  # the client went away mid-body: nobody to answer
-            return
-        if len(body) > limit:
-            state["webhook"] = verdict = guard.body_too_large(req, verdict, limit)
-            await send_verdict(send, verdict)
-            return
-        req.body = body
-        verdict = state["webhook"] = await guard.acheck(req)
-        if not verdict.ok:
-            await send_verdict(send, verdict)
             return
 
         status: int | None = None
@@ -126,13 +118,13 @@ class GuardMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, replay_body(body, receive), send_wrapper)
+            await self.app(scope, replay_body(delivery.request.body, receive), send_wrapper)
         except BaseException:
             # Raised after the whole response was produced (the server found the client
             # gone while sending it; a background task failed): the status stands.
-            await guard.acomplete(verdict, status if finished else None)
+            await delivery.acomplete(status if finished else None)
             raise
-        await guard.acomplete(verdict, status if finished else None)
+        await delivery.acomplete(status if finished else None)
 
     def _close_on_shutdown(self, receive: Receive) -> Receive:
         # The server has stopped serving when it sends lifespan.shutdown; async Redis
@@ -140,9 +132,7 @@ class GuardMiddleware:
         async def wrapped() -> Message:
             message = await receive()
             if message["type"] == "lifespan.shutdown":
-                aclose = getattr(self.guard.store, "aclose", None)
-                if aclose is not None:
-                    await aclose()
+                await self.guard.aclose()
             return message
 
         return wrapped
@@ -241,7 +231,7 @@ def webhook_verdict(request: Request) -> Verdict:
             shown(request.url.path),
             "no route covers this path" if verdict else "GuardMiddleware is not installed",
         )
-        raise HTTPException(500, "webhook verification is not set up for this path")
+        raise HTTPException(500, NOT_SET_UP)
     guard = state.get("webhook_guard")
     if isinstance(guard, Guard):
         scope = request.scope

@@ -43,13 +43,12 @@ from django.urls import get_script_prefix
 from ..config import Config
 from ..errors import ConfigError
 from ..guard import Guard
+from ..pipeline import NOT_SET_UP, Delivery, misrouted
 from ..request import WebhookRequest
-from ..untrusted import shown
 from ..verdict import Verdict
 from ._common import (
     SettleWhenSent,
     asettle_when_sent,
-    logger,
     resolve_guard,
     wsgi_path,
     wsgi_peer,
@@ -157,14 +156,13 @@ def _webhook_request(request: HttpRequest) -> WebhookRequest:
     )
 
 
-def _prepare(request: HttpRequest, guard: Guard) -> WebhookRequest | Verdict:
-    """Precheck and read the body: the request to check, or the final verdict."""
-    req = _webhook_request(request)
-    verdict = guard.check_dispatch(req, guard.precheck(req), _dispatched_path(request))
-    if not verdict.ok or verdict.route is None:
-        return verdict
+def _read(request: HttpRequest, delivery: Delivery) -> tuple[bytes, int] | None:
+    """The body to check and its limit; None when the delivery needs no check (refused,
+    not a webhook route, or the body was too large)."""
+    if not delivery.needs_body:
+        return None
     django_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    limit = guard.body_limit(verdict.route)
+    limit = delivery.body_limit
     if django_limit is not None and django_limit < limit:
         limit = django_limit  # Django's own limit is stricter
     try:
@@ -173,12 +171,10 @@ def _prepare(request: HttpRequest, guard: Guard) -> WebhookRequest | Verdict:
         body = _terminated_wsgi_body(request, limit)
         if body is None:
             body = request.body
-        elif len(body) > limit:
-            return guard.body_too_large(req, verdict, limit)
     except RequestDataTooBig:
-        return guard.body_too_large(req, verdict, django_limit)
-    req.body = body
-    return req
+        delivery.body_too_large(django_limit)
+        return None
+    return body, limit
 
 
 def _dispatched_path(request: HttpRequest) -> str:
@@ -226,13 +222,15 @@ def _terminated_wsgi_body(request: HttpRequest, limit: int) -> bytes | None:
 
 
 def _verify(request: HttpRequest, guard: Guard) -> Verdict:
-    prepared = _prepare(request, guard)
-    return guard.check(prepared) if isinstance(prepared, WebhookRequest) else prepared
+    delivery = guard.begin(_webhook_request(request), _dispatched_path(request))
+    read = _read(request, delivery)
+    return delivery.verdict if read is None else delivery.check(*read)
 
 
 async def _averify(request: HttpRequest, guard: Guard) -> Verdict:
-    prepared = _prepare(request, guard)
-    return await guard.acheck(prepared) if isinstance(prepared, WebhookRequest) else prepared
+    delivery = guard.begin(_webhook_request(request), _dispatched_path(request))
+    read = _read(request, delivery)
+    return delivery.verdict if read is None else await delivery.acheck(*read)
 
 
 def _admit(request: HttpRequest, verdict: Verdict, route: str | None) -> HttpResponse | None:
@@ -246,15 +244,9 @@ def _admit(request: HttpRequest, verdict: Verdict, route: str | None) -> HttpRes
         for name, value in verdict.response_headers():
             response[name] = value
         return response
-    if route is not None and verdict.route != route:
-        logger.error(
-            "view for %s is protected as route %r but the path matches %s",
-            shown(request.path),
-            route,
-            repr(verdict.route) if verdict.route else "no route",
-        )
-        return HttpResponse("webhook verification is not set up for this path", status=500)
-    if verdict.route is not None and not verdict.reported:
+    if route is not None and misrouted(verdict, route, request.path):
+        return HttpResponse(NOT_SET_UP, status=500)
+    if verdict.verified:
         # Authenticated by its signature or token, not by a session cookie: the hook
         # CsrfViewMiddleware itself honours (the test client sets it the same way).
         request._dont_enforce_csrf_checks = True

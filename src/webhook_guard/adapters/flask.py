@@ -28,13 +28,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import ClosingIterator
 
 from ..guard import Guard
+from ..pipeline import NOT_SET_UP, misrouted
 from ..request import WebhookRequest
-from ..untrusted import shown
 from ..verdict import Verdict
 from ._common import (
     ConfigSource,
     SettleWhenSent,
-    logger,
     resolve_guard,
     wsgi_path,
     wsgi_peer,
@@ -130,16 +129,8 @@ class WebhookGuard:
                 refusal = _verify()
                 if refusal is not None:
                     return refusal
-                verdict: Verdict = g.webhook
-                if verdict.route != route:
-                    logger.error(
-                        "view %s is protected as route %r but its path %s matches %s",
-                        request.endpoint,
-                        route,
-                        shown(request.path),
-                        repr(verdict.route) if verdict.route else "no route",
-                    )
-                    return Response("webhook verification is not set up for this path", 500)
+                if misrouted(g.webhook, route, request.path):
+                    return Response(NOT_SET_UP, 500)
                 return view(*args, **kwargs)
 
             return cast(F, wrapper)
@@ -179,10 +170,10 @@ def _check(guard: Guard) -> Verdict:
         wsgi_peer(environ),
     )
     # Flask matched its URL rule against this path: the verdict is bound to its route.
-    verdict = guard.check_dispatch(req, guard.precheck(req), request.script_root + request.path)
-    if not verdict.ok or verdict.route is None:
-        return verdict
-    limit = guard.body_limit(verdict.route)
+    delivery = guard.begin(req, request.script_root + request.path)
+    if not delivery.needs_body:
+        return delivery.verdict
+    limit = delivery.body_limit
     current = request.max_content_length
     if current is not None and current < limit:
         limit = current  # the app's own MAX_CONTENT_LENGTH is stricter
@@ -192,12 +183,10 @@ def _check(guard: Guard) -> Verdict:
     # get_json() and form still work in the view.
     request.max_content_length = limit + 1
     try:
-        req.body = request.get_data(cache=True)
+        body = request.get_data(cache=True)
     except RequestEntityTooLarge:
-        return guard.body_too_large(req, verdict, limit)
-    if len(req.body) > limit:
-        return guard.body_too_large(req, verdict, limit)
-    return guard.check(req)
+        return delivery.body_too_large(limit)
+    return delivery.check(body, limit)
 
 
 def _problem(verdict: Verdict) -> Response:

@@ -68,7 +68,7 @@ _STANDARD: dict[str, Any] = {
 _HUB = {"algorithm": "sha256", "encoding": "hex", "prefix": "sha256=", "format": "plain"}
 
 # Appended to the "event id" summary of presets whose ID header is outside the signature
-# (see guard._Route.id_unsigned).
+# (see docs/architecture.md, "Event IDs and replay keys").
 _UNSIGNED_ID = "; the header is not signed, so the replay check keys on the verified signature"
 
 PRESETS: dict[str, Preset] = {

@@ -1,0 +1,114 @@
+"""A route's ``signature`` block, over its provider's preset -> :class:`SignatureSpec`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..signatures import make_scheme
+from ..signatures.base import ASYMMETRIC, SignatureSpec
+from ..signatures.presets import PRESETS
+from .route_keys import SIGNATURE
+from .values import Invalid, headers, mapping, read
+
+
+def signature_spec(
+    provider: str, raw: object, route_where: str, public_url: str | None
+) -> SignatureSpec:
+    """The scheme of a route with ``provider`` (a known preset) and ``signature: raw``."""
+    where = f"{route_where}.signature"
+    preset = PRESETS[provider]
+    merged: dict[str, Any] = dict(preset.signature)
+    user: Mapping[str, Any] = {} if raw is None else mapping(raw, where, SIGNATURE)
+    merged.update(user)
+    if merged.get("algorithm") in ASYMMETRIC:
+        _require_cryptography(f"{where}.algorithm")
+        merged.update({k: v for k, v in preset.ed25519.items() if k not in user})
+    if provider == "generic" and "header" not in merged:
+        raise Invalid(
+            f"{where}.header" if raw is not None else where,
+            "missing: the generic provider needs 'signature.header'",
+        )
+    spec = _spec(merged, where)
+    _check_template(spec, where, route_where, public_url)
+    return spec
+
+
+def _spec(merged: Mapping[str, Any], where: str) -> SignatureSpec:
+    def value(name: str) -> Any:
+        key = SIGNATURE[name]
+        given = merged.get(name, key.default)
+        return read(key, given, f"{where}.{name}")
+
+    header_names = headers(merged["header"], f"{where}.header")
+    optional = {
+        name: headers(merged[name], f"{where}.{name}") if merged.get(name) else ()
+        for name in ("timestamp_header", "id_header")
+    }
+    for name, names in optional.items():
+        if len(names) not in (0, 1, len(header_names)):
+            raise Invalid(
+                f"{where}.{name}", f"give 1 name, or one per signature header ({len(header_names)})"
+            )
+    fmt = value("format")
+    timestamp_key = merged.get("timestamp_key")
+    if timestamp_key is not None:
+        timestamp_key = value("timestamp_key")
+        if fmt != "kv":
+            raise Invalid(f"{where}.timestamp_key", "only applies to format: kv")
+    # The one default that depends on another key, so the declaration cannot hold it.
+    separator = merged.get("separator", "," if fmt == "kv" else " ")
+    return SignatureSpec(
+        headers=header_names,
+        algorithm=value("algorithm"),
+        encoding=value("encoding"),
+        prefix=value("prefix"),
+        format=fmt,
+        separator=read(SIGNATURE["separator"], separator, f"{where}.separator"),
+        version=value("version"),
+        timestamp_key=timestamp_key,
+        signed_content=value("signed_content"),
+        timestamp_headers=optional["timestamp_header"],
+        id_headers=optional["id_header"],
+        secret_prefix=value("secret_prefix"),
+        secret_encoding=value("secret_encoding"),
+        # A preset's own canonicalisation (twilio); else SignatureSpec's default.
+        **({"scheme": merged["scheme"]} if "scheme" in merged else {}),
+    )
+
+
+def _check_template(
+    spec: SignatureSpec, where: str, route_where: str, public_url: str | None
+) -> None:
+    """Refuse a ``signed_content`` whose fields the configuration cannot fill."""
+    try:
+        scheme = make_scheme(spec)
+    except ValueError as exc:
+        # Formatter's own messages ("Single '}' encountered") need the context.
+        raise Invalid(
+            f"{where}.signed_content", f"invalid template {spec.signed_content!r}: {exc}"
+        ) from None
+    if "timestamp" in scheme.fields and not scheme.has_timestamp:
+        raise Invalid(
+            f"{where}.signed_content",
+            "uses {timestamp} but no timestamp_header or timestamp_key says where it is",
+        )
+    if "id" in scheme.fields and not spec.id_headers:
+        raise Invalid(f"{where}.signed_content", "uses {id} but no id_header is set")
+    if "url" in scheme.fields and public_url is None:
+        raise Invalid(
+            f"{route_where}.public_url",
+            "missing: this signature covers the URL the provider calls, so set "
+            "public_url (e.g. https://hooks.example.com)",
+        )
+
+
+def _require_cryptography(where: str) -> None:
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        raise Invalid(
+            where,
+            "ed25519 needs the 'cryptography' package: "
+            "pip install 'webhook-guard-middleware[ed25519]'",
+        ) from None

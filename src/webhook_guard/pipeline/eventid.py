@@ -1,0 +1,122 @@
+"""The event-ID rule: which ID a delivery reports, and which key its replay check uses
+(see docs/architecture.md, "Event IDs and replay keys")."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from ..config import EventIdConfig
+from ..request import WebhookRequest
+from ..signatures.base import HmacScheme, ParsedSignature
+
+_PRINTABLE_ID = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+class EventIdRule:
+    """A route's ``event_id:`` setting, compiled against its signature scheme."""
+
+    __slots__ = ("_header", "_key_prefix", "_pointer", "_source", "headers", "keys_on_signature")
+
+    def __init__(self, name: str, ids: EventIdConfig, scheme: HmacScheme | None) -> None:
+        self._key_prefix = name + ":"
+        self._pointer = ids.pointer
+        self._header = (ids.header or "").lower().encode("latin-1", "replace")
+        signs_id = scheme is not None and "id" in scheme.fields
+        scheme_ids = scheme.spec.id_headers if scheme is not None else ()
+        # A route naming one of its scheme's ID headers (``svix-id`` on the standard
+        # preset) takes the ID the signature covered, from the header family that verified:
+        # a sender signing ``webhook-*`` leaves ``svix-id`` unsigned, and a captured
+        # delivery resent with a fresh one would otherwise be processed again.
+        signed_header = (
+            signs_id
+            and ids.source == "header"
+            and (ids.header or "").lower() in (h.lower() for h in scheme_ids)
+        )
+        self._source = "auto" if signed_header else ids.source
+        #: A delivery ID in a header the signature does not cover can be rewritten by
+        #: anyone replaying a captured delivery (GitHub, Shopify, Bitbucket, Twilio...), so
+        #: such a route keys its replay check on the verified signature instead: provider
+        #: retries resend the same signed bytes, a replay under a fresh ID does too. The
+        #: header ID is still reported as the verdict's event_id.
+        self.keys_on_signature = (
+            scheme is not None
+            and ids.source in ("auto", "header")
+            and not (signs_id and (ids.source == "auto" or signed_header))
+        )
+        #: The headers delivery IDs come from (none for JSON pointers or no IDs).
+        self.headers: tuple[str, ...] = ()
+        if ids.source == "header" and ids.header:
+            self.headers = (ids.header,)
+        elif ids.source == "auto" and scheme is not None:
+            self.headers = tuple(h for h in scheme_ids if h)
+
+    @property
+    def replays(self) -> bool:
+        """Whether deliveries are checked against the replay store at all."""
+        return self._source != "none"
+
+    def find(
+        self, req: WebhookRequest, parsed: ParsedSignature | None, digest: bytes | None
+    ) -> tuple[str | None, str | None]:
+        """The (event ID reported, replay key) of an authenticated request; (None, None)
+        for a route with ``event_id: none``."""
+        source = self._source
+        if source == "none":
+            return None, None
+        found: str | None
+        if source == "auto":
+            found = parsed.event_id if parsed is not None else None
+        elif source == "header":
+            lines = req.values(self._header)
+            found = lines[0] if lines is not None and len(lines) == 1 and lines[0] else None
+        else:
+            found = _json_pointer(req.body, self._pointer)
+        event_id: str
+        if found is not None:
+            if _PRINTABLE_ID.fullmatch(found):
+                event_id = found
+            else:
+                event_id = (
+                    "sha256:" + hashlib.sha256(found.encode("utf-8", "surrogateescape")).hexdigest()
+                )
+        elif digest is not None:
+            # No ID from the provider: the verified signature itself identifies the
+            # delivery (a replay carries the same one).
+            event_id = digest_id(digest)
+        else:
+            # Token-only routes fall back to the body.
+            event_id = "body:" + hashlib.sha256(req.body).hexdigest()
+        if self.keys_on_signature and digest is not None:
+            return event_id, self._key_prefix + digest_id(digest)
+        return event_id, self._key_prefix + event_id
+
+
+def digest_id(digest: bytes) -> str:
+    """The replay ID of a delivery identified by its verified signature."""
+    return "sig:" + digest.hex()[:64]
+
+
+def _json_pointer(body: bytes, pointer: tuple[str, ...]) -> str | None:
+    """Resolve an RFC 6901 pointer in a JSON body; None when absent or not a scalar ID."""
+    try:
+        node: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    for token in pointer:
+        if isinstance(node, dict):
+            if token not in node:
+                return None
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and token.isascii():
+            index = int(token)
+            if index >= len(node) or (token != "0" and token.startswith("0")):
+                return None
+            node = node[index]
+        else:
+            return None
+    if isinstance(node, bool) or not isinstance(node, (str, int)):
+        return None
+    return str(node)

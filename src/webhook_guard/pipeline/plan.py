@@ -1,0 +1,75 @@
+"""A route compiled once, at load time, into the plan of the checks its config needs
+(see docs/architecture.md, "The route plan")."""
+
+from __future__ import annotations
+
+from ..config import NetworkConfig, RouteConfig
+from ..signatures import make_scheme
+from .access import AddressCheck, ClientCertCheck
+from .eventid import EventIdRule
+from .signature import SignatureCheck
+from .token import TokenCheck
+
+
+class RoutePlan:
+    """One route's checks, in order, each specialised for the route by its data.
+
+    A step the route does not configure is None and costs nothing per request. The
+    order is fixed: cheap checks before expensive ones, authenticity before state.
+    route/method -> client address -> client certificate -> body size -> token ->
+    timestamp -> signature -> replay.
+    """
+
+    __slots__ = (
+        "allow",
+        "allow_set",
+        "check_address",
+        "client_cert",
+        "commit_below_500",
+        "config",
+        "current_secret",
+        "enforce",
+        "event_ids",
+        "max_body_bytes",
+        "methods",
+        "name",
+        "signature",
+        "token",
+    )
+
+    def __init__(self, config: RouteConfig, network: NetworkConfig, address: AddressCheck) -> None:
+        self.config = config
+        self.name = config.name
+        self.methods = config.methods
+        self.enforce = config.mode == "enforce"
+        self.allow = (("allow", ", ".join(sorted(config.methods))),)
+        self.max_body_bytes = config.max_body_bytes
+        self.commit_below_500 = config.commit_on == "below_500"
+        self.allow_set = config.allow_set
+        #: Whether the client address step runs: any network rule, or the route's allow_ips.
+        self.check_address = address.network_rules or config.allow_set is not None
+        self.client_cert = (
+            ClientCertCheck(config.client_cert, network) if config.client_cert else None
+        )
+        self.token = TokenCheck(config.token) if config.token is not None else None
+        scheme = make_scheme(config.signature) if config.signature else None
+        self.signature = SignatureCheck(config, scheme) if scheme is not None else None
+        self.event_ids = EventIdRule(config.name, config.event_id, scheme)
+        # The first secret listed is the current one; a match on any other is "previous"
+        # (metrics count those so users see when an old secret can be retired).
+        ring = config.secrets or (config.token.secrets if config.token else ())
+        self.current_secret = ring[0].label if ring else None
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """The names of the checks this plan runs, in order."""
+        optional = (
+            ("address", self.check_address),
+            ("client_cert", self.client_cert is not None),
+            ("body", True),
+            ("token", self.token is not None),
+            ("timestamp", self.signature is not None and self.signature.tolerance is not None),
+            ("signature", self.signature is not None),
+            ("replay", self.event_ids.replays),
+        )
+        return ("route", "method", *(name for name, needed in optional if needed))

@@ -1,0 +1,104 @@
+"""The signature steps: the signed timestamp's window and the signature itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import RouteConfig
+from ..request import WebhookRequest
+from ..secrets import MAX_ACTIVE_SECRETS, Secret
+from ..signatures.base import Failure, HmacScheme, ParsedSignature
+from ..signatures.timestamps import check_window
+from ..verdict import Reason
+
+
+class SignatureCheck:
+    """A route's signature scheme with its secrets' HMAC keys prepared once.
+
+    The scheme is the route's data (header names, signed-content template, encoding);
+    this is the one place that decides whether its signature holds.
+    """
+
+    __slots__ = ("_expiring", "_id_header", "_keys", "_public_url", "fields", "scheme", "tolerance")
+
+    def __init__(self, config: RouteConfig, scheme: HmacScheme) -> None:
+        self.scheme = scheme
+        self.fields = scheme.fields
+        #: The window for the signed timestamp, or None when the scheme signs none.
+        self.tolerance = config.tolerance if scheme.has_timestamp else None
+        self._public_url = config.public_url
+        # HMAC key schedules are computed once; each request copies them.
+        self._keys: list[tuple[Secret, Any]] = [(s, scheme.prepare(s)) for s in config.secrets]
+        # Without expiry dates the active set never changes (config allows at most
+        # MAX_ACTIVE_SECRETS then), so the per-request filter can be skipped.
+        self._expiring = any(s.expires is not None for s in config.secrets)
+        ids = scheme.spec.id_headers
+        self._id_header = ids[0] if ids else "id"
+
+    def timestamp(self, parsed: ParsedSignature, now: float) -> Failure | int:
+        """The signed timestamp if it is within the route's tolerance, else the failure."""
+        raw = parsed.timestamp
+        if raw is None or parsed.ts_failure is not None:
+            assert parsed.ts_failure is not None
+            return parsed.ts_failure
+        # isdigit() alone accepts non-ASCII digits such as "١٢"; isascii() rules them out.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 12):
+            return Failure(
+                Reason.TIMESTAMP_MALFORMED,
+                "the timestamp must be Unix seconds: 1 to 12 ASCII digits",
+            )
+        tolerance = self.tolerance
+        assert tolerance is not None
+        return check_window(tolerance, int(raw), now)
+
+    def verify(
+        self, parsed: ParsedSignature, req: WebhookRequest, now: float
+    ) -> Failure | tuple[Secret, bytes]:
+        """The (secret, digest) that verifies the request, or the failure."""
+        if parsed.failure is not None:
+            return parsed.failure
+        values: dict[str, str] = {}
+        if self.fields:
+            found = self._values(parsed, req)
+            if isinstance(found, Failure):
+                return found
+            values = found
+        keys = self._keys
+        if self._expiring:
+            keys = [k for k in keys if k[0].active(now)][:MAX_ACTIVE_SECRETS]
+            if not keys:
+                return Failure(
+                    Reason.SIGNATURE_MISMATCH,
+                    "no active secret: every configured secret has expired",
+                )
+        matched = self.scheme.verify(parsed, req.body, values, keys)
+        if matched is None:
+            return Failure(
+                Reason.SIGNATURE_MISMATCH,
+                f"no signature matched ({min(parsed.seen, 10)} examined); check the secret "
+                "and that the body is passed on unmodified",
+            )
+        return matched
+
+    def _values(self, parsed: ParsedSignature, req: WebhookRequest) -> Failure | dict[str, str]:
+        """The placeholder values of the signed content, from the request."""
+        fields = self.fields
+        values: dict[str, str] = {}
+        if "id" in fields:
+            if parsed.event_id is None:
+                return Failure(
+                    Reason.SIGNATURE_MALFORMED,
+                    f"the {self._id_header} header, which the signature covers, is missing "
+                    "or repeated",
+                )
+            values["id"] = parsed.event_id
+        if "timestamp" in fields:
+            if parsed.timestamp is None:
+                return Failure(Reason.SIGNATURE_MALFORMED, "the signed timestamp is missing")
+            values["timestamp"] = parsed.timestamp
+        values["method"] = req.method
+        values["path"] = req.path
+        if "url" in fields:
+            query = f"?{req.query}" if req.query else ""
+            values["url"] = f"{self._public_url}{req.path}{query}"
+        return values

@@ -1,0 +1,161 @@
+"""Provider handshakes: the answer each provider documents, and nothing for look-alikes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import pytest
+
+from webhook_guard import Reason
+from webhook_guard.signatures import handshakes
+from webhook_guard.signatures.base import Failure
+from webhook_guard.signatures.handshakes import JSON, MAX_CHALLENGE, TEXT, HandshakeAnswer
+
+
+def test_slack_url_verification() -> None:
+    # The request body Slack documents (api.slack.com/events/url_verification).
+    body = json.dumps(
+        {
+            "token": "Jhj5dZrVaK7ZwHHjRyZWjbDl",
+            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+            "type": "url_verification",
+        }
+    ).encode()
+    assert handshakes.slack(body) == HandshakeAnswer(
+        b"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", TEXT
+    )
+    assert handshakes.slack(b'{"type":"event_callback","challenge":"x"}') is None
+
+
+def test_zoom_url_validation_matches_the_documented_hmac() -> None:
+    secret = b"zoom-secret-token"
+    body = json.dumps(
+        {"payload": {"plainToken": "qgg8vlvZRS6UYooatFL8Aw"}, "event": "endpoint.url_validation"}
+    ).encode()
+    answer = handshakes.zoom(body, secret)
+    assert answer is not None
+    assert answer.content_type == JSON
+    expected = hmac.new(secret, b"qgg8vlvZRS6UYooatFL8Aw", hashlib.sha256).hexdigest()
+    assert json.loads(answer.body) == {
+        "plainToken": "qgg8vlvZRS6UYooatFL8Aw",
+        "encryptedToken": expected,
+    }
+    assert handshakes.zoom(b'{"event":"meeting.started","payload":{}}', secret) is None
+    assert handshakes.zoom(b'{"event":"endpoint.url_validation","payload":[]}', secret) is None
+
+
+def test_twitch_callback_verification() -> None:
+    body = b'{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{"id":"f1c2"}}'
+    answer = handshakes.twitch("webhook_callback_verification", body)
+    assert answer == HandshakeAnswer(b"pogchamp-kappa-360noscope-vohiyo", TEXT)
+    assert handshakes.twitch("notification", body) is None
+    assert handshakes.twitch(None, body) is None
+
+
+def test_discord_ping() -> None:
+    assert handshakes.discord(b'{"type":1,"id":"x"}') == HandshakeAnswer(b'{"type":1}', JSON)
+    for body in (b'{"type":2}', b'{"type":true}', b'{"type":"1"}', b"[1]", b"1"):
+        assert handshakes.discord(body) is None, body
+
+
+def test_meta_verification_with_the_routes_token() -> None:
+    query = {
+        "hub.mode": "subscribe",
+        "hub.verify_token": "meatyhamhock",
+        "hub.challenge": "1158201444",
+    }
+    assert handshakes.meta(query, b"meatyhamhock") == HandshakeAnswer(b"1158201444", TEXT)
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ({"hub.mode": "subscribe", "hub.challenge": "1"}, Reason.TOKEN_MISSING),
+        (
+            {"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1"},
+            Reason.TOKEN_MISSING,
+        ),
+        (
+            {"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"},
+            Reason.TOKEN_INVALID,
+        ),
+        ({"hub.mode": "subscribe", "hub.verify_token": "meatyhamhock"}, Reason.TOKEN_INVALID),
+        (
+            {"hub.mode": "subscribe", "hub.verify_token": "meatyhamhock", "hub.challenge": "<b>"},
+            None,
+        ),
+    ],
+)
+def test_meta_refuses_wrong_tokens(query: dict[str, str], reason: Reason | None) -> None:
+    outcome = handshakes.meta(query, b"meatyhamhock")
+    if reason is None:  # visible ASCII is echoed as text/plain, never as HTML
+        assert outcome == HandshakeAnswer(b"<b>", TEXT)
+        return
+    assert isinstance(outcome, Failure)
+    assert outcome.reason is reason
+    assert "meatyhamhock" not in outcome.detail
+
+
+def test_meta_token_with_lone_surrogates_is_refused_not_raised() -> None:
+    query = {"hub.mode": "subscribe", "hub.verify_token": "\ud800\udcff", "hub.challenge": "1"}
+    outcome = handshakes.meta(query, b"meatyhamhock")
+    assert isinstance(outcome, Failure)
+    assert outcome.reason is Reason.TOKEN_INVALID
+
+
+def test_meta_ignores_requests_that_are_not_a_subscribe() -> None:
+    assert handshakes.meta({}, b"t") is None
+    assert handshakes.meta({"hub.mode": "unsubscribe", "hub.verify_token": "t"}, b"t") is None
+
+
+def test_okta_one_time_verification() -> None:
+    headers = {"x-okta-verification-challenge": "2Qa3Ik2tmgljwHh6xYG9s0kBnV6BEUDX"}
+    answer = handshakes.okta(headers)
+    assert answer is not None
+    assert answer.content_type == JSON
+    assert json.loads(answer.body) == {"verification": "2Qa3Ik2tmgljwHh6xYG9s0kBnV6BEUDX"}
+    assert handshakes.okta({}) is None
+
+
+def test_msgraph_validation_token_is_echoed_as_text() -> None:
+    token = "Validation: Testing client application reachability for subscription Request-Id: 1"
+    assert handshakes.msgraph({"validationToken": token}) == HandshakeAnswer(token.encode(), TEXT)
+    assert handshakes.msgraph({}) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "a" * (MAX_CHALLENGE + 1), "line\r\nSet-Cookie: x=1", "é", "tab\there", "nul\x00"],
+)
+def test_hostile_challenges_are_not_echoed(value: str) -> None:
+    assert (
+        handshakes.slack(json.dumps({"type": "url_verification", "challenge": value}).encode())
+        is None
+    )
+    assert (
+        handshakes.twitch(
+            "webhook_callback_verification", json.dumps({"challenge": value}).encode()
+        )
+        is None
+    )
+    assert handshakes.okta({"x-okta-verification-challenge": value}) is None
+    if value and " " not in value:
+        assert handshakes.msgraph({"validationToken": value}) is None
+    zoom = json.dumps({"event": "endpoint.url_validation", "payload": {"plainToken": value}})
+    assert handshakes.zoom(zoom.encode(), b"s") is None
+
+
+@pytest.mark.parametrize("body", [b"", b"\xff", b"{" * 50_000, b"null", b'"str"', b"[]"])
+def test_hostile_bodies_never_raise(body: bytes) -> None:
+    assert handshakes.slack(body) is None
+    assert handshakes.zoom(body, b"s") is None
+    assert handshakes.twitch("webhook_callback_verification", body) is None
+    assert handshakes.discord(body) is None
+
+
+def test_non_string_challenges_are_not_echoed() -> None:
+    for value in (1, None, ["a"], {"a": 1}, True):
+        body = json.dumps({"type": "url_verification", "challenge": value}).encode()
+        assert handshakes.slack(body) is None

@@ -1,0 +1,229 @@
+"""Fetching keys from pinned hosts: URL pins, real TLS to a local server, cache bounds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from webhook_guard.signatures.keyfetch import (
+    GOOGLE_JWKS_URL,
+    KeyFetcher,
+    KeyUnavailable,
+    google_jwks_url_ok,
+    sns_certificate_url_ok,
+    sns_subscribe_url_ok,
+)
+
+from .keyserver import SNS_CERT_PATH, SNS_CN_HOST, SNS_HOST, KeyServer, key_server
+
+CERT_URL = f"https://{SNS_HOST}{SNS_CERT_PATH}"
+HEX = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        CERT_URL,
+        f"https://{SNS_CN_HOST}{SNS_CERT_PATH}",
+        f"https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-{HEX}.pem",
+        f"https://sns.ap-southeast-5.amazonaws.com/SimpleNotificationService-{HEX}.pem",
+    ],
+)
+def test_sns_certificate_urls_aws_serves_are_allowed(url: str) -> None:
+    assert sns_certificate_url_ok(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"http://{SNS_HOST}{SNS_CERT_PATH}",  # not https
+        f"https://evil.com{SNS_CERT_PATH}",
+        f"https://sns.us-east-1.amazonaws.com.evil.com{SNS_CERT_PATH}",
+        f"https://evil.com/sns.us-east-1.amazonaws.com{SNS_CERT_PATH}",
+        f"https://sns.us-east-1.amazonaws.com@evil.com{SNS_CERT_PATH}",  # userinfo
+        f"https://evil.com@sns.us-east-1.amazonaws.com{SNS_CERT_PATH}",
+        f"https://sns.us-east-1.amazonaws.com:8443{SNS_CERT_PATH}",  # port
+        f"https://sns.us-east-1.amazonaws.com:443{SNS_CERT_PATH}",
+        f"https://sns.us-east-1.amazonaws.com.{SNS_CERT_PATH}",  # trailing dot
+        f"https://SNS.us-east-1.amazonaws.com{SNS_CERT_PATH}",
+        f"https://sns.us-east-1.amazonaws.co{SNS_CERT_PATH}",
+        f"https://sqs.us-east-1.amazonaws.com{SNS_CERT_PATH}",
+        f"https://sns.evil-region.amazonaws.com{SNS_CERT_PATH}",
+        f"https://sns..amazonaws.com{SNS_CERT_PATH}",
+        f"https://sns.us-east-1.amazonaws.com{SNS_CERT_PATH}?x=1",  # query
+        f"https://sns.us-east-1.amazonaws.com{SNS_CERT_PATH}#frag",
+        f"https://sns.us-east-1.amazonaws.com/../evil{SNS_CERT_PATH}",
+        f"https://sns.us-east-1.amazonaws.com/x{SNS_CERT_PATH}",
+        "https://sns.us-east-1.amazonaws.com/?Action=GetCert",  # API endpoint, not a cert
+        f"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-{HEX[:-1]}.pem",
+        f"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-{HEX.upper()}.pem",
+        f"https://sns.us-east-1.amazonaws.com\\@evil.com{SNS_CERT_PATH}",
+        f"https://sns.us-east-1.amazonaws.com{SNS_CERT_PATH}\n",
+        f"https://sns.us-east-1.amazonaws.com {SNS_CERT_PATH}",
+        "https://\u0455ns.us-east-1.amazonaws.com" + SNS_CERT_PATH,  # Cyrillic s
+        f"https://[::1]{SNS_CERT_PATH}",
+        f"https://127.0.0.1{SNS_CERT_PATH}",
+        "https://sns.us-east-1.amazonaws.com" + "/a" * 2000,
+        "",
+    ],
+)
+def test_sns_certificate_url_tricks_are_refused(url: str) -> None:
+    assert not sns_certificate_url_ok(url)
+
+
+def test_subscribe_url_pin() -> None:
+    good = (
+        f"https://{SNS_HOST}/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:us-east-1:1:t"
+        "&Token=2336412f37"
+    )
+    assert sns_subscribe_url_ok(good)
+    assert not sns_subscribe_url_ok(good.replace(SNS_HOST, "evil.com"))
+    assert not sns_subscribe_url_ok(good.replace("ConfirmSubscription", "Unsubscribe"))
+    assert not sns_subscribe_url_ok(good.replace("/?", "/x?"))
+    assert not sns_subscribe_url_ok(f"https://{SNS_HOST}/?Action=ConfirmSubscription")
+
+
+def test_google_jwks_url_is_exact() -> None:
+    assert google_jwks_url_ok(GOOGLE_JWKS_URL)
+    for url in (
+        GOOGLE_JWKS_URL + "?x",
+        GOOGLE_JWKS_URL.replace("https", "http"),
+        "https://www.googleapis.com/oauth2/v1/certs",
+        "https://evil.com/oauth2/v3/certs",
+    ):
+        assert not google_jwks_url_ok(url)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[KeyServer]:
+    with key_server(tmp_path) as srv:
+        yield srv
+
+
+def fetcher_for(server: KeyServer, clock: Clock | None = None, **options: object) -> KeyFetcher:
+    return KeyFetcher(
+        sns_certificate_url_ok,
+        pins=server.pins(),
+        ssl_context=server.client_context(),
+        clock=clock or Clock(),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_fetches_over_verified_tls_and_caches(server: KeyServer) -> None:
+    server.serve(SNS_CERT_PATH, b"-----BEGIN CERTIFICATE-----...")
+    clock = Clock()
+    fetcher = fetcher_for(server, clock, ttl=60)
+    assert fetcher.get(CERT_URL) == b"-----BEGIN CERTIFICATE-----..."
+    assert fetcher.get(CERT_URL) == b"-----BEGIN CERTIFICATE-----..."
+    assert server.requests == [SNS_CERT_PATH]
+    clock.now += 61  # the TTL ran out
+    assert fetcher.get(CERT_URL) == b"-----BEGIN CERTIFICATE-----..."
+    assert server.requests == [SNS_CERT_PATH, SNS_CERT_PATH]
+
+
+def test_china_partition_host_is_fetched_too(server: KeyServer) -> None:
+    server.serve(SNS_CERT_PATH, b"cn")
+    assert fetcher_for(server).get(f"https://{SNS_CN_HOST}{SNS_CERT_PATH}") == b"cn"
+
+
+def test_a_url_outside_the_pin_is_never_fetched(server: KeyServer) -> None:
+    server.serve("/evil.pem", b"attacker's certificate")
+    fetcher = fetcher_for(server)
+    outcome = fetcher.get(f"https://{SNS_HOST}/evil.pem")
+    assert isinstance(outcome, KeyUnavailable)
+    assert outcome.detail == "the key URL is not one this key may come from"
+    assert server.requests == []
+    assert fetcher.fetches == 0
+
+
+def test_an_untrusted_certificate_is_unavailable(server: KeyServer) -> None:
+    """The same server, but the client trusts only the system CAs (not the test CA)."""
+    server.serve(SNS_CERT_PATH, b"x")
+    fetcher = KeyFetcher(sns_certificate_url_ok, pins=server.pins())
+    outcome = fetcher.get(CERT_URL)
+    assert isinstance(outcome, KeyUnavailable)
+    assert "SSLCertVerificationError" in outcome.detail
+
+
+def test_a_certificate_for_another_name_is_unavailable(tmp_path: Path) -> None:
+    with key_server(tmp_path, names=("other.example",)) as srv:
+        srv.serve(SNS_CERT_PATH, b"x")
+        outcome = fetcher_for(srv).get(CERT_URL)
+        assert isinstance(outcome, KeyUnavailable)
+        assert srv.requests == []
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 404, 500])
+def test_redirects_and_errors_are_unavailable(server: KeyServer, status: int) -> None:
+    server.serve(SNS_CERT_PATH, b"moved", status, Location="https://evil.com/cert.pem")
+    outcome = fetcher_for(server).get(CERT_URL)
+    assert outcome == KeyUnavailable(f"fetching {CERT_URL} answered HTTP {status}")
+    assert server.requests == [SNS_CERT_PATH]  # the Location was not followed
+
+
+def test_failures_are_remembered_briefly(server: KeyServer) -> None:
+    clock = Clock()
+    fetcher = fetcher_for(server, clock, failure_ttl=30)
+    assert isinstance(fetcher.get(CERT_URL), KeyUnavailable)
+    server.serve(SNS_CERT_PATH, b"now here")
+    assert isinstance(fetcher.get(CERT_URL), KeyUnavailable)  # a burst costs one fetch
+    assert len(server.requests) == 1
+    clock.now += 31
+    assert fetcher.get(CERT_URL) == b"now here"
+
+
+def test_oversized_response_is_unavailable(server: KeyServer) -> None:
+    server.serve(SNS_CERT_PATH, b"x" * 2000)
+    outcome = fetcher_for(server, max_response=1000).get(CERT_URL)
+    assert outcome == KeyUnavailable(f"{CERT_URL} served more than 1000 bytes")
+
+
+def test_connection_refused_is_unavailable(server: KeyServer) -> None:
+    fetcher = KeyFetcher(
+        sns_certificate_url_ok,
+        pins={SNS_HOST: ("127.0.0.1", 1)},
+        ssl_context=server.client_context(),
+    )
+    outcome = fetcher.get(CERT_URL)
+    assert isinstance(outcome, KeyUnavailable)
+    assert "ConnectionRefusedError" in outcome.detail
+
+
+def test_cache_is_bounded_by_entries_and_bytes(server: KeyServer) -> None:
+    urls = []
+    for i in range(5):
+        path = f"/SimpleNotificationService-{i:032x}.pem"
+        server.serve(path, bytes([65 + i]) * 100)
+        urls.append(f"https://{SNS_HOST}{path}")
+    fetcher = fetcher_for(server, max_entries=3, max_bytes=250)
+    for url in urls:
+        assert isinstance(fetcher.get(url), bytes)
+    assert len(fetcher) == 2  # 250 bytes hold two 100-byte entries
+    assert fetcher.cached_bytes == 200
+    fetcher.get(urls[-1])  # still cached
+    assert len(server.requests) == 5
+    fetcher.get(urls[0])  # evicted, fetched again
+    assert len(server.requests) == 6
+
+
+def test_refresh_is_rate_limited(server: KeyServer) -> None:
+    server.serve(SNS_CERT_PATH, b"v1")
+    clock = Clock()
+    fetcher = fetcher_for(server, clock, min_refresh=60)
+    assert fetcher.get(CERT_URL) == b"v1"
+    server.serve(SNS_CERT_PATH, b"v2")
+    assert fetcher.get(CERT_URL, refresh=True) == b"v1"  # too soon: forged kids cannot force it
+    clock.now += 61
+    assert fetcher.get(CERT_URL, refresh=True) == b"v2"
+    assert len(server.requests) == 2
