@@ -6,9 +6,7 @@
    ``compare_digest``, over the same preset's signed content on the same bodies, at 1 KiB,
    64 KiB and 1 MiB. Targets: at most 2.5x at 1 KiB for presets whose event ID is in a
    header or absent, 3x for those that read it from the JSON body (Stripe, Slack, Paddle),
-   1.15x at 64 KiB and 1 MiB for every preset. For the JSON-ID presets an extra row,
-   labelled ``after``, runs the same guard with its JSON pointer lookup replaced by
-   ``webhook_guard.jsonid.find_pointer`` (a monkeypatch, until the pipeline calls it).
+   1.15x at 64 KiB and 1 MiB for every preset.
 2. ``Guard.check`` + ``complete`` against each provider SDK doing what a user's handler
    does: the SDK's verify as its docs show it, the event ID taken where the provider
    documents it (a header, or the parsed body), and a dict of seen IDs for dedup. 1 KiB.
@@ -31,8 +29,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -46,9 +43,7 @@ from paddle_billing.Notifications import Verifier as PaddleVerifier
 from slack_sdk.signature import SignatureVerifier
 from twilio.request_validator import RequestValidator
 
-import webhook_guard.pipeline.eventid as eventid_module
 from webhook_guard import Guard, WebhookRequest
-from webhook_guard.jsonid import find_pointer
 from webhook_guard.testing import sign
 
 ns = time.perf_counter_ns
@@ -192,25 +187,6 @@ def run_guard(guard: Guard, batch: list[Delivery]) -> int:
     return ns() - t0
 
 
-@contextmanager
-def jsonid_patched() -> Iterator[bool]:
-    """The guard with its JSON pointer lookup replaced by jsonid.find_pointer."""
-    before = getattr(eventid_module, "_json_pointer", None)
-    if before is None or before is find_pointer:
-        yield False  # the pipeline has changed: nothing to patch (or it calls find_pointer)
-        return
-    eventid_module._json_pointer = find_pointer  # type: ignore[attr-defined]
-    try:
-        yield True
-    finally:
-        eventid_module._json_pointer = before  # type: ignore[attr-defined]
-
-
-def run_after(guard: Guard, batch: list[Delivery]) -> int:
-    with jsonid_patched():
-        return run_guard(guard, batch)
-
-
 def best_of(rounds: int, jobs: dict[str, Callable[[int], int]], n: int) -> dict[str, float]:
     """us per request of each job, min over rounds; job(r) times round r's own batch."""
     best = dict.fromkeys(jobs, float("inf"))
@@ -240,7 +216,7 @@ def section_raw(quick: bool) -> None:
     for preset in RAW:
         for size, label, n in sizes:
             guard = make_guard(preset, capacity=4 * rounds * n + 10)
-            names = ["raw", "guard"] + (["after"] if preset in JSON_ID else [])
+            names = ["raw", "guard"]
             batches = {
                 name: [deliveries(guard, preset, size, n, f"{name}{r}") for r in range(rounds)]
                 for name in names
@@ -248,29 +224,23 @@ def section_raw(quick: bool) -> None:
             jobs: dict[str, Callable[[int], int]] = {
                 "raw": lambda r, b=batches: run_raw(b["raw"][r]),
                 "guard": lambda r, b=batches, g=guard: run_guard(g, b["guard"][r]),
-                "after": lambda r, b=batches, g=guard: run_after(g, b["after"][r]),
             }
             best = best_of(rounds, {k: jobs[k] for k in names}, n)
             del batches
             limit = (3.0 if preset in JSON_ID else 2.5) if size == KIB else 1.15
-            for name in names[1:]:
-                ratio = best[name] / best["raw"]
-                row = preset if name == "guard" else f"{preset} (after: jsonid)"
-                print(
-                    fmt.format(
-                        row,
-                        label,
-                        n,
-                        f"{best['raw']:.2f}",
-                        f"{best[name]:.2f}",
-                        f"{ratio:.2f}x",
-                        f"<={limit}x",
-                        "PASS" if ratio <= limit else "MISS",
-                    )
+            ratio = best["guard"] / best["raw"]
+            print(
+                fmt.format(
+                    preset,
+                    label,
+                    n,
+                    f"{best['raw']:.2f}",
+                    f"{best['guard']:.2f}",
+                    f"{ratio:.2f}x",
+                    f"<={limit}x",
+                    "PASS" if ratio <= limit else "MISS",
                 )
-    with jsonid_patched() as patched:
-        if not patched:
-            print("   (after rows: pipeline/eventid.py has no _json_pointer: they time it as is)")
+            )
     print("   gitlab (a token, no signed content) has no raw HMAC to compare with.\n")
 
 

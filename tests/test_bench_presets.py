@@ -23,7 +23,7 @@ def quick_run(script: str, *args: str) -> list[str]:
 def test_equal_work_table_has_every_preset_size_and_target() -> None:
     lines = quick_run("bench_presets.py", "--section", "raw")
     rows = [line for line in lines if line.endswith(("PASS", "MISS"))]
-    presets = [r.split()[0] for r in rows if "(after" not in r]
+    presets = [r.split()[0] for r in rows]
     assert sorted(set(presets)) == sorted(
         [
             "standard",
@@ -44,8 +44,6 @@ def test_equal_work_table_has_every_preset_size_and_target() -> None:
     assert "<=2.5x" in next(r for r in rows if r.startswith("github ") and "1 KiB" in r)
     assert "<=3.0x" in next(r for r in rows if r.startswith("stripe ") and "1 KiB" in r)
     assert all("<=1.15x" in r for r in rows if "1 KiB" not in r)
-    after = [r.split()[0] for r in rows if "(after: jsonid)" in r]
-    assert after == ["stripe"] * 3 + ["slack"] * 3 + ["paddle"] * 3
 
 
 def test_sdk_table_has_a_row_per_sdk() -> None:

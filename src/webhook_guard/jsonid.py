@@ -8,9 +8,10 @@ the C scanner of :mod:`json`, and the value at the pointer is decoded exactly as
 :func:`json.loads` decodes it. The last of duplicate keys wins, as in :func:`json.loads`.
 
 Anything the walk does not expect (a body that is not an object, a number it would have to
-think about, ``NaN``, a syntax error, a byte order mark, UTF-16) hands the whole body to
-:func:`loads_pointer`, the plain reference: so a surprise can cost time, never a different
-answer. Why, what it costs and the one known difference: docs/guides/performance.md.
+think about, ``NaN``, a syntax error, a raw control character in a string, a byte order
+mark, UTF-16) hands the whole body to :func:`loads_pointer`, the plain reference: so a
+surprise can cost time, never a different answer. Why and what it costs:
+docs/guides/performance.md.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from typing import Any
 _MAX_NUMBER = 100  # longer numbers (json.loads refuses ints over 4300 digits): reference
 _SMALL = 8192  # below this json.loads is about as quick as the walk (bench/bench_jsonid.py)
 _MAX_MEMBERS = 64  # a walk costs a few Python steps per member, json.loads none
+# A skipped string this long is checked for raw control characters by one memchr per
+# character (32 bytes.find calls, about 0.35 ns a byte); a shorter one by a regex (about
+# 2.5 ns a byte, but one call).
+_LONG = 1024
 # json's own C string reader and value scanner, the ones json.loads runs.
 _scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 _scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
@@ -62,6 +67,7 @@ class _Syntax:
         self.literal = c(r"true|false|null")
         self.end = c(ws + r"\Z")
         self.quote, self.backslash, self.close = k('"'), k("\\"), k("}")
+        self.controls = tuple(k(chr(c)) for c in range(0x20))  # raw, refused in strings
         self.is_text = kind is str
         # Indexing bytes gives an int: the first character of a value, as doc[pos] gives it.
         self.open = (ord("{"), ord("[")) if kind is bytes else ("{", "[")
@@ -115,11 +121,7 @@ def find_pointer(body: bytes, pointer: tuple[str, ...]) -> str | None:
         pointer: the decoded RFC 6901 tokens, e.g. ``("id",)`` for ``/id``.
 
     Returns:
-        What ``loads_pointer(body, pointer)`` returns, for every body :func:`json.loads`
-        accepts, and for the bodies it refuses but one kind: a raw control character
-        (U+0000 to U+001F) inside a top-level string value that is not the one asked for.
-        The walk finds the end of such a string without reading every character of it;
-        reading them would cost as much as parsing.
+        What ``loads_pointer(body, pointer)`` returns, for every body.
     """
     if len(body) < _SMALL:
         return loads_pointer(body, pointer)
@@ -169,12 +171,6 @@ def _walk(doc: Any, pointer: tuple[str, ...], syn: _Syntax) -> str | None:
         pos = m.end()
         if hit:  # the last of duplicate keys wins, as in json.loads
             found, pos = _value(doc, pos, pointer[1:], syn)
-        elif doc[pos] == syn.opens_string:  # the common case, inline: a plain string
-            end = doc.find(syn.quote, pos + 1)
-            if end < 0 or doc.find(syn.backslash, pos + 1, end) >= 0:
-                pos = _skip(doc, pos, syn)
-            else:
-                pos = end + 1
         else:
             pos = _skip(doc, pos, syn)
         m = syn.next.match(doc, pos)
@@ -205,7 +201,15 @@ def _skip(doc: Any, pos: int, syn: _Syntax) -> int:
         end = doc.find(syn.quote, pos + 1)
         if end < 0:
             raise _Unusual
-        if doc.find(syn.backslash, pos + 1, end) < 0:
+        if end - pos < _LONG:
+            m = syn.plain.match(doc, pos)
+            if m is not None and m.end() == end + 1:
+                return end + 1  # type: ignore[no-any-return]
+        elif doc.find(syn.backslash, pos + 1, end) < 0:
+            # json.loads refuses a raw control character in a string: so does the walk.
+            for c in syn.controls:
+                if doc.find(c, pos + 1, end) >= 0:
+                    raise _Unusual
             return end + 1  # type: ignore[no-any-return]
         m = syn.string.match(doc, pos)
         if m is None:
