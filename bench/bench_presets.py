@@ -11,6 +11,12 @@
    does: the SDK's verify as its docs show it, the event ID taken where the provider
    documents it (a header, or the parsed body), and a dict of seen IDs for dedup. 1 KiB.
    Target: the guard is faster (ratio SDK/guard above 1).
+3. The floor: the guard's checks for the Standard Webhooks preset written out in one
+   plain function (route and method, three headers, the timestamp window, strict
+   base64, a prepared HMAC copied, the ID's printable check, an OrderedDict
+   reservation, a Verdict, the commit), with none of the guard's generality (header
+   families, report mode, other presets, refusal details). It shows how much of the
+   guard's cost at 1 KiB is Python work any equal verifier pays.
 
 Method (as bench_core.py): each figure is the MINIMUM over rounds of the per-round mean;
 within a round the contenders take turns in an order rotated every round, each on its own
@@ -23,12 +29,16 @@ from __future__ import annotations
 
 import argparse
 import base64
+import binascii
 import gc
 import hmac
+import itertools
 import json
 import os
+import re
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +55,7 @@ from twilio.request_validator import RequestValidator
 
 from webhook_guard import Guard, WebhookRequest
 from webhook_guard.testing import sign
+from webhook_guard.verdict import Verdict
 
 ns = time.perf_counter_ns
 KIB, MIB = 1024, 1024 * 1024
@@ -184,6 +195,74 @@ def run_guard(guard: Guard, batch: list[Delivery]) -> int:
         if not v.ok:
             raise AssertionError(f"Guard.check refused: {v.reason} {v.detail}")
         complete(v, status=200)
+    return ns() - t0
+
+
+class Floor:
+    """Section 3: the Standard Webhooks checks of Guard.check + complete, in one function."""
+
+    _PRINTABLE = re.compile(r"[\x21-\x7e]{1,128}")
+
+    def __init__(self) -> None:
+        self.base = hmac.new(RAW["standard"].key(SW_SECRET), digestmod="sha256")
+        self.entries: OrderedDict[str, Any] = OrderedDict()
+        self.counter = itertools.count()
+        ok = Verdict(True, route="standard", verified=True)
+        self.accepted = {f: getattr(ok, f) for f in ok.__dataclass_fields__}
+
+    def check(self, req: WebhookRequest) -> Verdict | None:
+        if req.path != "/hooks/standard" or req.method != "POST":
+            return None
+        h = req.headers
+        assert isinstance(h, dict)
+        sig, ts, eid = h.get("webhook-signature"), h.get("webhook-timestamp"), h.get("webhook-id")
+        if sig is None or ts is None or eid is None:
+            return None
+        now = time.time()
+        if not (ts.isascii() and ts.isdigit()) or abs(int(ts) - now) > 300:
+            return None
+        if not sig.startswith("v1,"):
+            return None
+        try:
+            want = binascii.a2b_base64(sig[3:], strict_mode=True)
+        except binascii.Error:
+            return None
+        mac = self.base.copy()
+        mac.update(f"{eid}.{ts}.".encode("latin-1"))
+        mac.update(req.body)
+        if not hmac.compare_digest(mac.digest(), want) or not self._PRINTABLE.fullmatch(eid):
+            return None
+        key = "standard:" + eid
+        if key in self.entries:
+            return None
+        token = str(next(self.counter))
+        self.entries[key] = (now + 300, token)
+        verdict: Verdict = object.__new__(Verdict)
+        fields = verdict.__dict__
+        fields.update(self.accepted)
+        fields["event_id"], fields["timestamp"] = eid, int(ts)
+        fields["reservation"] = [key, token, False]
+        return verdict
+
+    def complete(self, verdict: Verdict, status: int) -> None:
+        res = verdict.reservation
+        if res[2]:
+            return
+        res[2] = True
+        if 200 <= status < 300:
+            self.entries[res[0]] = time.time() + 86400
+            self.entries.move_to_end(res[0])
+
+
+def run_floor(floor: Floor, batch: list[Delivery]) -> int:
+    check, complete = floor.check, floor.complete
+    reqs = [d.req for d in batch]
+    t0 = ns()
+    for req in reqs:
+        v = check(req)
+        if v is None:
+            raise AssertionError("the floor refused")
+        complete(v, 200)
     return ns() - t0
 
 
@@ -367,16 +446,47 @@ def section_sdk(quick: bool) -> None:
     )
 
 
+def section_floor(quick: bool) -> None:
+    rounds, n = (2, 100) if quick else (15, 2000)
+    print(
+        "3. The floor: the standard preset's checks written out in one function, 1 KiB; "
+        f"us per request, min of {rounds} rounds"
+    )
+    guard, floor = make_guard("standard", capacity=2 * rounds * n + 10), Floor()
+    batches = {
+        name: [deliveries(guard, "standard", KIB, n, f"f{name}{r}") for r in range(rounds)]
+        for name in ("raw", "floor", "guard")
+    }
+    best = best_of(
+        rounds,
+        {
+            "raw": lambda r: run_raw(batches["raw"][r]),
+            "floor": lambda r: run_floor(floor, batches["floor"][r]),
+            "guard": lambda r: run_guard(guard, batches["guard"][r]),
+        },
+        n,
+    )
+    for name, what in (
+        ("raw", "raw HMAC"),
+        ("floor", "the floor (one function)"),
+        ("guard", "Guard.check + complete"),
+    ):
+        print(f"{what:<28} {best[name]:6.2f} us  {best[name] / best['raw']:.2f}x raw")
+    print()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (smoke test)")
-    parser.add_argument("--section", choices=("raw", "sdk"), help="run only one section")
+    parser.add_argument("--section", choices=("raw", "sdk", "floor"), help="run only one section")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}; {'quick' if args.quick else 'full'} run\n")
     if args.section in (None, "raw"):
         section_raw(args.quick)
     if args.section in (None, "sdk"):
         section_sdk(args.quick)
+    if args.section in (None, "floor"):
+        section_floor(args.quick)
     return 0
 
 

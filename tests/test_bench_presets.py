@@ -60,6 +60,12 @@ def test_sdk_table_has_a_row_per_sdk() -> None:
     ]
 
 
+def test_floor_section_times_all_three() -> None:
+    lines = quick_run("bench_presets.py", "--section", "floor")
+    rows = [line for line in lines if line.endswith("x raw")]
+    assert [r.split(" ")[0] for r in rows] == ["raw", "the", "Guard.check"]
+
+
 def test_jsonid_bench_compares_both_on_every_shape() -> None:
     lines = quick_run("bench_jsonid.py")
     rows = [line for line in lines if line.rstrip().endswith("x")]
