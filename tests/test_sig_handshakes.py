@@ -159,3 +159,28 @@ def test_non_string_challenges_are_not_echoed() -> None:
     for value in (1, None, ["a"], {"a": 1}, True):
         body = json.dumps({"type": "url_verification", "challenge": value}).encode()
         assert handshakes.slack(body) is None
+
+
+def test_an_ordinary_large_event_is_not_parsed_to_rule_out_a_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every Slack and Zoom delivery is asked whether it is the endpoint check: a large
+    event answers that without json.loads over its whole body, with json.loads' answer
+    (the last of duplicate keys decides)."""
+    big = b'{"type":"event_callback","event":"x","data":"' + b"d" * 100_000 + b'"}'
+    dup = b'{"type":"url_verification","challenge":"c","type":"event_callback","pad":"'
+    dup += b"p" * 10_000 + b'"}'
+    zoom_dup = b'{"event":"endpoint.url_validation","event":"meeting.started","pad":"'
+    zoom_dup += b"p" * 10_000 + b'"}'
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("json.loads called")
+
+    monkeypatch.setattr(json, "loads", refuse)
+    assert handshakes.slack(big) is None
+    assert handshakes.slack(dup) is None
+    assert handshakes.zoom(zoom_dup, b"secret") is None
+    monkeypatch.undo()
+    assert json.loads(dup)["type"] == "event_callback"
+    check = b'{"type":"url_verification","challenge":"c","pad":"' + b"p" * 10_000 + b'"}'
+    assert handshakes.slack(check) == HandshakeAnswer(b"c", TEXT)
