@@ -7,6 +7,8 @@ import hmac
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from webhook_guard import Reason
 from webhook_guard.signatures import handshakes
@@ -184,3 +186,37 @@ def test_an_ordinary_large_event_is_not_parsed_to_rule_out_a_check(
     assert json.loads(dup)["type"] == "event_callback"
     check = b'{"type":"url_verification","challenge":"c","pad":"' + b"p" * 10_000 + b'"}'
     assert handshakes.slack(check) == HandshakeAnswer(b"c", TEXT)
+
+
+def _slack_reference(body: bytes) -> HandshakeAnswer | None:
+    """Slack's check as json.loads reads it: the plain reading the fast one must equal."""
+    try:
+        event = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(event, dict) or event.get("type") != "url_verification":
+        return None
+    challenge = event.get("challenge")
+    if not isinstance(challenge, str) or not challenge or len(challenge) > MAX_CHALLENGE:
+        return None
+    if not all("\x21" <= c <= "\x7e" for c in challenge):
+        return None
+    return HandshakeAnswer(challenge.encode(), TEXT)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from(["url_verification", "event_callback", "url_verificatio", ""]),
+    escaped=st.lists(st.booleans(), min_size=16, max_size=16),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32-be"]),
+    pad=st.sampled_from(["", "x" * 10_000]),
+    lead=st.sampled_from(["", " ", "\n"]),
+)
+def test_slack_check_equals_the_json_loads_reading(
+    kind: str, escaped: list[bool], encoding: str, pad: str, lead: str
+) -> None:
+    """Escaped, re-encoded or padded, a body is a check exactly when json.loads says so."""
+    value = "".join(f"\\u{ord(c):04x}" if e else c for c, e in zip(kind, escaped, strict=False))
+    text = f'{lead}{{"token":"t","type":"{value}","challenge":"c1","pad":"{pad}"}}'
+    body = text.encode(encoding)
+    assert handshakes.slack(body) == _slack_reference(body)
