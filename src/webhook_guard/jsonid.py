@@ -23,7 +23,9 @@ from typing import Any
 
 # What the walk hands to the reference instead of deciding itself.
 _MAX_NUMBER = 100  # longer numbers (json.loads refuses ints over 4300 digits): reference
-_SMALL = 8192  # below this json.loads is about as quick as the walk (bench/bench_jsonid.py)
+#: Below this size find_pointer simply parses: json.loads is about as quick as the walk
+#: there (bench/bench_jsonid.py).
+SMALL_BODY = 8192
 _MAX_MEMBERS = 64  # a walk costs a few Python steps per member, json.loads none
 # A skipped string this long is checked for raw control characters by one memchr per
 # character (32 bytes.find calls, about 0.35 ns a byte); a shorter one by a regex (about
@@ -123,7 +125,7 @@ def find_pointer(body: bytes, pointer: tuple[str, ...]) -> str | None:
     Returns:
         What ``loads_pointer(body, pointer)`` returns, for every body.
     """
-    if len(body) < _SMALL:
+    if len(body) < SMALL_BODY:
         return loads_pointer(body, pointer)
     return _scan(body, pointer)
 
