@@ -1,4 +1,4 @@
-"""bench/bench_presets.py reports, it does not gate; this keeps it runnable."""
+"""bench/bench_presets.py and bench_jsonid.py report, they do not gate; this keeps them runnable."""
 
 from __future__ import annotations
 
@@ -9,23 +9,65 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_bench_presets_quick_run_prints_a_row_per_sdk() -> None:
+def quick_run(script: str, *args: str) -> list[str]:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_presets.py"), "--quick"],
+        [sys.executable, str(ROOT / "bench" / script), "--quick", *args],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    rows = result.stdout.splitlines()[2:]
+    return result.stdout.splitlines()
+
+
+def test_equal_work_table_has_every_preset_size_and_target() -> None:
+    lines = quick_run("bench_presets.py", "--section", "raw")
+    rows = [line for line in lines if line.endswith(("PASS", "MISS"))]
+    presets = [r.split()[0] for r in rows]
+    assert sorted(set(presets)) == sorted(
+        [
+            "standard",
+            "stripe",
+            "github",
+            "slack",
+            "shopify",
+            "bitbucket",
+            "bitbucket-server",
+            "convoy",
+            "convoy-advanced",
+            "paddle",
+            "twilio",
+        ]
+    )
+    assert all(presets.count(p) == 3 for p in set(presets))  # 1 KiB, 64 KiB, 1 MiB
+    # The targets of each row: 2.5x / 3x (ID in the body) at 1 KiB, 1.15x above.
+    assert "<=2.5x" in next(r for r in rows if r.startswith("github ") and "1 KiB" in r)
+    assert "<=3.0x" in next(r for r in rows if r.startswith("stripe ") and "1 KiB" in r)
+    assert all("<=1.15x" in r for r in rows if "1 KiB" not in r)
+
+
+def test_sdk_table_has_a_row_per_sdk() -> None:
+    lines = quick_run("bench_presets.py", "--section", "sdk")
+    rows = [line for line in lines if line.endswith(("PASS", "MISS"))]
     assert [r.split()[1] for r in rows] == [
         "standardwebhooks",
         "svix",
         "stripe",
         "slack_sdk",
-        "slack_sdk",  # is_valid_request(body, headers), its other documented call
         "twilio",
         "paddle-python-sdk",
         "convoy-python",
     ]
-    assert all(r.endswith(("PASS", "MISS")) for r in rows)
+
+
+def test_floor_section_times_all_three() -> None:
+    lines = quick_run("bench_presets.py", "--section", "floor")
+    rows = [line for line in lines if line.endswith("x raw")]
+    assert [r.split(" ")[0] for r in rows] == ["raw", "the", "Guard.check"]
+
+
+def test_jsonid_bench_compares_both_on_every_shape() -> None:
+    lines = quick_run("bench_jsonid.py")
+    rows = [line for line in lines if line.rstrip().endswith("x")]
+    assert {r.split(",")[0].split()[0] for r in rows} == {"flat", "nested"}
+    assert len(rows) == 10

@@ -757,9 +757,9 @@ def test_event_id_from_json_pointer(make_guard: GuardFactory) -> None:
 )
 def test_json_pointer_resolution(body: bytes, pointer: str, expected: str | None) -> None:
     from webhook_guard.config import _pointer
-    from webhook_guard.guard import _json_pointer
+    from webhook_guard.jsonid import find_pointer
 
-    assert _json_pointer(body, _pointer(pointer, "x")) == expected
+    assert find_pointer(body, _pointer(pointer, "x")) == expected
 
 
 def test_missing_event_id_falls_back_to_the_verified_signature(make_guard: GuardFactory) -> None:

@@ -7,6 +7,8 @@ import hmac
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from webhook_guard import Reason
 from webhook_guard.signatures import handshakes
@@ -159,3 +161,62 @@ def test_non_string_challenges_are_not_echoed() -> None:
     for value in (1, None, ["a"], {"a": 1}, True):
         body = json.dumps({"type": "url_verification", "challenge": value}).encode()
         assert handshakes.slack(body) is None
+
+
+def test_an_ordinary_large_event_is_not_parsed_to_rule_out_a_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every Slack and Zoom delivery is asked whether it is the endpoint check: a large
+    event answers that without json.loads over its whole body, with json.loads' answer
+    (the last of duplicate keys decides)."""
+    big = b'{"type":"event_callback","event":"x","data":"' + b"d" * 100_000 + b'"}'
+    dup = b'{"type":"url_verification","challenge":"c","type":"event_callback","pad":"'
+    dup += b"p" * 10_000 + b'"}'
+    zoom_dup = b'{"event":"endpoint.url_validation","event":"meeting.started","pad":"'
+    zoom_dup += b"p" * 10_000 + b'"}'
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("json.loads called")
+
+    monkeypatch.setattr(json, "loads", refuse)
+    assert handshakes.slack(big) is None
+    assert handshakes.slack(dup) is None
+    assert handshakes.zoom(zoom_dup, b"secret") is None
+    monkeypatch.undo()
+    assert json.loads(dup)["type"] == "event_callback"
+    check = b'{"type":"url_verification","challenge":"c","pad":"' + b"p" * 10_000 + b'"}'
+    assert handshakes.slack(check) == HandshakeAnswer(b"c", TEXT)
+
+
+def _slack_reference(body: bytes) -> HandshakeAnswer | None:
+    """Slack's check as json.loads reads it: the plain reading the fast one must equal."""
+    try:
+        event = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(event, dict) or event.get("type") != "url_verification":
+        return None
+    challenge = event.get("challenge")
+    if not isinstance(challenge, str) or not challenge or len(challenge) > MAX_CHALLENGE:
+        return None
+    if not all("\x21" <= c <= "\x7e" for c in challenge):
+        return None
+    return HandshakeAnswer(challenge.encode(), TEXT)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from(["url_verification", "event_callback", "url_verificatio", ""]),
+    escaped=st.lists(st.booleans(), min_size=16, max_size=16),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32-be"]),
+    pad=st.sampled_from(["", "x" * 10_000]),
+    lead=st.sampled_from(["", " ", "\n"]),
+)
+def test_slack_check_equals_the_json_loads_reading(
+    kind: str, escaped: list[bool], encoding: str, pad: str, lead: str
+) -> None:
+    """Escaped, re-encoded or padded, a body is a check exactly when json.loads says so."""
+    value = "".join(f"\\u{ord(c):04x}" if e else c for c, e in zip(kind, escaped, strict=False))
+    text = f'{lead}{{"token":"t","type":"{value}","challenge":"c1","pad":"{pad}"}}'
+    body = text.encode(encoding)
+    assert handshakes.slack(body) == _slack_reference(body)

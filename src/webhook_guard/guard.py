@@ -18,7 +18,6 @@ from .config import Config, load_config
 from .errors import ConfigError
 from .logs import logger
 from .pipeline import Delivery, Pipeline, RoutePlan, asettle, log_verdict, settle
-from .pipeline.eventid import _json_pointer as _json_pointer
 from .replay import ReplayStore, open_store
 from .request import WebhookRequest
 from .verdict import Verdict

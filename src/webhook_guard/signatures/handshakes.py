@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..jsonid import SMALL_BODY, find_pointer
 from ..verdict import Reason
 from .base import Failure
 
@@ -50,6 +51,32 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def _check_event(body: bytes, key: str, kind: str) -> dict[str, Any] | None:
+    """The parsed body when its top-level ``key`` is ``kind`` (a check), else None.
+
+    Every delivery on the route passes here: find_pointer reads ``key`` without parsing
+    a large event body (json.loads' answer, at a fraction of its cost); only a check,
+    which is small, is parsed whole.
+    """
+    # A UTF-8 body can only hold the string ``kind`` as its own bytes or written with a
+    # \u escape (kinds are letters, digits, "_" and "."; no other escape gives those):
+    # with neither, json.loads would find no check, and the ID step's parse is the only
+    # one. Only for small bodies, which find_pointer would parse: over a large one these
+    # substring searches cost about half a walk (240 + 900 us at 1 MiB).
+    small = len(body) < SMALL_BODY
+    if small and kind.encode() not in body and b"\\u" not in body and _plain_utf8(body):
+        return None
+    if find_pointer(body, (key,)) != kind:
+        return None
+    return _json_object(body)
+
+
+def _plain_utf8(body: bytes) -> bool:
+    """Whether json.loads reads ``body`` as UTF-8 (no BOM, no NUL among the first bytes:
+    those mean UTF-16 or UTF-32 to it)."""
+    return body[:1] in b'{[ \t\n\r"' and b"\x00" not in body[:4]
+
+
 def _challenge(value: object) -> str | None:
     if isinstance(value, str) and len(value) <= MAX_CHALLENGE and _VISIBLE.fullmatch(value):
         return value
@@ -69,8 +96,8 @@ def slack(body: bytes) -> HandshakeAnswer | None:
 
     https://api.slack.com/events/url_verification
     """
-    event = _json_object(body)
-    if event is None or event.get("type") != "url_verification":
+    event = _check_event(body, "type", "url_verification")
+    if event is None:
         return None
     challenge = _challenge(event.get("challenge"))
     return None if challenge is None else _text(challenge)
@@ -82,8 +109,8 @@ def zoom(body: bytes, secret_token: bytes) -> HandshakeAnswer | None:
 
     https://developers.zoom.us/docs/api/webhooks/#validate-your-webhook-endpoint
     """
-    event = _json_object(body)
-    if event is None or event.get("event") != "endpoint.url_validation":
+    event = _check_event(body, "event", "endpoint.url_validation")
+    if event is None:
         return None
     payload = event.get("payload")
     plain = _challenge(payload.get("plainToken")) if isinstance(payload, dict) else None
