@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
 import sys
 import types
@@ -272,11 +273,34 @@ BUILDERS: dict[str, Callable[[str], Any]] = {
 # -- servers --------------------------------------------------------------------------
 
 
+def profiling(name: str) -> Callable[[], None] | None:
+    """With BENCH_PROFILE=<dir> (and yappi installed): start profiling every thread of this
+    process by CPU time; the returned function saves ``<dir>/<name>.pstat``."""
+    folder = os.environ.get("BENCH_PROFILE")
+    if not folder:
+        return None
+    import yappi
+
+    yappi.set_clock_type("cpu")
+    yappi.start()
+
+    def save() -> None:
+        yappi.stop()
+        yappi.get_func_stats().save(os.path.join(folder, f"{name}.pstat"), type="pstat")
+
+    return save
+
+
 def serve(framework: str, variant: str, port: int, http: str) -> None:
     app = BUILDERS[framework](variant)
+    name = f"{framework}-{variant}"
     if framework in UVICORN:
         import uvicorn
 
+        save = profiling(name)
+        if save is not None:
+            # uvicorn re-raises the SIGTERM that stopped it, once it has shut down.
+            signal.signal(signal.SIGTERM, lambda signum, frame: save())
         uvicorn.run(
             app,
             host="127.0.0.1",
@@ -300,6 +324,10 @@ def serve(framework: str, variant: str, port: int, http: str) -> None:
                 "accesslog": None,
                 "loglevel": "warning",
             }
+            if os.environ.get("BENCH_PROFILE"):  # in the worker, which serves
+                saved: list[Callable[[], None] | None] = []
+                options["post_fork"] = lambda arbiter, worker: saved.append(profiling(name))
+                options["worker_exit"] = lambda arbiter, worker: saved[0]() if saved[0] else None
             for key, value in options.items():
                 self.cfg.set(key, value)
 
@@ -350,6 +378,8 @@ def main() -> int:
     parser.add_argument(
         "--only", choices=FRAMEWORKS, action="append", help="run only these frameworks"
     )
+    parser.add_argument("--rounds", type=int, help="rounds (default 5, --quick 2)")
+    parser.add_argument("--requests", type=int, help="requests per app and round (default 4000)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -359,6 +389,8 @@ def main() -> int:
         return 0
 
     rounds, per_round, warmup = (2, 300, 50) if args.quick else (5, 4000, 500)
+    rounds = args.rounds or rounds
+    per_round = args.requests or per_round
     frameworks = args.only or FRAMEWORKS
     httpload.ensure_secret()
     cpu: dict[tuple[str, str], float] = {}
