@@ -72,6 +72,8 @@ def test_every_reason_has_its_documented_status() -> None:
         "duplicate_event": 200,
         "event_in_flight": 409,
         "replay_store_unavailable": 503,
+        "key_unavailable": 503,
+        "handshake": 200,
     }
     assert {r.value: r.status for r in Reason} == expected
     assert all(isinstance(r, str) and str(r) == r.value for r in Reason)

@@ -37,6 +37,8 @@ class Reason(str, Enum):
     DUPLICATE_EVENT = "duplicate_event"
     EVENT_IN_FLIGHT = "event_in_flight"
     REPLAY_STORE_UNAVAILABLE = "replay_store_unavailable"
+    KEY_UNAVAILABLE = "key_unavailable"
+    HANDSHAKE = "handshake"
 
     def __str__(self) -> str:
         return self.value
@@ -73,6 +75,8 @@ _STATUS: dict[Reason, int] = {
     Reason.DUPLICATE_EVENT: 200,
     Reason.EVENT_IN_FLIGHT: 409,
     Reason.REPLAY_STORE_UNAVAILABLE: 503,
+    Reason.KEY_UNAVAILABLE: 503,
+    Reason.HANDSHAKE: 200,
 }
 
 _TITLES: dict[Reason, str] = {
@@ -96,6 +100,8 @@ _TITLES: dict[Reason, str] = {
     Reason.DUPLICATE_EVENT: "Duplicate event",
     Reason.EVENT_IN_FLIGHT: "Event in flight",
     Reason.REPLAY_STORE_UNAVAILABLE: "Replay store unavailable",
+    Reason.KEY_UNAVAILABLE: "Verification key unavailable",
+    Reason.HANDSHAKE: "Provider handshake answered",
 }
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -138,6 +144,9 @@ class Verdict:
     reported: tuple[Reason, ...] = ()
     headers: tuple[tuple[str, str], ...] = ()
     verified: bool = False
+    answer: tuple[str, bytes] | None = field(default=None, compare=False)
+    """For ``reason=handshake``: the (content type, body) the guard answers the provider
+    with; :meth:`response_body` and :meth:`response_headers` send it."""
     # The replay reservation that complete() settles; opaque to users.
     reservation: Any = field(default=None, repr=False, compare=False)
 
@@ -196,8 +205,22 @@ class Verdict:
         """:meth:`problem` serialised, for an ``application/problem+json`` response."""
         return json.dumps(self.problem(), separators=(",", ":")).encode()
 
+    def response_body(self) -> bytes:
+        """The one body an adapter sends for a verdict that is not ok: the handshake's
+        answer for ``reason=handshake``, else :meth:`problem_json`."""
+        if self.answer is not None:
+            return self.answer[1]
+        return self.problem_json()
+
     def response_headers(self) -> list[tuple[str, str]]:
-        """Headers for the refusal response: content type plus :attr:`headers`."""
+        """Headers for :meth:`response_body`: its content type plus :attr:`headers`."""
+        if self.answer is not None:
+            # nosniff: an echoed challenge is never rendered as anything but what it says.
+            return [
+                ("content-type", self.answer[0]),
+                ("x-content-type-options", "nosniff"),
+                *self.headers,
+            ]
         return [("content-type", PROBLEM_CONTENT_TYPE), *self.headers]
 
 

@@ -200,7 +200,7 @@ def replay_body(body: bytes, receive: Receive) -> Receive:
 
 async def send_verdict(send: Send, verdict: Verdict) -> None:
     """Answer with the verdict's ``application/problem+json`` response."""
-    payload = verdict.problem_json()
+    payload = verdict.response_body()
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in verdict.response_headers()]
     headers.append((b"content-length", str(len(payload)).encode("latin-1")))
     await send({"type": "http.response.start", "status": verdict.status, "headers": headers})

@@ -240,7 +240,7 @@ def _admit(request: HttpRequest, verdict: Verdict, route: str | None) -> HttpRes
     """
     request.webhook = verdict
     if not verdict.ok:
-        response = HttpResponse(verdict.problem_json(), status=verdict.status)
+        response = HttpResponse(verdict.response_body(), status=verdict.status)
         for name, value in verdict.response_headers():
             response[name] = value
         return response

@@ -190,7 +190,7 @@ def _check(guard: Guard) -> Verdict:
 
 
 def _problem(verdict: Verdict) -> Response:
-    return Response(verdict.problem_json(), verdict.status, verdict.response_headers())
+    return Response(verdict.response_body(), verdict.status, verdict.response_headers())
 
 
 def _after_request(response: Response) -> Response:

@@ -49,6 +49,16 @@ class ClientCertRule:
 
 
 @dataclass(frozen=True)
+class HandshakeConfig:
+    """A route's ``handshake`` block: the settings its provider's endpoint check needs."""
+
+    verify_token: Secret | None = None
+    """Meta's Verify Token, compared with ``hub.verify_token``."""
+    confirm: bool = False
+    """sns: confirm a verified subscription by fetching its pinned ``SubscribeURL``."""
+
+
+@dataclass(frozen=True)
 class RouteConfig:
     """One protected webhook route."""
 
@@ -77,6 +87,8 @@ class RouteConfig:
     it for the provider's retry) or ``below_500`` (a 4xx means "processed, never again")."""
     client_cert: ClientCertRule | None = None
     """The client certificate this route requires (None: none is checked)."""
+    handshake: HandshakeConfig = HandshakeConfig()
+    """Settings for the provider's endpoint check (the preset names the check)."""
 
     def __post_init__(self) -> None:
         if self.allow_ips and self.allow_set is None:

@@ -15,10 +15,11 @@ from ..signatures import make_scheme
 from ..signatures.base import HmacScheme, SignatureSpec
 from ..signatures.presets import PRESETS
 from .addresses import ip_list
-from .model import ClientCertRule, EventIdConfig, RouteConfig, TokenConfig
+from .model import ClientCertRule, EventIdConfig, HandshakeConfig, RouteConfig, TokenConfig
 from .route_keys import (
     CLIENT_CERT_RULE,
     EVENT_ID_WORDS,
+    HANDSHAKE,
     HTTP_METHODS,
     NAME_PATTERN,
     ROUTE,
@@ -122,12 +123,16 @@ class RouteParser(Collector):
             block.get("event_id", preset.event_id if preset else ROUTE.default("event_id")),
             f"{where}.event_id",
         )
+        handshake: HandshakeConfig | None = None
+        if block.get("handshake") is not None:
+            handshake = self.guard(self._handshake, block["handshake"], f"{where}.handshake")
         self.settle(before)
         assert name is not None
         assert path is not None
         assert event_id is not None
         commit_on = get(ROUTE, block, "commit_on", where)
-        settings["methods"] = frozenset(settings["methods"])
+        # A provider's endpoint check may use another method (Meta verifies with GET).
+        settings["methods"] = frozenset(settings["methods"]) | set(preset.methods if preset else ())
         return RouteConfig(
             name=name,
             path=path,
@@ -143,6 +148,7 @@ class RouteParser(Collector):
             forward_credentials=forward,
             commit_on=commit_on,
             client_cert=client_cert,
+            handshake=handshake or HandshakeConfig(),
         )
 
     def _authentication(
@@ -242,6 +248,17 @@ class RouteParser(Collector):
         except ValueError as exc:
             raise Invalid(where, str(exc)) from None
         return secret
+
+    def _handshake(self, raw: object, where: str) -> HandshakeConfig:
+        block = mapping(raw, where, HANDSHAKE)
+        verify_token = None
+        if block.get("verify_token") is not None:
+            verify_token = load_secret(
+                block["verify_token"], f"{where}.verify_token", env=self.env, now=self.now
+            )
+        return HandshakeConfig(
+            verify_token=verify_token, confirm=get(HANDSHAKE, block, "confirm", where)
+        )
 
     def _token(self, raw: object, where: str) -> TokenConfig:
         block = mapping(raw, where, TOKEN)

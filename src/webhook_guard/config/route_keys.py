@@ -14,6 +14,7 @@ from ..signatures.base import (
     SignatureSpec,
 )
 from ..signatures.presets import PRESETS
+from ..signatures.timestamps import FORMS as TIMESTAMP_FORMS
 from .declare import Key, Section
 
 ON_DUPLICATE = ("acknowledge", "reject")
@@ -143,7 +144,15 @@ SIGNATURE = Section(
             "str",
             default=_spec_default("signed_content"),
         ),
-        Key("timestamp_header", "Header with the Unix timestamp.", "headers"),
+        Key("timestamp_header", "Header with the signed timestamp.", "headers"),
+        Key(
+            "timestamp_format",
+            "How the signed timestamp is written: Unix seconds, Unix milliseconds or an "
+            "RFC 3339 date-time.",
+            "choice",
+            default=_spec_default("timestamp_format"),
+            choices=TIMESTAMP_FORMS,
+        ),
         Key("id_header", "Header with the delivery ID.", "headers"),
         Key(
             "secret_prefix",
@@ -221,6 +230,26 @@ CLIENT_CERT_RULE = Section(
     ),
 )
 
+HANDSHAKE = Section(
+    "Answers to the provider's endpoint checks that need route settings (the preset "
+    "says which check its provider makes).",
+    (
+        Key(
+            "verify_token",
+            "Meta: the Verify Token typed in the app dashboard (a literal, env:NAME or "
+            "file:/path), compared with hub.verify_token.",
+            "str",
+        ),
+        Key(
+            "confirm",
+            "sns: confirm a verified SubscriptionConfirmation by fetching its SubscribeURL "
+            "(only from the pinned AWS host).",
+            "bool",
+            default=False,
+        ),
+    ),
+)
+
 ROUTE = Section(
     "One protected webhook route. It needs a signature (provider or signature, with "
     "secrets), a token, or both.",
@@ -287,6 +316,7 @@ ROUTE = Section(
             choices=COMMIT_ON,
         ),
         Key("client_cert", CLIENT_CERT_RULE.doc, "section", section=CLIENT_CERT_RULE),
+        Key("handshake", HANDSHAKE.doc, "section", section=HANDSHAKE),
     ),
     schema={"anyOf": [{"required": [k]} for k in ("provider", "signature", "token")]},
 )

@@ -72,6 +72,7 @@ def _spec(merged: Mapping[str, Any], where: str) -> SignatureSpec:
         id_headers=optional["id_header"],
         secret_prefix=value("secret_prefix"),
         secret_encoding=value("secret_encoding"),
+        timestamp_format=value("timestamp_format"),
         # A preset's own canonicalisation (twilio); else SignatureSpec's default.
         **({"scheme": merged["scheme"]} if "scheme" in merged else {}),
     )

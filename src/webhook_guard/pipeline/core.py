@@ -11,11 +11,12 @@ from ..config import Config
 from ..replay import ReplayStore
 from ..request import WebhookRequest
 from ..routes import SAFE_PATH, RouteTable, normalise_path
+from ..secrets import Secret
 from ..signatures.base import Failure, ParsedSignature
 from ..untrusted import shown
 from ..verdict import Reason, Verdict
 from .access import AddressCheck
-from .outcome import PASS, Pending, path_invalid, reject
+from .outcome import PASS, Pending, handshake, path_invalid, reject
 from .plan import RoutePlan
 from .replay import ReplayStep
 
@@ -171,8 +172,14 @@ class Pipeline:
                 f"the body has {len(req.body)} bytes; the limit is {limit}",
                 client_ip,
             )
+        shake = route.handshake
+        if shake is not None and shake.before:
+            early = _unsigned_handshake(route, req, client_ip, reported)
+            if early is not None:
+                return early
         now = self.clock()
         secret_id: str | None = None
+        secret: Secret | None = None
         authentic = True
         if route.token is not None:
             outcome = route.token.check(req, now)
@@ -209,7 +216,15 @@ class Pipeline:
                     return reject(route, matched.reason, matched.detail, client_ip)
                 reported.append(matched.reason)
             else:
-                secret_id, digest = matched[0].label, matched[1]
+                secret, digest = matched
+                secret_id = secret.label
+        if shake is not None and authentic and not shake.before and not reported:
+            # Only now: the check's answer may be derived from the secret (Zoom).
+            answered = shake.answer(req, secret)
+            if isinstance(answered, Failure):
+                return reject(route, answered.reason, answered.detail, client_ip)
+            if answered is not None:
+                return handshake(route, answered, client_ip, secret_id)
         event_id = key = None
         if authentic:
             event_id, key = route.event_ids.find(req, parsed, digest)
@@ -248,6 +263,21 @@ class Pipeline:
             f"was checked as {'route ' + verdict.route if verdict.route else 'no route'}",
             verdict.client_ip,
         )
+
+
+def _unsigned_handshake(
+    route: RoutePlan, req: WebhookRequest, client_ip: str | None, reported: list[Reason]
+) -> Verdict | None:
+    """The answer to a check that carries its own proof (Meta's verify token) or needs
+    none (Graph's echo); its refusal; or None for an ordinary delivery."""
+    assert route.handshake is not None
+    answered = route.handshake.answer(req, None)
+    if isinstance(answered, Failure):
+        if route.enforce:
+            return reject(route, answered.reason, answered.detail, client_ip)
+        reported.append(answered.reason)
+        return None
+    return None if answered is None else handshake(route, answered, client_ip, None)
 
 
 def _declared_too_large(

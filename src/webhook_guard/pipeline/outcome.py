@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..logs import logger
 from ..replay import ReplayStore
+from ..signatures.handshakes import HandshakeAnswer
 from ..untrusted import MAX_DETAIL, shown
 from ..verdict import Reason, Verdict
 
@@ -96,6 +97,24 @@ def reject(
     )
 
 
+def handshake(
+    route: RoutePlan, answer: HandshakeAnswer, client_ip: str | None, secret_id: str | None
+) -> Verdict:
+    """The guard's own answer to the provider's endpoint check (``reason=handshake``): the
+    app is not called, and nothing is reserved (a check is not an event)."""
+    assert route.handshake is not None
+    return Verdict._make(
+        ok=False,
+        reason=Reason.HANDSHAKE,
+        status=answer.status,
+        detail=f"answered the {route.handshake.kind} endpoint check",
+        route=route.name,
+        client_ip=client_ip,
+        secret_id=secret_id,
+        answer=(answer.content_type, answer.body),
+    )
+
+
 def path_invalid(problem: str, client_ip: str | None) -> Verdict:
     """The refusal of a path whose route cannot be told (it is for no route)."""
     return Verdict(
@@ -117,6 +136,8 @@ def log_verdict(verdict: Verdict) -> None:
         status = reason.status
     elif verdict.duplicate:
         level, what = logging.INFO, "webhook duplicate"
+    elif reason is Reason.HANDSHAKE:
+        level, what = logging.INFO, "webhook handshake answered"
     else:
         level, what = logging.WARNING, "webhook rejected"
     if not logger.isEnabledFor(level):

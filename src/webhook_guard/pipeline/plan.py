@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from ..config import NetworkConfig, RouteConfig
-from ..signatures import make_scheme
+from ..signatures import PRESETS, make_scheme
 from .access import AddressCheck, ClientCertCheck
 from .eventid import EventIdRule
+from .handshake import HandshakeStep
 from .signature import SignatureCheck
 from .token import TokenCheck
 
@@ -16,8 +17,8 @@ class RoutePlan:
 
     A step the route does not configure is None and costs nothing per request. The
     order is fixed: cheap checks before expensive ones, authenticity before state.
-    route/method -> client address -> client certificate -> body size -> token ->
-    timestamp -> signature -> replay.
+    route/method -> client address -> client certificate -> body size -> [unsigned
+    handshake] -> token -> timestamp -> signature -> [signed handshake] -> replay.
     """
 
     __slots__ = (
@@ -30,6 +31,7 @@ class RoutePlan:
         "current_secret",
         "enforce",
         "event_ids",
+        "handshake",
         "max_body_bytes",
         "methods",
         "name",
@@ -55,6 +57,9 @@ class RoutePlan:
         scheme = make_scheme(config.signature) if config.signature else None
         self.signature = SignatureCheck(config, scheme) if scheme is not None else None
         self.event_ids = EventIdRule(config.name, config.event_id, scheme)
+        preset = PRESETS.get(config.provider or "")
+        kind = preset.handshake if preset is not None else None
+        self.handshake = HandshakeStep(kind, config) if kind is not None else None
         # The first secret listed is the current one; a match on any other is "previous"
         # (metrics count those so users see when an old secret can be retired).
         ring = config.secrets or (config.token.secrets if config.token else ())
@@ -67,9 +72,11 @@ class RoutePlan:
             ("address", self.check_address),
             ("client_cert", self.client_cert is not None),
             ("body", True),
+            ("handshake", self.handshake is not None and self.handshake.before),
             ("token", self.token is not None),
             ("timestamp", self.signature is not None and self.signature.tolerance is not None),
             ("signature", self.signature is not None),
+            ("handshake", self.handshake is not None and not self.handshake.before),
             ("replay", self.event_ids.replays),
         )
         return ("route", "method", *(name for name, needed in optional if needed))

@@ -60,6 +60,8 @@ class SignatureSpec:
     secret_encoding: str = "raw"
     scheme: str = "hmac"
     """``hmac`` (the template above), or a provider's own canonicalisation (``twilio``)."""
+    timestamp_format: str = "seconds"
+    """How the signed timestamp is written (see :data:`.timestamps.FORMS`)."""
 
 
 @dataclass

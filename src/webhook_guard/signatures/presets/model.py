@@ -20,6 +20,9 @@ class Preset:
             constant time, with this header instead of verifying a signature.
         ed25519: overrides applied when the route sets ``signature.algorithm: ed25519``.
         summary: docs-ready facts, keyed by topic.
+        handshake: the endpoint check its provider makes, which the guard answers
+            itself (a name in :data:`webhook_guard.pipeline.handshake.HANDSHAKES`).
+        methods: methods that check uses besides the route's own (Meta's GET).
     """
 
     signature: Mapping[str, Any]
@@ -27,6 +30,8 @@ class Preset:
     token_header: str | None = None
     ed25519: Mapping[str, Any] = field(default_factory=dict)
     summary: Mapping[str, str] = field(default_factory=dict)
+    handshake: str | None = None
+    methods: tuple[str, ...] = ()
 
 
 #: The topics of every preset's ``summary``, in the order the docs show them.

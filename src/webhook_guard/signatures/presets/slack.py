@@ -20,6 +20,7 @@ PRESETS: dict[str, Preset] = {
         # Slack re-signs retries (new timestamp, new signature), so only the body's ID
         # recognises them; forms (slash commands) have none and fall back to the digest.
         event_id={"json": "/event_id"},
+        handshake="slack",
         summary={
             "signature": "HMAC-SHA256, hex, prefix `v0=`",
             "tolerance": "the route's `tolerance` (default 300 s), in both directions",
@@ -30,7 +31,8 @@ PRESETS: dict[str, Preset] = {
             "retries), else a digest of the verified signature (slash commands, "
             "interactivity)",
             "timestamp": "`X-Slack-Request-Timestamp`, Unix seconds, both ways",
-            "quirks": "slash-command and interactivity bodies are forms: verified raw",
+            "quirks": "slash-command and interactivity bodies are forms: verified raw; the "
+            "signed `url_verification` request is answered by the guard with its `challenge`",
         },
     ),
 }
