@@ -89,7 +89,9 @@ class GuardMiddleware:
         if state is None:
             state = scope["state"] = {}
         state["webhook"] = delivery.verdict
-        state["webhook_guard"] = guard  # for webhook_verdict, which runs after routing
+        # For webhook_verdict, which runs after routing.
+        state["webhook_guard"] = guard
+        state["webhook_request"] = delivery.request
         if delivery.needs_body:
             body = await read_body(receive, delivery.body_limit)
             if body is None:  # the client went away mid-body: nobody to answer
@@ -238,7 +240,10 @@ async def webhook_verdict(request: Request) -> Verdict:
     guard = state.get("webhook_guard")
     if isinstance(guard, Guard):
         scope = request.scope
-        bound = guard.check_dispatch(webhook_request(scope), verdict, scope["path"])
+        checked = state.get("webhook_request")
+        if not isinstance(checked, WebhookRequest):
+            checked = webhook_request(scope)
+        bound = guard.check_dispatch(checked, verdict, scope["path"])
         if bound is not verdict:
             state["webhook"] = bound
             raise HTTPException(bound.status, bound.detail)
