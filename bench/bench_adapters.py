@@ -431,7 +431,7 @@ def main() -> int:
     )
     for framework in frameworks:
         bare, hand, guarded = (cpu[framework, v] for v in VARIANTS)
-        ratio = guarded / hand
+        ratio = guarded / hand if hand else float("inf")
         print(
             f"{ROW_NAMES[framework]:<22}{bare:>7.0f}{hand:>14.0f}{guarded:>9.0f}"
             f"{ratio:>16.2f}  {'PASS' if ratio < 1 else 'MISS'}"
