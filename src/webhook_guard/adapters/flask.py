@@ -189,11 +189,15 @@ def _check(guard: Guard) -> Verdict:
     app_limit = current.max_content_length
     if app_limit is not None and app_limit < limit:
         limit = app_limit  # the app's own MAX_CONTENT_LENGTH is stricter
-    # werkzeug enforces max_content_length while reading a body without Content-Length
-    # (chunked), but stops silently at exactly the limit, so one byte more is allowed
-    # to tell "exactly the limit" from "too large". The body is cached: get_data(),
-    # get_json() and form still work in the view.
-    current.max_content_length = limit + 1
+    if current.content_length is None:
+        # werkzeug enforces max_content_length while reading a body without
+        # Content-Length (chunked), but stops silently at exactly the limit, so one byte
+        # more is allowed to tell "exactly the limit" from "too large". Only then: a
+        # declared length was checked against the limit before reading (and is again on
+        # the bytes read), and setting the limit makes werkzeug read every body through a
+        # Python-level LimitedStream.
+        current.max_content_length = limit + 1
+    # The body is cached: get_data(), get_json() and form still work in the view.
     try:
         body = current.get_data(cache=True)
     except RequestEntityTooLarge:
