@@ -295,21 +295,11 @@ def serve(framework: str, variant: str, port: int, http: str) -> None:
     app = BUILDERS[framework](variant)
     name = f"{framework}-{variant}"
     if framework in UVICORN:
-        import uvicorn
-
         save = profiling(name)
         if save is not None:
             # uvicorn re-raises the SIGTERM that stopped it, once it has shut down.
             signal.signal(signal.SIGTERM, lambda signum, frame: save())
-        uvicorn.run(
-            app,
-            host="127.0.0.1",
-            port=port,
-            http=http,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-        )
+        httpload.run_uvicorn(app, port, http)
         return
     from gunicorn.app.base import BaseApplication
 

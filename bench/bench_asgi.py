@@ -142,17 +142,7 @@ def build_app(variant: str) -> Any:
 
 
 def serve(variant: str, port: int, http: str) -> None:
-    import uvicorn
-
-    uvicorn.run(
-        build_app(variant),
-        host="127.0.0.1",
-        port=port,
-        http=http,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-    )
+    httpload.run_uvicorn(build_app(variant), port, http)
 
 
 # -- client ---------------------------------------------------------------------------

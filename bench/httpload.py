@@ -123,6 +123,22 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def run_uvicorn(app: Any, port: int, http: str) -> None:
+    """Serve ``app`` on 127.0.0.1:``port`` with uvicorn as the benchmarks run it: one
+    worker, no access log, no lifespan, the given HTTP implementation."""
+    import uvicorn
+
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        http=http,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+
+
 @contextlib.contextmanager
 def server(
     name: str, args: Sequence[str], port: int, env: Mapping[str, str] | None = None
