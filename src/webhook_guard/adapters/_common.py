@@ -150,7 +150,7 @@ def wsgi_headers(environ: Mapping[str, Any]) -> dict[str, str]:
     The same headers werkzeug's ``EnvironHeaders`` lists (an empty ``CONTENT_TYPE`` or
     ``CONTENT_LENGTH`` is absent), read straight from the environ into the one dict the
     guard indexes as it is: going through the framework's header view built a title-case
-    name per header and a list of pairs, about a third of the adapter's cost per request.
+    name per header and a list of pairs (under Django, a third of the adapter's cost).
     """
     headers = {
         key[5:].replace("_", "-").lower(): value
