@@ -5,9 +5,10 @@ Both apps run the same handler (read the body, answer a small JSON) in their own
 process (one worker, access log off); the same in-process client drives both with the same
 kind of request: a 1 KiB Standard Webhooks delivery signed with ``webhook_guard.testing``,
 each with its own event ID so that every guarded request does a real replay reservation
-(a repeated ID would be answered as a duplicate without reaching the app). The client is
-a small asyncio HTTP/1.1 keep-alive client over raw sockets with pre-built request bytes,
-so that the client's own cost does not hide the server's. Rounds alternate bare/guarded
+(a repeated ID would be answered as a duplicate without reaching the app). The client
+(``httpload.py``, shared with bench_adapters.py) is a small asyncio HTTP/1.1 keep-alive
+client over raw sockets with pre-built request bytes, so that the client's own cost does
+not hide the server's. Rounds alternate bare/guarded
 and the best round of each counts; the result is the guarded/bare ratio from this run.
 Target: the guarded app keeps at least 85% of the bare app's requests per second. Two
 more apps are for reference only: the handler behind the middleware's ASGI plumbing with
@@ -23,15 +24,14 @@ import asyncio
 import base64
 import contextlib
 import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-SECRET_ENV = "BENCH_WEBHOOK_SECRET"
+import httpload
+from httpload import SECRET_ENV
+
 PATH = "/hooks/bench"
 REPLY = b'{"ok":true}'
 TARGET = 0.85
@@ -40,17 +40,7 @@ ROW_NAMES = ("bare", "GuardMiddleware(bare)", "plumbing only (ref.)", "minimal v
 
 
 def config() -> dict[str, Any]:
-    return {
-        "version": 1,
-        "routes": [
-            {
-                "name": "bench",
-                "path": PATH,
-                "provider": "standard",
-                "secrets": [f"env:{SECRET_ENV}"],
-            }
-        ],
-    }
+    return httpload.standard_config(PATH)
 
 
 async def handler(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -152,76 +142,16 @@ def build_app(variant: str) -> Any:
 
 
 def serve(variant: str, port: int, http: str) -> None:
-    import uvicorn
-
-    uvicorn.run(
-        build_app(variant),
-        host="127.0.0.1",
-        port=port,
-        http=http,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-    )
+    httpload.run_uvicorn(build_app(variant), port, http)
 
 
 # -- client ---------------------------------------------------------------------------
 
 
-def deliveries(n: int, tag: str) -> tuple[list[dict[str, str]], bytes]:
-    """The signed headers of ``n`` deliveries of one 1 KiB body, each with its own event ID,
-    and that body."""
-    from webhook_guard import Guard
-    from webhook_guard.testing import sign
-
-    guard = Guard.from_dict(config())
-    head = b'{"type":"bench","pad":"'
-    body = head + b"x" * (1024 - len(head) - 2) + b'"}'
-    return [sign(guard, "bench", body, event_id=f"msg_{tag}_{i}") for i in range(n)], body
-
-
-def build_requests(n: int, port: int, tag: str) -> list[bytes]:
-    signed, body = deliveries(n, tag)
-    out = []
-    for headers in signed:
-        lines = [f"POST {PATH} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}", "", ""]
-        out.append("\r\n".join(lines).encode() + body)
-    return out
-
-
-async def drive(port: int, requests: list[bytes], connections: int) -> tuple[float, int]:
-    """Send every request over ``connections`` keep-alive connections; (seconds, failures)."""
-    queue = iter(requests)
-    failures = 0
-
-    async def worker() -> None:
-        nonlocal failures
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            for raw in queue:
-                writer.write(raw)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                reply = await reader.readexactly(length)
-                if not head.startswith(b"HTTP/1.1 200") or reply != REPLY:
-                    failures += 1
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    return time.perf_counter() - started, failures
-
-
 def scopes(n: int, tag: str) -> tuple[list[dict[str, Any]], bytes]:
-    """``n`` HTTP scopes as uvicorn builds them for the deliveries of build_requests(),
+    """``n`` HTTP scopes as uvicorn builds them for the deliveries of httpload.build_requests(),
     and their common body (for --in-process)."""
-    signed, body = deliveries(n, tag)
+    signed, body = httpload.deliveries(PATH, n, tag)
     out = []
     for i, values in enumerate(signed):
         headers = [(b"host", b"127.0.0.1:8000")]
@@ -291,37 +221,12 @@ def in_process(rounds: int, per_round: int) -> None:
         print(f"WARNING: {refused} responses were not the app's 200 (refused or duplicate)")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @contextlib.contextmanager
-def server(variant: str, http: str, env: dict[str, str]) -> Iterator[tuple[int, int]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+def server(variant: str, http: str) -> Iterator[tuple[int, int]]:
+    port = httpload.free_port()
     args = [sys.executable, __file__, "--serve", variant, "--port", str(port), "--http", http]
-    proc = subprocess.Popen(args, env=env)
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{variant} server exited with {proc.returncode}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{variant} server did not start")
-            time.sleep(0.05)
-        yield port, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with httpload.server(variant, args, port) as pid:
+        yield port, pid
 
 
 def main() -> int:
@@ -342,26 +247,24 @@ def main() -> int:
         return 0
 
     rounds, per_round = (2, 500) if args.quick else (4, 6000)
-    # The servers inherit it; the client signs with it too.
-    os.environ.setdefault(SECRET_ENV, "whsec_" + base64.b64encode(os.urandom(32)).decode())
+    httpload.ensure_secret()
     if args.in_process:
         in_process(rounds, per_round * 4)
         return 0
-    env = dict(os.environ)
     best: dict[str, float] = {}
     cpu: dict[str, float] = {}
     failures = 0
     with contextlib.ExitStack() as stack:
-        ports = {v: stack.enter_context(server(v, args.http, env)) for v in VARIANTS}
+        ports = {v: stack.enter_context(server(v, args.http)) for v in VARIANTS}
         for r in range(rounds):
             # The order rotates every round, so no variant always runs first or last.
             for variant in VARIANTS[r % 4 :] + VARIANTS[: r % 4]:
                 # Fresh event IDs every round, signed now (within the timestamp window).
                 port, pid = ports[variant]
-                reqs = build_requests(per_round, port, f"{variant}{r}")
-                used = cpu_seconds(pid)
-                seconds, failed = asyncio.run(drive(port, reqs, args.connections))
-                used = (cpu_seconds(pid) - used) / per_round * 1e6
+                reqs = httpload.build_requests(PATH, per_round, port, f"{variant}{r}")
+                used = httpload.cpu_seconds(pid)
+                seconds, failed = asyncio.run(httpload.drive(port, reqs, args.connections, REPLY))
+                used = (httpload.cpu_seconds(pid) - used) / per_round * 1e6
                 failures += failed
                 best[variant] = max(best.get(variant, 0.0), per_round / seconds)
                 cpu[variant] = min(cpu.get(variant, float("inf")), used)

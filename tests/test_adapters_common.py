@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from webhook_guard import Guard, Reason, Verdict
-from webhook_guard.adapters._common import SettleWhenSent, wsgi_path
+from webhook_guard.adapters._common import SettleWhenSent, wsgi_headers, wsgi_path
 from webhook_guard.adapters.asgi import webhook_request
 
 from .conftest import BODY, NOW, GuardFactory, post, sdk_signed, sw_route
@@ -31,6 +31,38 @@ from .conftest import BODY, NOW, GuardFactory, post, sdk_signed, sw_route
 )
 def test_wsgi_path(environ: dict[str, Any], expected: str) -> None:
     assert wsgi_path(environ) == expected
+
+
+def test_wsgi_headers_are_the_headers_werkzeug_and_django_list() -> None:
+    from django.http.request import HttpHeaders
+    from werkzeug.datastructures import EnvironHeaders
+
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/hooks/sw",
+        "HTTP_HOST": "example.com",
+        "HTTP_WEBHOOK_ID": "msg_1",
+        "HTTP_X_FORWARDED_FOR": "203.0.113.9",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": "",  # absent, as CGI writes it
+        "wsgi.input": object(),
+    }
+    headers = wsgi_headers(environ)
+    werkzeug = {k.lower(): v for k, v in EnvironHeaders(environ).items()}
+    assert headers == werkzeug
+    assert headers == {
+        "host": "example.com",
+        "webhook-id": "msg_1",
+        "x-forwarded-for": "203.0.113.9",
+        "content-type": "application/json",
+    }
+    django = {k.lower(): v for k, v in HttpHeaders(environ).items() if v}
+    assert headers == django
+    # The CGI variable is the header; a prefixed copy of it (which werkzeug also skips)
+    # cannot add a second Content-Length the guard would not see.
+    environ["CONTENT_LENGTH"] = "17"
+    environ["HTTP_CONTENT_LENGTH"] = "99999999"
+    assert wsgi_headers(environ)["content-length"] == "17"
 
 
 @pytest.mark.parametrize(

@@ -208,17 +208,35 @@ def test_body_of_exactly_the_limit_is_accepted(
     assert views.calls[0]["data"] == body.encode()
 
 
-def test_stricter_app_max_content_length_wins(views: Views, guard: Guard) -> None:
+@pytest.mark.parametrize("chunked", [False, True])
+def test_stricter_app_max_content_length_wins(views: Views, guard: Guard, chunked: bool) -> None:
     app = views.app()
     app.config["MAX_CONTENT_LENGTH"] = 100
     WebhookGuard(app, guard=guard)
-    resp = app.test_client().post(
-        "/hooks/sw",
-        input_stream=io.BytesIO(b"x" * 500),
-        headers={**signed(), "Transfer-Encoding": "chunked"},
-        environ_overrides={"wsgi.input_terminated": True},
-    )
+    if chunked:
+        resp = app.test_client().post(
+            "/hooks/sw",
+            input_stream=io.BytesIO(b"x" * 500),
+            headers={**signed(), "Transfer-Encoding": "chunked"},
+            environ_overrides={"wsgi.input_terminated": True},
+        )
+    else:
+        resp = app.test_client().post("/hooks/sw", data=b"x" * 500, headers=signed())
     assert "limit of 100 bytes" in assert_problem(resp, 413, Reason.BODY_TOO_LARGE)["detail"]
+    assert views.calls == []
+
+
+def test_stream_longer_than_its_content_length_is_413(client: FlaskClient, views: Views) -> None:
+    # A server that marks its input as terminated may hand over more bytes than the
+    # Content-Length the precheck accepted: the bytes read are measured again.
+    resp = client.post(
+        "/hooks/sw",
+        input_stream=io.BytesIO(b"x" * 5000),
+        headers=signed(),
+        environ_overrides={"wsgi.input_terminated": True, "CONTENT_LENGTH": "10"},
+    )
+    assert_problem(resp, 413, Reason.BODY_TOO_LARGE)
+    assert views.calls == []
 
 
 def test_wrong_method_is_405_with_allow(client: FlaskClient) -> None:

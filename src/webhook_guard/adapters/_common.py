@@ -140,6 +140,30 @@ def redact_query(record: logging.LogRecord) -> bool:
     return _WHOLE_QUERY.filter(record)
 
 
+#: The two headers PEP 3333 (from CGI) gives without the ``HTTP_`` prefix.
+_UNPREFIXED = (("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length"))
+
+
+def wsgi_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """The request headers of a WSGI environ (or Django's ``META``), by lower-case name.
+
+    The same headers werkzeug's ``EnvironHeaders`` lists (an empty ``CONTENT_TYPE`` or
+    ``CONTENT_LENGTH`` is absent), read straight from the environ into the one dict the
+    guard indexes as it is: going through the framework's header view built a title-case
+    name per header and a list of pairs (under Django, a third of the adapter's cost).
+    """
+    headers = {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in environ.items()
+        if key[:5] == "HTTP_" and key != "HTTP_CONTENT_TYPE" and key != "HTTP_CONTENT_LENGTH"
+    }
+    for key, name in _UNPREFIXED:
+        value = environ.get(key)
+        if value:
+            headers[name] = value
+    return headers
+
+
 def wsgi_path(environ: Mapping[str, Any]) -> str:
     """The request path as sent, from a WSGI environ (or Django's ``META``).
 

@@ -89,7 +89,9 @@ class GuardMiddleware:
         if state is None:
             state = scope["state"] = {}
         state["webhook"] = delivery.verdict
-        state["webhook_guard"] = guard  # for webhook_verdict, which runs after routing
+        # For webhook_verdict, which runs after routing.
+        state["webhook_guard"] = guard
+        state["webhook_request"] = delivery.request
         if delivery.needs_body:
             body = await read_body(receive, delivery.body_limit)
             if body is None:  # the client went away mid-body: nobody to answer
@@ -207,7 +209,7 @@ async def send_verdict(send: Send, verdict: Verdict) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-def webhook_verdict(request: Request) -> Verdict:
+async def webhook_verdict(request: Request) -> Verdict:
     """FastAPI dependency: the verified webhook's :class:`~webhook_guard.Verdict`.
 
     Example::
@@ -220,6 +222,9 @@ def webhook_verdict(request: Request) -> Verdict:
     handler's path, the request was not verified, so the handler must not run (500). When
     the path the app routed on belongs to another route than the verdict (something
     between the middleware and the router rewrote it), 400 ``path_invalid``.
+
+    A coroutine although it awaits nothing: FastAPI runs a plain function dependency in
+    a worker thread, a hand-off that cost more server CPU than the whole check.
     """
     from starlette.exceptions import HTTPException
 
@@ -235,7 +240,10 @@ def webhook_verdict(request: Request) -> Verdict:
     guard = state.get("webhook_guard")
     if isinstance(guard, Guard):
         scope = request.scope
-        bound = guard.check_dispatch(webhook_request(scope), verdict, scope["path"])
+        checked = state.get("webhook_request")
+        if not isinstance(checked, WebhookRequest):
+            checked = webhook_request(scope)
+        bound = guard.check_dispatch(checked, verdict, scope["path"])
         if bound is not verdict:
             state["webhook"] = bound
             raise HTTPException(bound.status, bound.detail)

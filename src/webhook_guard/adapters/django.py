@@ -50,6 +50,7 @@ from ._common import (
     SettleWhenSent,
     asettle_when_sent,
     resolve_guard,
+    wsgi_headers,
     wsgi_path,
     wsgi_peer,
 )
@@ -150,7 +151,7 @@ def _webhook_request(request: HttpRequest) -> WebhookRequest:
         request.method or "GET",
         wsgi_path(meta),
         meta.get("QUERY_STRING", ""),
-        list(request.headers.items()),
+        wsgi_headers(meta),
         b"",
         wsgi_peer(meta),
     )
@@ -221,14 +222,21 @@ def _terminated_wsgi_body(request: HttpRequest, limit: int) -> bytes | None:
     return body
 
 
+def _begin(request: HttpRequest, guard: Guard) -> Delivery:
+    checked = _webhook_request(request)
+    # Kept for process_view, which binds the verdict to the view Django resolved.
+    request._webhook_request = checked
+    return guard.begin(checked, _dispatched_path(request))
+
+
 def _verify(request: HttpRequest, guard: Guard) -> Verdict:
-    delivery = guard.begin(_webhook_request(request), _dispatched_path(request))
+    delivery = _begin(request, guard)
     read = _read(request, delivery)
     return delivery.verdict if read is None else delivery.check(*read)
 
 
 async def _averify(request: HttpRequest, guard: Guard) -> Verdict:
-    delivery = guard.begin(_webhook_request(request), _dispatched_path(request))
+    delivery = _begin(request, guard)
     read = _read(request, delivery)
     return delivery.verdict if read is None else await delivery.acheck(*read)
 
@@ -367,9 +375,8 @@ class WebhookGuardMiddleware:
         verdict = getattr(request, "webhook", None)
         if not isinstance(verdict, Verdict) or not verdict.ok:
             return None
-        bound = conf.guard().check_dispatch(
-            _webhook_request(request), verdict, _dispatched_path(request)
-        )
+        checked = getattr(request, "_webhook_request", None) or _webhook_request(request)
+        bound = conf.guard().check_dispatch(checked, verdict, _dispatched_path(request))
         return None if bound is verdict else _admit(request, bound, None)
 
 

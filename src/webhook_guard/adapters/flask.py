@@ -35,6 +35,7 @@ from ._common import (
     ConfigSource,
     SettleWhenSent,
     resolve_guard,
+    wsgi_headers,
     wsgi_path,
     wsgi_peer,
 )
@@ -43,6 +44,7 @@ __all__ = ["WebhookGuard"]
 
 EXTENSION = "webhook_guard"
 F = TypeVar("F", bound=Callable[..., Any])
+P = TypeVar("P")
 
 
 class _AppState:
@@ -145,45 +147,59 @@ def _state(app: Flask | None = None) -> _AppState:
     return state
 
 
+def _live(proxy: P) -> P:
+    """The object behind one of Flask's context proxies (``request``, ``g``): every
+    attribute read through a proxy looks the context up again (about 1 us each, some
+    twenty times per request here), so each function resolves it once."""
+    return cast(P, cast(Any, proxy)._get_current_object())  # werkzeug's LocalProxy API
+
+
 def _before_request() -> Response | None:
-    return _verify() if _state().guard_all else None
+    state = _state()
+    return _verify(state) if state.guard_all else None
 
 
-def _verify() -> Response | None:
+def _verify(state: _AppState | None = None) -> Response | None:
     """Check the current request once; the refusal to send, or None to go on."""
-    verdict = g.get("webhook")
+    ctx = _live(g)
+    verdict = ctx.get("webhook")
     if verdict is None:
-        verdict = g.webhook = _check(_state().guard)
+        verdict = ctx.webhook = _check((state or _state()).guard)
     if not verdict.ok:
         return _problem(verdict)
     return None
 
 
 def _check(guard: Guard) -> Verdict:
-    environ = request.environ
+    current = _live(request)
+    environ = current.environ
     req = WebhookRequest(
-        request.method,
+        current.method,
         wsgi_path(environ),
-        request.query_string,
-        list(request.headers.items()),
+        current.query_string,
+        wsgi_headers(environ),
         b"",
         wsgi_peer(environ),
     )
     # Flask matched its URL rule against this path: the verdict is bound to its route.
-    delivery = guard.begin(req, request.script_root + request.path)
+    delivery = guard.begin(req, current.script_root + current.path)
     if not delivery.needs_body:
         return delivery.verdict
     limit = delivery.body_limit
-    current = request.max_content_length
-    if current is not None and current < limit:
-        limit = current  # the app's own MAX_CONTENT_LENGTH is stricter
-    # werkzeug enforces max_content_length while reading a body without Content-Length
-    # (chunked), but stops silently at exactly the limit, so one byte more is allowed
-    # to tell "exactly the limit" from "too large". The body is cached: get_data(),
-    # get_json() and form still work in the view.
-    request.max_content_length = limit + 1
+    app_limit = current.max_content_length
+    if app_limit is not None and app_limit < limit:
+        limit = app_limit  # the app's own MAX_CONTENT_LENGTH is stricter
+    if current.content_length is None:
+        # werkzeug enforces max_content_length while reading a body without
+        # Content-Length (chunked), but stops silently at exactly the limit, so one byte
+        # more is allowed to tell "exactly the limit" from "too large". Only then: a
+        # declared length was checked against the limit before reading (and is again on
+        # the bytes read), and setting the limit makes werkzeug read every body through a
+        # Python-level LimitedStream.
+        current.max_content_length = limit + 1
+    # The body is cached: get_data(), get_json() and form still work in the view.
     try:
-        body = request.get_data(cache=True)
+        body = current.get_data(cache=True)
     except RequestEntityTooLarge:
         return delivery.body_too_large(limit)
     return delivery.check(body, limit)
@@ -194,16 +210,17 @@ def _problem(verdict: Verdict) -> Response:
 
 
 def _after_request(response: Response) -> Response:
-    verdict = g.get("webhook")
+    ctx = _live(g)
+    verdict = ctx.get("webhook")
     if verdict is not None:
-        g.webhook_status = status = response.status_code
+        ctx.webhook_status = status = response.status_code
         body = response.response
         # A generator the view returned runs view code while it is sent, after teardown
         # (unless stream_with_context): the event is committed once it has gone out. Not
         # for werkzeug's own WSGI bodies (abort() pages, ClosingIterator), nor for 5xx,
         # which teardown releases at once.
         if response.is_streamed and status < 500 and not isinstance(body, ClosingIterator):
-            g.webhook_streamed = True
+            ctx.webhook_streamed = True
             response.response = SettleWhenSent(
                 cast("Iterable[bytes]", body), _state().guard, verdict, status
             )
@@ -212,9 +229,10 @@ def _after_request(response: Response) -> Response:
 
 def _teardown_request(exc: BaseException | None) -> None:
     # Teardown runs also when the view raised (after_request then may not): release then.
-    verdict = g.get("webhook")
+    ctx = _live(g)
+    verdict = ctx.get("webhook")
     if verdict is None:
         return
-    if exc is None and g.get("webhook_streamed"):
+    if exc is None and ctx.get("webhook_streamed"):
         return  # settled by SettleWhenSent
-    _state().guard.complete(verdict, None if exc is not None else g.get("webhook_status"))
+    _state().guard.complete(verdict, None if exc is not None else ctx.get("webhook_status"))
