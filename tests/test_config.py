@@ -619,7 +619,13 @@ ERROR_CASES = [
     ),
     P(
         generic(algorithm="md5"),
-        [(f"{SIG}.algorithm", "must be one of sha1, sha256, sha512, ed25519; got 'md5'")],
+        [
+            (
+                f"{SIG}.algorithm",
+                "must be one of sha1, sha256, sha512, ed25519, ecdsa-p256-sha256, rsa-sha256, "
+                "rsa-sha1; got 'md5'",
+            )
+        ],
         id="algorithm",
     ),
     P(

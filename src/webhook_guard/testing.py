@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import urlsplit
 
 from .config import RouteConfig, load_config
@@ -24,8 +24,12 @@ from .errors import ConfigError, WebhookGuardError
 from .guard import Guard
 from .secrets import Secret
 from .signatures import PRESETS, make_scheme
+from .signatures.base import ASYMMETRIC
 
-__all__ = ["FakeClock", "SignArgumentError", "sign"]
+if TYPE_CHECKING:
+    from .signatures.testkeys import KeyPair
+
+__all__ = ["FakeClock", "SignArgumentError", "keypair", "sign"]
 
 
 class SignArgumentError(WebhookGuardError, ValueError):
@@ -100,8 +104,10 @@ def sign(
         body: the exact body bytes (str is UTF-8 encoded). Stripe's and Paddle's event ID
             is read from the body (``id`` / ``event_id``), so put it there.
         secret: the secret to sign with; default: the route's first active secret
-            (required with a preset name). For ``algorithm: ed25519`` routes this is the
-            private key, ``whsk_`` + base64 of the 32-byte seed.
+            (required with a preset name). For a public-key route (``discord``,
+            ``sendgrid``, ``standard`` with ``algorithm: ed25519``...) this is the private
+            key: PKCS#8 PEM, or the provider's private form (``whsk_...``, an Ed25519 seed
+            in hex); :func:`keypair` makes one.
         timestamp: Unix seconds; default: the guard's clock, else the current time.
         event_id: the delivery ID for presets that send one in a header; default: a random
             ``msg_...`` ID.
@@ -133,10 +139,11 @@ def sign(
     delivery = event_id or "msg_" + os.urandom(12).hex()
     if config.signature is not None:
         scheme = make_scheme(config.signature)
-        if config.signature.algorithm == "ed25519" and secret is None:
+        if config.signature.algorithm in ASYMMETRIC and secret is None:
+            hint = "secret='whsk_...'" if config.signature.secret_prefix == "whpk_" else "secret="
             raise ValueError(
-                "the route holds Ed25519 public keys; pass the signing key "
-                "(secret='whsk_...') to sign"
+                f"the route holds {config.signature.algorithm} public keys; pass the "
+                f"signing key ({hint}) to sign"
             )
         key = _pick(config.secrets, secret, now)
         req_path = path or config.path.replace("*", "test")
@@ -169,12 +176,17 @@ def _preset_route(
     elif preset in PRESETS and "{url}" in str(PRESETS[preset].signature.get("signed_content")):
         raise SignArgumentError("url", f"is required: the {preset} preset signs the URL")
     text = secret if isinstance(secret, str) else secret.decode()
-    if text.startswith("whsk_"):
+    v1a = preset == "standard" and text.startswith("whsk_")
+    if v1a:
         # A Standard Webhooks v1a signing key: the route holds its public key.
-        from .signatures.ed25519 import public_key_for
-
         route["signature"] = {"algorithm": "ed25519"}
-        text = public_key_for(text)
+    if v1a or _public_key_preset(preset):
+        from .signatures.testkeys import public_key_for
+
+        try:
+            text = public_key_for(text, preset)
+        except ValueError as exc:
+            raise SignArgumentError("secret", str(exc)) from None
     route["secrets"] = [text]
     try:
         config = load_config({"version": 1, "routes": [route]})
@@ -187,6 +199,32 @@ def _preset_route(
                 raise SignArgumentError(argument, first.removeprefix(prefix)) from None
         raise
     return config.routes[0], path, query
+
+
+def _public_key_preset(preset: str) -> bool:
+    preset_obj = PRESETS.get(preset)
+    return preset_obj is not None and preset_obj.signature.get("algorithm") in ASYMMETRIC
+
+
+def keypair(preset: str) -> KeyPair:
+    """A fresh key pair for a public-key preset, for your handlers' tests: ``.private_key``
+    to pass to :func:`sign` (PKCS#8 PEM; ``whsk_...`` for ``standard``) and
+    ``.public_key`` as the provider's dashboard shows it (Discord's hex, SendGrid's base64
+    DER, ``whpk_...``), to put in the route's ``secrets``. Needs the ``pubkey`` extra.
+
+    Example::
+
+        pair = keypair("discord")
+        guard = Guard.from_dict({"version": 1, "routes": [{"name": "bot",
+            "path": "/interactions", "provider": "discord", "secrets": [pair.public_key]}]})
+        headers = sign("discord", body, secret=pair.private_key)
+
+    Raises:
+        ValueError: ``preset`` verifies no public-key signatures.
+    """
+    from .signatures.testkeys import keypair as make
+
+    return make(preset)
 
 
 def _pick(secrets: tuple[Secret, ...], given: str | bytes | None, now: float) -> Secret:

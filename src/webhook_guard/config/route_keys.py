@@ -100,7 +100,7 @@ SIGNATURE = Section(
         Key("header", "Header(s) carrying the signature(s).", "headers"),
         Key(
             "algorithm",
-            "The HMAC digest (or ed25519).",
+            "The HMAC digest, or a public-key algorithm (needs the pubkey extra).",
             "choice",
             default=_spec_default("algorithm"),
             choices=(*ALGORITHMS, *ASYMMETRIC),

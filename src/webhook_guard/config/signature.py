@@ -22,7 +22,7 @@ def signature_spec(
     user: Mapping[str, Any] = {} if raw is None else mapping(raw, where, SIGNATURE)
     merged.update(user)
     if merged.get("algorithm") in ASYMMETRIC:
-        _require_cryptography(f"{where}.algorithm")
+        _require_cryptography(f"{where}.algorithm", merged["algorithm"])
         merged.update({k: v for k, v in preset.ed25519.items() if k not in user})
     if provider == "generic" and "header" not in merged:
         raise Invalid(
@@ -104,12 +104,12 @@ def _check_template(
         )
 
 
-def _require_cryptography(where: str) -> None:
+def _require_cryptography(where: str, algorithm: str) -> None:
     try:
         import cryptography  # noqa: F401
     except ImportError:
         raise Invalid(
             where,
-            "ed25519 needs the 'cryptography' package: "
-            "pip install 'webhook-guard-middleware[ed25519]'",
+            f"{algorithm} needs the 'cryptography' package: "
+            "pip install 'webhook-guard-middleware[pubkey]'",
         ) from None

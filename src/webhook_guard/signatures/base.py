@@ -28,8 +28,8 @@ ALGORITHMS: dict[str, Callable[[], Any]] = {
     "sha256": hashlib.sha256,
     "sha512": hashlib.sha512,
 }
-#: Signature algorithms besides the HMAC digests above (need an optional extra).
-ASYMMETRIC = ("ed25519",)
+#: Public-key signature algorithms (the ``pubkey`` extra; see :mod:`.pubkey`).
+ASYMMETRIC = ("ed25519", "ecdsa-p256-sha256", "rsa-sha256", "rsa-sha1")
 ENCODINGS = ("hex", "base64")
 FORMATS = ("plain", "kv", "list")
 SECRET_ENCODINGS = ("raw", "base64")
