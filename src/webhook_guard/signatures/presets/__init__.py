@@ -12,10 +12,12 @@ from __future__ import annotations
 from . import (
     bitbucket,
     convoy,
+    discord,
     generic,
     github,
     gitlab,
     paddle,
+    sendgrid,
     shopify,
     slack,
     standard,
@@ -37,6 +39,8 @@ PRESETS: dict[str, Preset] = {
     **convoy.PRESETS,
     **twilio.PRESETS,
     **paddle.PRESETS,
+    **discord.PRESETS,
+    **sendgrid.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]
