@@ -158,7 +158,9 @@ def test_sendgrid_testing_sign_verifies_with_the_sendgrid_package() -> None:
         headers["x-twilio-email-event-webhook-signature"],
         headers["x-twilio-email-event-webhook-timestamp"],
     )
-    assert not hook.verify_signature(body + " ", headers["x-twilio-email-event-webhook-signature"], TS)
+    assert not hook.verify_signature(
+        body + " ", headers["x-twilio-email-event-webhook-signature"], TS
+    )
 
 
 def test_sendgrid_malleated_signature_replay_is_a_duplicate(make_guard: GuardFactory) -> None:
@@ -231,3 +233,26 @@ def test_cli_check_accepts_the_dashboard_keys(tmp_path: Path) -> None:
     )
     result = _cli("check", str(config))
     assert result.returncode == 0, result.stderr
+
+
+def test_cli_secret_new_gives_a_test_keypair_that_signs_and_verifies(tmp_path: Path) -> None:
+    for provider in ("discord", "sendgrid"):
+        made = _cli("secret", "new", "--provider", provider)
+        assert made.returncode == 0, made.stderr
+        private = made.stdout.strip()
+        public = made.stderr.strip().splitlines()[-1]
+        assert private not in made.stderr
+        body_file = tmp_path / "body.json"
+        body_file.write_bytes(INTERACTION)
+        signed = _cli("sign", "--provider", provider, "--secret", private, "--body-file", body_file)
+        assert signed.returncode == 0, signed.stderr
+        config = tmp_path / "c.yaml"
+        config.write_text(
+            f"version: 1\nroutes:\n  - {{name: r, path: /r, provider: {provider}, "
+            f"secrets: ['{public}']}}\n"
+        )
+        headers = [arg for line in signed.stdout.splitlines() for arg in ("-H", line)]
+        verified = _cli(
+            "verify", "--config", config, "--path", "/r", "--body-file", body_file, *headers
+        )
+        assert verified.returncode == 0, (provider, verified.stdout, verified.stderr)

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..request import WebhookRequest
 from ..secrets import issued_by_provider, new_secret
+from ..signatures.base import ASYMMETRIC
 from ..signatures.presets import PRESETS
 from ._common import (
     EXIT_OK,
@@ -179,6 +180,8 @@ def cmd_secret_new(args: argparse.Namespace) -> int:
     if args.provider not in PRESETS:
         print(f"error: {unknown_provider(args.provider)}", file=sys.stderr)
         return EXIT_USAGE
+    if PRESETS[args.provider].signature.get("algorithm") in ASYMMETRIC:
+        return _new_keypair(args.provider)
     print(new_secret(args.provider))
     if issued_by_provider(args.provider):
         print(
@@ -186,6 +189,23 @@ def cmd_secret_new(args: argparse.Namespace) -> int:
             "this one for tests and local development",
             file=sys.stderr,
         )
+    return EXIT_OK
+
+
+def _new_keypair(provider: str) -> int:
+    """A test key pair for a public-key preset: the private key (one line, for ``sign
+    --secret``) on standard output, its public key in the note."""
+    from ..signatures.testkeys import keypair, private_key_line
+
+    pair = keypair(provider)
+    print(private_key_line(pair.private_key))
+    print(
+        f"note: {provider} signs with its own private key; put the public key its dashboard "
+        "shows in the route's secrets. This private key is for tests (webhook-guard sign "
+        f"--provider {provider} --secret ...); its public key, for the test route:\n"
+        f"{pair.public_key.strip()}",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

@@ -135,6 +135,20 @@ def load_private_key(text: str) -> Any:
         ) from None
 
 
+def private_key_line(private_key: str) -> str:
+    """``private_key`` on one line, for a command line: an Ed25519 seed as hex (PyNaCl's
+    form), any other key as base64 DER (PKCS#8). :func:`load_private_key` reads both."""
+    key = load_private_key(private_key)
+    if isinstance(key, Ed25519PrivateKey):
+        return key.private_bytes_raw().hex()
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return base64.b64encode(der).decode()
+
+
 def public_key_for(private_key: str, preset_or_algorithm: str) -> str:
     """The public key, in the form ``preset_or_algorithm``'s dashboard shows it (see
     :data:`FORMS`), that verifies what ``private_key`` signs.
@@ -277,6 +291,7 @@ __all__ = [
     "jwks",
     "keypair",
     "load_private_key",
+    "private_key_line",
     "public_key_for",
     "self_signed_certificate",
     "sign",

@@ -33,7 +33,7 @@ PRESETS: dict[str, Preset] = {
             "signed bytes",
             "timestamp": "`X-Signature-Timestamp`, Unix seconds, both ways",
             "tolerance": "the route's `tolerance` (default 300 s), in both directions",
-            "quirks": "the signed PING (`type` 1) is answered `{\"type\":1}` by the guard, "
+            "quirks": 'the signed PING (`type` 1) is answered `{"type":1}` by the guard, '
             "only after its signature verified; bad signatures get 401, as Discord's "
             "endpoint check expects",
         },
