@@ -13,6 +13,7 @@ import base64
 import json
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
@@ -22,6 +23,7 @@ from nacl.signing import SigningKey
 from sendgrid.helpers.eventwebhook import EventWebhook
 
 from webhook_guard import Guard, Reason
+from webhook_guard.errors import ConfigError
 from webhook_guard.testing import FakeClock, keypair, sign
 
 from .conftest import NOW, GuardFactory, post
@@ -116,15 +118,10 @@ def test_discord_interaction_reaches_the_app_not_the_handshake(make_guard: Guard
 
 
 def test_discord_bad_public_key_is_a_config_error(make_guard: GuardFactory) -> None:
-    from webhook_guard.errors import ConfigError
-
-    try:
+    with pytest.raises(ConfigError) as info:
         make_guard(discord_route("not-a-key"))
-    except ConfigError as exc:
-        assert str(exc).startswith("routes[0].secrets[0]: is not an Ed25519 public key")
-        assert "not-a-key" not in str(exc)
-    else:
-        raise AssertionError("a bad key was accepted")
+    assert str(info.value).startswith("routes[0].secrets[0]: is not an Ed25519 public key")
+    assert "not-a-key" not in str(info.value)
 
 
 # -- sendgrid -----------------------------------------------------------------------------
@@ -182,15 +179,9 @@ def test_sendgrid_malleated_signature_replay_is_a_duplicate(make_guard: GuardFac
 
 
 def test_sendgrid_key_of_another_type_is_a_config_error(make_guard: GuardFactory) -> None:
-    from webhook_guard.errors import ConfigError
-
     discord_key = keypair("discord").public_key
-    try:
+    with pytest.raises(ConfigError, match=r"^routes\[0\]\.secrets\[0\]: is not a P-256 public key"):
         make_guard(sendgrid_route(discord_key))
-    except ConfigError as exc:
-        assert str(exc).startswith("routes[0].secrets[0]: is not a P-256 public key")
-    else:
-        raise AssertionError("an Ed25519 key was accepted for ECDSA")
 
 
 # -- the CLI ------------------------------------------------------------------------------
