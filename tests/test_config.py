@@ -539,9 +539,8 @@ ERROR_CASES = [
         [
             (
                 "routes[0].provider",
-                "unknown provider 'acme' (known: bitbucket, bitbucket-server, convoy, "
-                "convoy-advanced, generic, github, gitlab, paddle, shopify, slack, standard, "
-                "stripe, twilio)",
+                # Every preset is listed (their number grows, so only the start is pinned).
+                "unknown provider 'acme' (known: bitbucket, bitbucket-server, convoy, ",
             )
         ],
         id="provider-unknown",

@@ -14,8 +14,10 @@ Example::
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import urlsplit
 
@@ -29,7 +31,14 @@ from .signatures.base import ASYMMETRIC
 if TYPE_CHECKING:
     from .signatures.testkeys import KeyPair
 
-__all__ = ["FakeClock", "SignArgumentError", "keypair", "sign"]
+__all__ = [
+    "FakeClock",
+    "SignArgumentError",
+    "google_push_token",
+    "keypair",
+    "sign",
+    "sns_body",
+]
 
 
 class SignArgumentError(WebhookGuardError, ValueError):
@@ -225,6 +234,31 @@ def keypair(preset: str) -> KeyPair:
     from .signatures.testkeys import keypair as make
 
     return make(preset)
+
+
+def sns_body(message: Mapping[str, Any], private_key: str, *, version: str = "2") -> bytes:
+    """An SNS message body signed as AWS signs it, for ``provider: sns`` routes (whose
+    signature is in the body, so :func:`sign` cannot make it).
+
+    ``message`` holds the type's fields (``Type``, ``MessageId``, ``TopicArn``,
+    ``Message``, ``Timestamp``...) and a ``SigningCertURL`` where your test serves
+    ``keypair("sns").public_key`` (a certificate) through the guard's ``key_fetcher``;
+    ``version`` is the ``SignatureVersion`` (1: SHA-1, 2: SHA-256).
+    """
+    from .signatures.testkeys import sign_sns
+
+    return json.dumps(sign_sns(message, private_key, version=version)).encode()
+
+
+def google_push_token(
+    pair: KeyPair, *, audience: str, email: str, issued_at: float | None = None
+) -> str:
+    """A Pub/Sub push token (send as ``Authorization: Bearer <token>``) signed with
+    ``keypair("google-pubsub")``, whose ``public_key`` is the JWKS your test serves
+    through the guard's ``key_fetcher``."""
+    from .signatures.testkeys import google_oidc_token
+
+    return google_oidc_token(pair, audience=audience, email=email, issued_at=issued_at)
 
 
 def _pick(secrets: tuple[Secret, ...], given: str | bytes | None, now: float) -> Secret:

@@ -167,6 +167,24 @@ SIGNATURE = Section(
             default=_spec_default("secret_encoding"),
             choices=SECRET_ENCODINGS,
         ),
+        Key(
+            "topics",
+            "provider sns: the TopicArn values accepted (required: AWS signs every "
+            "account's topics with the same certificates).",
+            "strings",
+            schema={"minItems": 1},
+        ),
+        Key(
+            "audience",
+            "provider google-pubsub: the audience the push subscription's token is for.",
+            "str",
+        ),
+        Key(
+            "emails",
+            "provider google-pubsub: the service accounts whose tokens are accepted.",
+            "strings",
+            schema={"minItems": 1},
+        ),
     ),
 )
 

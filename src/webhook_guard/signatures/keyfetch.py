@@ -100,6 +100,17 @@ def google_jwks_url_ok(url: str) -> bool:
     return url == GOOGLE_JWKS_URL
 
 
+def pinned_key_url(url: str) -> bool:
+    """Whether ``url`` is one a preset may fetch: an SNS certificate or ``SubscribeURL``,
+    a PayPal certificate, or Google's JWKS. Each caller checks its own kind again."""
+    return (
+        google_jwks_url_ok(url)
+        or sns_certificate_url_ok(url)
+        or sns_subscribe_url_ok(url)
+        or paypal_certificate_url_ok(url)
+    )
+
+
 class _PinnedConnection(http.client.HTTPSConnection):
     """HTTPS to ``address`` while TLS (SNI and certificate check) uses the pinned name."""
 
@@ -130,7 +141,8 @@ class KeyFetcher:
 
     Args:
         allowed: predicate every URL must pass before it is fetched (e.g.
-            :func:`sns_certificate_url_ok`); the caller's pin.
+            :func:`sns_certificate_url_ok`); the caller's pin. Default: any URL a preset
+            may fetch (:func:`pinned_key_url`), what a :class:`~webhook_guard.Guard` uses.
         ttl: seconds a fetched key is reused.
         failure_ttl: seconds a failed fetch is remembered, so a burst of forged requests
             naming one bad URL costs one outbound request, not one each.
@@ -146,7 +158,7 @@ class KeyFetcher:
 
     def __init__(
         self,
-        allowed: Callable[[str], bool],
+        allowed: Callable[[str], bool] | None = None,
         *,
         ttl: float = 3600.0,
         failure_ttl: float = 30.0,
@@ -160,7 +172,7 @@ class KeyFetcher:
         ssl_context: ssl.SSLContext | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._allowed = allowed
+        self._allowed = allowed or pinned_key_url
         self._ttl = ttl
         self._failure_ttl = failure_ttl
         self._min_refresh = min_refresh
@@ -260,6 +272,7 @@ __all__ = [
     "KeyUnavailable",
     "google_jwks_url_ok",
     "paypal_certificate_url_ok",
+    "pinned_key_url",
     "sns_certificate_url_ok",
     "sns_subscribe_url_ok",
 ]

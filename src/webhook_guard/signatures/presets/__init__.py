@@ -16,10 +16,12 @@ from . import (
     generic,
     github,
     gitlab,
+    google_pubsub,
     paddle,
     sendgrid,
     shopify,
     slack,
+    sns,
     standard,
     stripe,
     twilio,
@@ -41,6 +43,8 @@ PRESETS: dict[str, Preset] = {
     **paddle.PRESETS,
     **discord.PRESETS,
     **sendgrid.PRESETS,
+    **sns.PRESETS,
+    **google_pubsub.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]
