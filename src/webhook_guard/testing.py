@@ -27,6 +27,7 @@ from .guard import Guard
 from .secrets import Secret
 from .signatures import PRESETS, make_scheme
 from .signatures.base import ASYMMETRIC
+from .signatures.keyfetch import KeyFetcher, KeyUnavailable
 
 if TYPE_CHECKING:
     from .signatures.testkeys import KeyPair
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FakeClock",
     "SignArgumentError",
+    "StaticKeyFetcher",
     "google_push_token",
     "keypair",
     "sign",
@@ -259,6 +261,28 @@ def google_push_token(
     from .signatures.testkeys import google_oidc_token
 
     return google_oidc_token(pair, audience=audience, email=email, issued_at=issued_at)
+
+
+class StaticKeyFetcher(KeyFetcher):
+    """A key fetcher serving fixed keys, for testing ``sns`` and ``google-pubsub`` routes
+    without the network: ``Guard(config, key_fetcher=StaticKeyFetcher({url: key}))``.
+
+    ``keys`` maps a URL to what it serves: ``keypair("sns").public_key`` at an SNS
+    ``SigningCertURL``, ``keypair("google-pubsub").public_key`` at
+    ``https://www.googleapis.com/oauth2/v3/certs``, any body at an SNS ``SubscribeURL``.
+    URLs are still checked against the pinned hosts first; any other is unavailable.
+    """
+
+    def __init__(self, keys: Mapping[str, str | bytes]) -> None:
+        super().__init__()
+        self._served = {url: k.encode() if isinstance(k, str) else k for url, k in keys.items()}
+        #: The URLs asked for, in order (cache misses only).
+        self.requested: list[str] = []
+
+    def _fetch(self, url: str) -> bytes | KeyUnavailable:
+        self.requested.append(url)
+        body = self._served.get(url)
+        return body if body is not None else KeyUnavailable(f"{url} is not served in this test")
 
 
 def _pick(secrets: tuple[Secret, ...], given: str | bytes | None, now: float) -> Secret:
