@@ -1,7 +1,9 @@
-"""Presets whose keys are fetched at run time (``sns``, ``google-pubsub``), through a Guard.
+"""Presets whose keys are fetched at run time (``sns``, ``google-pubsub``, ``paypal``),
+through a Guard.
 
 Keys are generated here and served by a local HTTPS server posing as
-``sns.us-east-1.amazonaws.com`` and ``www.googleapis.com`` (tests/keyserver.py), reached
+``sns.us-east-1.amazonaws.com``, ``www.googleapis.com`` and ``api.sandbox.paypal.com``
+(tests/keyserver.py), reached
 through the guard's injected ``key_fetcher`` (``pins`` + a CA of this test run); TLS is
 verified for the real names. Messages are signed as AWS documents it
 (https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html, written
@@ -18,23 +20,28 @@ replay.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from webhook_guard import Guard, Reason, WebhookRequest
 from webhook_guard.errors import ConfigError
 from webhook_guard.replay import MemoryReplayStore
 from webhook_guard.signatures.keyfetch import KeyFetcher
-from webhook_guard.testing import FakeClock, google_push_token, keypair, sns_body
+from webhook_guard.signatures.paypal import TEST_CERT_URL
+from webhook_guard.testing import FakeClock, google_push_token, keypair, sign, sns_body
 
 from .conftest import NOW
-from .keyserver import SNS_CERT_PATH, SNS_HOST, KeyServer, key_server
+from .keyserver import HOSTS, SNS_CERT_PATH, SNS_HOST, KeyServer, key_server
 
 STAMP = "2023-11-14T22:13:20.123Z"  # NOW, as SNS writes it
 TOPIC = "arn:aws:sns:us-east-1:123456789012:orders"
@@ -58,11 +65,15 @@ class Setup:
         return Guard.from_dict(config, store=store, clock=self.clock, key_fetcher=self.fetcher)
 
 
+PAYPAL_HOST = "api.sandbox.paypal.com"
+
+
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[Setup]:
-    with key_server(tmp_path) as server:
+    with key_server(tmp_path, names=(*HOSTS, PAYPAL_HOST)) as server:
         # The fetcher a Guard would make, pointed at the local server.
-        fetcher = KeyFetcher(pins=server.pins(), ssl_context=server.client_context())
+        pins = {**server.pins(), PAYPAL_HOST: ("127.0.0.1", server.port)}
+        fetcher = KeyFetcher(pins=pins, ssl_context=server.client_context())
         yield Setup(server, fetcher, FakeClock(NOW))
 
 
@@ -401,3 +412,141 @@ def test_pubsub_config_errors(signature: dict[str, Any], error: str) -> None:
     with pytest.raises(ConfigError) as info:
         Guard.from_dict({"version": 1, "routes": [route]})
     assert str(info.value).startswith(error), str(info.value)
+
+
+# -- paypal -------------------------------------------------------------------------------
+
+PAYPAL_PAIR = keypair("paypal")
+WEBHOOK_ID = "9XL90610J3647323C"
+PAYPAL_CERT_PATH = "/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77"
+PAYPAL_CERT_URL = f"https://{PAYPAL_HOST}{PAYPAL_CERT_PATH}"
+PAYPAL_TIME = "2023-11-14T22:13:20Z"  # NOW
+PAYPAL_EVENT = (
+    b'{"id":"WH-9UG43882HX7271132-6E0871324L7949614","event_type":"PAYMENT.SALE.COMPLETED"}'
+)
+
+
+def paypal_route(name: str = "paypal", webhook_id: str = WEBHOOK_ID) -> dict[str, Any]:
+    return {
+        "name": name,
+        "path": f"/hooks/{name}",
+        "provider": "paypal",
+        "signature": {"webhook_id": webhook_id},
+    }
+
+
+def paypal_signed(
+    body: bytes = PAYPAL_EVENT,
+    *,
+    private_key: str = PAYPAL_PAIR.private_key,
+    transmission_id: str = "69cd13f0-d67a-11e5-baa3-778b53f4ae55",
+    time_sent: str = PAYPAL_TIME,
+    webhook_id: str = WEBHOOK_ID,
+) -> dict[str, str]:
+    """PayPal's headers, the documented algorithm written out with zlib and cryptography:
+    SHA256withRSA over ``id|time|webhook_id|crc32(body)`` (unsigned decimal)."""
+    crc = zlib.crc32(body) & 0xFFFFFFFF
+    message = f"{transmission_id}|{time_sent}|{webhook_id}|{crc}".encode()
+    key = serialization.load_pem_private_key(private_key.encode(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    signature = key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+    return {
+        "PAYPAL-TRANSMISSION-ID": transmission_id,
+        "PAYPAL-TRANSMISSION-TIME": time_sent,
+        "PAYPAL-TRANSMISSION-SIG": base64.b64encode(signature).decode(),
+        "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+        "PAYPAL-CERT-URL": PAYPAL_CERT_URL,
+    }
+
+
+def paypal_post(
+    headers: dict[str, str], body: bytes = PAYPAL_EVENT, path: str = "/hooks/paypal"
+) -> WebhookRequest:
+    return WebhookRequest("POST", path, headers=headers, body=body, peer="203.0.113.9")
+
+
+def serve_paypal(setup: Setup) -> None:
+    setup.server.serve(PAYPAL_CERT_PATH, PAYPAL_PAIR.public_key)
+
+
+def test_paypal_delivery_verifies_and_dedups_on_the_event_id(setup: Setup) -> None:
+    serve_paypal(setup)
+    guard = setup.guard(paypal_route())
+    verdict = guard.check(paypal_post(paypal_signed()))
+    assert verdict.ok, verdict.detail
+    assert verdict.event_id == "WH-9UG43882HX7271132-6E0871324L7949614"
+    guard.complete(verdict, 200)
+    # PayPal's retry: a new transmission (ID, time, signature) of the same event.
+    retry = paypal_signed(transmission_id="7f2e0a40-d67a-11e5-baa3-778b53f4ae55")
+    assert guard.check(paypal_post(retry)).reason is Reason.DUPLICATE_EVENT
+    assert setup.server.requests == [PAYPAL_CERT_PATH]
+
+
+def test_paypal_testing_sign_matches_the_documented_algorithm(setup: Setup) -> None:
+    guard = setup.guard(paypal_route())
+    when = int(NOW)
+    ours = sign(guard, "paypal", PAYPAL_EVENT, secret=PAYPAL_PAIR.private_key, timestamp=when,
+                event_id="69cd13f0-d67a-11e5-baa3-778b53f4ae55")  # fmt: skip
+    expected = paypal_signed()
+    # PKCS#1 v1.5 is deterministic: the same bytes, byte for byte (but its test cert URL).
+    assert ours["paypal-transmission-sig"] == expected["PAYPAL-TRANSMISSION-SIG"]
+    assert ours["paypal-transmission-time"] == PAYPAL_TIME
+    setup.server.serve(TEST_CERT_URL.removeprefix(f"https://{PAYPAL_HOST}"), PAYPAL_PAIR.public_key)
+    assert guard.check(paypal_post(ours)).ok
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"body": PAYPAL_EVENT.replace(b"SALE", b"SELL")}, Reason.SIGNATURE_MISMATCH),
+        ({"private_key": keypair("paypal").private_key}, Reason.SIGNATURE_MISMATCH),
+        ({"webhook_id": "OTHERACCOUNTHOOK"}, Reason.SIGNATURE_MISMATCH),
+        ({"time_sent": "2023-11-14T22:08:19Z"}, Reason.TIMESTAMP_TOO_OLD),
+        ({"time_sent": "2023-11-14T22:18:21Z"}, Reason.TIMESTAMP_IN_FUTURE),
+        ({"PAYPAL-TRANSMISSION-SIG": None}, Reason.SIGNATURE_MISSING),
+        ({"PAYPAL-TRANSMISSION-SIG": "bm90IGEgc2lnbmF0dXJl"}, Reason.SIGNATURE_MALFORMED),
+        ({"PAYPAL-AUTH-ALGO": "SHA1withRSA"}, Reason.SIGNATURE_MALFORMED),  # other version
+        ({"PAYPAL-TRANSMISSION-TIME": None}, Reason.TIMESTAMP_MISSING),
+    ],
+)
+def test_paypal_attacks(setup: Setup, change: dict[str, Any], reason: Reason) -> None:
+    serve_paypal(setup)
+    body = change.pop("body", PAYPAL_EVENT)
+    options = {k: v for k, v in change.items() if not k.startswith("PAYPAL-")}
+    headers = paypal_signed(**options)
+    for name, value in change.items():
+        if name.startswith("PAYPAL-"):
+            headers.pop(name)
+            if value is not None:
+                headers[name] = value
+    verdict = setup.guard(paypal_route()).check(paypal_post(headers, body))
+    assert verdict.reason is reason, verdict.detail
+
+
+def test_paypal_signature_moved_to_a_route_for_another_webhook(setup: Setup) -> None:
+    serve_paypal(setup)
+    guard = setup.guard(paypal_route("a"), paypal_route("b", webhook_id="5GP028458E2496506"))
+    headers = paypal_signed()
+    assert guard.check(paypal_post(headers, path="/hooks/a")).ok
+    moved = guard.check(paypal_post(headers, path="/hooks/b"))
+    assert moved.reason is Reason.SIGNATURE_MISMATCH
+
+
+def test_paypal_attackers_certificate_url_is_never_fetched(setup: Setup) -> None:
+    serve_paypal(setup)
+    headers = {**paypal_signed(), "PAYPAL-CERT-URL": f"https://evil.example{PAYPAL_CERT_PATH}"}
+    verdict = setup.guard(paypal_route()).check(paypal_post(headers))
+    assert verdict.reason is Reason.SIGNATURE_MALFORMED
+    assert setup.server.requests == []
+
+
+def test_paypal_certificate_unavailable_is_503(setup: Setup) -> None:
+    verdict = setup.guard(paypal_route()).check(paypal_post(paypal_signed()))
+    assert verdict.reason is Reason.KEY_UNAVAILABLE
+    assert verdict.status == 503
+
+
+def test_paypal_needs_its_webhook_id() -> None:
+    route = {"name": "p", "path": "/p", "provider": "paypal"}
+    with pytest.raises(ConfigError, match=r"^routes\[0\]\.signature\.webhook_id: missing"):
+        Guard.from_dict({"version": 1, "routes": [route]})

@@ -18,7 +18,7 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, cast, overload
 from urllib.parse import urlsplit
 
 from .config import RouteConfig, load_config
@@ -26,8 +26,9 @@ from .errors import ConfigError, WebhookGuardError
 from .guard import Guard
 from .secrets import Secret
 from .signatures import PRESETS, make_scheme
-from .signatures.base import ASYMMETRIC
+from .signatures.base import ASYMMETRIC, FETCHED_KEY_SCHEMES
 from .signatures.keyfetch import KeyFetcher, KeyUnavailable
+from .signatures.timestamps import TimestampForm, format_timestamp
 
 if TYPE_CHECKING:
     from .signatures.testkeys import KeyPair
@@ -160,7 +161,10 @@ def sign(
         req_path = path or config.path.replace("*", "test")
         values = {
             "id": delivery,
-            "timestamp": str(int(now) if timestamp is None else timestamp),
+            "timestamp": format_timestamp(
+                int(now) if timestamp is None else timestamp,
+                cast(TimestampForm, config.signature.timestamp_format),
+            ),
             "method": method.upper(),
             "path": req_path,
             "url": f"{config.public_url}{req_path}{'?' + query if query else ''}",
@@ -180,6 +184,13 @@ def _preset_route(
 ) -> tuple[RouteConfig, str | None, str]:
     """A one-route config for ``preset``, validated like any other."""
     route: dict[str, Any] = {"name": "test", "path": "/test", "provider": preset}
+    fetched = PRESETS[preset].signature.get("scheme") if preset in PRESETS else None
+    if fetched in FETCHED_KEY_SCHEMES:
+        how = {
+            "sns": "make its body with webhook_guard.testing.sns_body()",
+            "google-oidc": "make its token with webhook_guard.testing.google_push_token()",
+        }.get(str(fetched), "sign for its route in a config: sign(guard, route, body, secret=<private key>), or webhook-guard sign --config FILE --route NAME --secret KEY")
+        raise ValueError(f"provider {preset!r} needs its route's settings to sign: {how}")
     if url is not None:
         parts = urlsplit(url)
         route["public_url"] = f"{parts.scheme}://{parts.netloc}"

@@ -78,7 +78,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
     when = {"timestamp": args.timestamp, "event_id": args.event_id}
     try:
         if guard is not None:
-            headers = sign(guard, args.route, body, **when)
+            headers = sign(guard, args.route, body, secret=args.secret, **when)
         else:
             headers = sign(args.provider, body, secret=args.secret, url=args.url, **when)
     except SignArgumentError as exc:  # name the option, not the Python argument
@@ -236,7 +236,11 @@ def add_sign(sub: Any) -> None:
     p.add_argument("--config", help="path to webhook-guard.yaml")
     p.add_argument("--route", help="route name in --config")
     p.add_argument("--provider", help="provider preset, e.g. github or stripe (no config)")
-    p.add_argument("--secret", help="signing secret for --provider")
+    p.add_argument(
+        "--secret",
+        help="signing secret for --provider; for a public-key provider (or route), the "
+        "private key to sign with",
+    )
     p.add_argument("--url", help="with --provider: the URL the provider calls (Twilio signs it)")
     p.add_argument("--body-file", required=True, help="file holding the exact body ('-': stdin)")
     p.add_argument("--timestamp", type=int, help="Unix seconds (default: now)")

@@ -185,6 +185,11 @@ SIGNATURE = Section(
             "strings",
             schema={"minItems": 1},
         ),
+        Key(
+            "webhook_id",
+            "provider paypal: the webhook's ID as the PayPal dashboard shows it.",
+            "str",
+        ),
     ),
 )
 

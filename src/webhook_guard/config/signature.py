@@ -91,24 +91,29 @@ _FETCHED_KEY_SETTINGS = {
         "emails": "the service accounts the push subscription authenticates as: Google "
         "signs tokens for anyone's service account",
     },
+    "paypal": {
+        "webhook_id": "the webhook's ID from the PayPal developer dashboard (PayPal signs "
+        "it: a delivery for another account's webhook does not verify)",
+    },
 }
+_OWNERS = {"topics": "sns", "audience": "google-pubsub", "emails": "google-pubsub"}
+_OWNERS["webhook_id"] = "paypal"
 
 
 def _fetched_key_settings(merged: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """``topics``, ``audience`` and ``emails``: required by the scheme they are for,
-    refused elsewhere."""
+    """``topics``, ``audience``, ``emails`` and ``webhook_id``: required by the scheme
+    they are for, refused elsewhere."""
     needed = _FETCHED_KEY_SETTINGS.get(merged.get("scheme", ""), {})
     out: dict[str, Any] = {}
-    for name in ("topics", "audience", "emails"):
+    for name in _OWNERS:
         value = merged.get(name)
         if value is None:
             if name in needed:
                 raise Invalid(f"{where}.{name}", f"missing: {needed[name]}")
             continue
         if name not in needed:
-            owner = "sns" if name == "topics" else "google-pubsub"
-            raise Invalid(f"{where}.{name}", f"only applies to provider {owner}")
-        if name == "audience":
+            raise Invalid(f"{where}.{name}", f"only applies to provider {_OWNERS[name]}")
+        if name in ("audience", "webhook_id"):
             out[name] = string(value, f"{where}.{name}")
             continue
         items = listing(value, f"{where}.{name}")

@@ -32,6 +32,10 @@ def make_scheme(spec: SignatureSpec, fetcher: KeyFetcher | None = None) -> HmacS
         from .jwt_oidc import GoogleOidcScheme
 
         return GoogleOidcScheme(spec, fetcher)
+    if spec.scheme == "paypal":
+        from .paypal import PaypalScheme
+
+        return PaypalScheme(spec, fetcher)
     if spec.scheme == "twilio":
         return TwilioScheme(spec)
     if spec.scheme == "convoy":

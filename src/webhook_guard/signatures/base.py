@@ -35,6 +35,7 @@ ASYMMETRIC = ("ed25519", "ecdsa-p256-sha256", "rsa-sha256", "rsa-sha1")
 FETCHED_KEY_SCHEMES = {
     "sns": "the certificate AWS publishes at the message's SigningCertURL",
     "google-oidc": "Google's published OIDC keys",
+    "paypal": "the certificate PayPal names in PAYPAL-CERT-URL",
 }
 ENCODINGS = ("hex", "base64")
 FORMATS = ("plain", "kv", "list")
@@ -74,6 +75,8 @@ class SignatureSpec:
     """``google-oidc``: the token audience the push subscription was given."""
     emails: tuple[str, ...] = ()
     """``google-oidc``: the service accounts whose tokens are accepted."""
+    webhook_id: str | None = None
+    """``paypal``: the webhook's ID as PayPal shows it (part of what PayPal signs)."""
 
 
 @dataclass

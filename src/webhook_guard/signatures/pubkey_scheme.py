@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..secrets import Secret
-from .base import HmacScheme, ParsedSignature, SignatureSpec, _b64decode_strict
+from .base import Failure, HmacScheme, ParsedSignature, SignatureSpec, _b64decode_strict
 from .pubkey import (
     ALGORITHMS,
     ED25519_SIGNATURE_SIZE,
@@ -88,7 +88,7 @@ class PublicKeyScheme(HmacScheme):
         body: bytes,
         values: dict[str, str],
         keys: Sequence[tuple[Secret, Any]],
-    ) -> tuple[Secret, bytes] | None:
+    ) -> tuple[Secret, bytes] | Failure | None:
         before, after = self.signed_parts(values)
         message = before + body + after
         for secret, public_key in keys:

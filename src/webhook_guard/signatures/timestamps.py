@@ -74,6 +74,16 @@ def parse_timestamp(raw: str, form: TimestampForm) -> int | Failure:
     return int(moment.timestamp())
 
 
+def format_timestamp(seconds: int, form: TimestampForm) -> str:
+    """``seconds`` (Unix) written as a sender writes ``form`` (for signing test requests)."""
+    if form == "milliseconds":
+        return str(seconds * 1000)
+    if form == "rfc3339":
+        moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(seconds)
+
+
 def check_window(tolerance: int, ts: int, now: float) -> Failure | int:
     """``ts`` (Unix seconds) if it is within ``tolerance`` seconds of ``now``, else why not.
 

@@ -18,6 +18,7 @@ from . import (
     gitlab,
     google_pubsub,
     paddle,
+    paypal,
     sendgrid,
     shopify,
     slack,
@@ -45,6 +46,7 @@ PRESETS: dict[str, Preset] = {
     **sendgrid.PRESETS,
     **sns.PRESETS,
     **google_pubsub.PRESETS,
+    **paypal.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]
