@@ -189,7 +189,11 @@ def _preset_route(
         how = {
             "sns": "make its body with webhook_guard.testing.sns_body()",
             "google-oidc": "make its token with webhook_guard.testing.google_push_token()",
-        }.get(str(fetched), "sign for its route in a config: sign(guard, route, body, secret=<private key>), or webhook-guard sign --config FILE --route NAME --secret KEY")
+        }.get(
+            str(fetched),
+            "sign for its route in a config: sign(guard, route, body, secret=<private key>), "
+            "or webhook-guard sign --config FILE --route NAME --secret KEY",
+        )
         raise ValueError(f"provider {preset!r} needs its route's settings to sign: {how}")
     if url is not None:
         parts = urlsplit(url)
