@@ -29,8 +29,8 @@ PRESETS: dict[str, Preset] = {
             "headers": "`PAYPAL-TRANSMISSION-SIG` (base64), `PAYPAL-TRANSMISSION-ID`, "
             "`PAYPAL-TRANSMISSION-TIME`, `PAYPAL-AUTH-ALGO: SHA256withRSA`, `PAYPAL-CERT-URL`",
             "signature": "RSA PKCS#1 v1.5 with SHA-256 (`SHA256withRSA`), base64",
-            "signed bytes": "`{PAYPAL-TRANSMISSION-ID}|{PAYPAL-TRANSMISSION-TIME}|{webhook_id}|"
-            "{CRC32 of the body, unsigned decimal}`",
+            "signed bytes": "the transmission ID, the transmission time, the route's "
+            "`webhook_id` and the CRC32 of the body (unsigned decimal), joined by vertical bars",
             "key": "no secret: the certificate at `PAYPAL-CERT-URL`, fetched only from "
             "`https://api[-m][.sandbox].paypal.com/v1/notifications/certs/CERT-...` and "
             "cached; `signature.webhook_id` (the webhook's ID in the PayPal dashboard) is "
