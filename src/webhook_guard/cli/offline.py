@@ -11,7 +11,7 @@ from typing import Any
 
 from ..request import WebhookRequest
 from ..secrets import issued_by_provider, new_secret
-from ..signatures.base import ASYMMETRIC
+from ..signatures.base import ASYMMETRIC, FETCHED_KEY_SCHEMES
 from ..signatures.presets import PRESETS
 from ._common import (
     EXIT_OK,
@@ -30,8 +30,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"{args.config}: OK, {len(guard.config.routes)} route(s)")
     for r in guard.config.routes:
         auth = []
-        if r.signature is not None:
-            auth.append(f"{r.provider} signature, {len(r.secrets)} secret(s)")
+        if r.signature is not None and r.signature.scheme in FETCHED_KEY_SCHEMES:
+            auth.append(f"{r.provider} signature, keys fetched from the provider")
+        elif r.signature is not None:
+            kind = "public key" if r.signature.algorithm in ASYMMETRIC else "secret"
+            auth.append(f"{r.provider} signature, {len(r.secrets)} {kind}(s)")
         if r.token is not None:
             auth.append(f"token in {r.token.source}")
         if r.allow_ips:
