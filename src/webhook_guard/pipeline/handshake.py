@@ -24,7 +24,7 @@ from ..secrets import Secret
 from ..signatures import handshakes
 from ..signatures.base import Failure
 from ..signatures.handshakes import HandshakeAnswer
-from ..signatures.keyfetch import KeyFetcher, KeyUnavailable
+from ..signatures.keyfetch import NO_FETCHER, KeyFetcher
 from ..verdict import Reason
 
 Answer = HandshakeAnswer | Failure | None
@@ -98,11 +98,7 @@ def _sns(
     message = subscription_confirmation(req.body)
     if message is None:
         return None
-    failed = (
-        confirm_subscription(message, fetcher)
-        if fetcher is not None
-        else KeyUnavailable("no key fetcher is configured")
-    )
+    failed = confirm_subscription(message, fetcher) if fetcher is not None else NO_FETCHER
     if failed is not None:
         # 503: SNS sends the confirmation again later.
         return Failure(Reason.KEY_UNAVAILABLE, f"confirming the subscription: {failed.detail}")

@@ -25,7 +25,7 @@ from ..request import WebhookRequest
 from ..secrets import Secret
 from ..verdict import Reason
 from .base import Failure, HmacScheme, ParsedSignature, SignatureSpec
-from .keyfetch import GOOGLE_JWKS_URL, KeyFetcher, KeyUnavailable
+from .keyfetch import GOOGLE_JWKS_URL, NO_FETCHER, KeyFetcher, KeyUnavailable
 
 GOOGLE_ISSUERS = ("accounts.google.com", "https://accounts.google.com")
 #: Longest token examined: Google's are about 1 KiB.
@@ -163,12 +163,12 @@ class GoogleOidcScheme(HmacScheme):
         keys: Sequence[tuple[Secret, Any]],
     ) -> tuple[Secret, bytes] | Failure | None:
         if self.fetcher is None:
-            return Failure(Reason.KEY_UNAVAILABLE, "no key fetcher is configured")
+            return NO_FETCHER.failure()
         claims = verify_google_oidc(
             parsed.context, self.fetcher, audience=self.audience, emails=self.emails
         )
         if isinstance(claims, KeyUnavailable):
-            return Failure(Reason.KEY_UNAVAILABLE, claims.detail)
+            return claims.failure()
         if isinstance(claims, Failure):
             return claims
         # The token does not cover the body: a body without a message ID is keyed on

@@ -28,6 +28,9 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ..verdict import Reason
+from .base import Failure
+
 #: Google's OIDC signing keys, which sign Pub/Sub push tokens (the JWKS the
 #: ``jwks_uri`` of https://accounts.google.com/.well-known/openid-configuration names).
 GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
@@ -51,6 +54,14 @@ class KeyUnavailable:
     """
 
     detail: str
+
+    def failure(self) -> Failure:
+        """This as a pipeline refusal: 503 ``key_unavailable``."""
+        return Failure(Reason.KEY_UNAVAILABLE, self.detail)
+
+
+#: What a scheme with fetched keys has without a fetcher (a scheme built for config checks).
+NO_FETCHER = KeyUnavailable("no key fetcher is configured")
 
 
 def _pinned_https(url: str, host: re.Pattern[str]) -> urllib.parse.SplitResult | None:
@@ -268,6 +279,7 @@ class KeyFetcher:
 
 __all__ = [
     "GOOGLE_JWKS_URL",
+    "NO_FETCHER",
     "KeyFetcher",
     "KeyUnavailable",
     "google_jwks_url_ok",

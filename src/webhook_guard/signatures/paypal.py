@@ -24,7 +24,7 @@ from ..request import WebhookRequest
 from ..secrets import Secret
 from ..verdict import Reason
 from .base import Failure, ParsedSignature, SignatureSpec
-from .keyfetch import KeyFetcher, KeyUnavailable, paypal_certificate_url_ok
+from .keyfetch import NO_FETCHER, KeyFetcher, KeyUnavailable, paypal_certificate_url_ok
 from .pubkey import fetched_certificate_key, verify_signature, verify_text
 from .pubkey_scheme import PublicKeyScheme
 from .timestamps import timestamp_outcome
@@ -151,10 +151,10 @@ class PaypalScheme(PublicKeyScheme):
         keys: Sequence[tuple[Secret, Any]],
     ) -> tuple[Secret, bytes] | Failure | None:
         if self.fetcher is None:
-            return Failure(Reason.KEY_UNAVAILABLE, "no key fetcher is configured")
+            return NO_FETCHER.failure()
         key = fetched_certificate_key(self.fetcher, parsed.payload, "rsa-sha256")
         if isinstance(key, KeyUnavailable):
-            return Failure(Reason.KEY_UNAVAILABLE, key.detail)
+            return key.failure()
         signed = signed_string(values["id"], values["timestamp"], self.webhook_id, body)
         for sig in parsed.signatures:
             if verify_signature(key, "rsa-sha256", sig, signed) is None:

@@ -24,7 +24,13 @@ from ..request import WebhookRequest
 from ..secrets import Secret
 from ..verdict import Reason
 from .base import Failure, HmacScheme, ParsedSignature, SignatureSpec
-from .keyfetch import KeyFetcher, KeyUnavailable, sns_certificate_url_ok, sns_subscribe_url_ok
+from .keyfetch import (
+    NO_FETCHER,
+    KeyFetcher,
+    KeyUnavailable,
+    sns_certificate_url_ok,
+    sns_subscribe_url_ok,
+)
 from .pubkey import (
     Algorithm,
     decode_signature,
@@ -144,7 +150,7 @@ def verify_signed(
     """Whether AWS's certificate verifies ``found`` and its topic is accepted: ``None``
     when both hold."""
     if fetcher is None:
-        return KeyUnavailable("no key fetcher is configured")
+        return NO_FETCHER
     key = fetched_certificate_key(fetcher, found.cert_url, found.algorithm)
     if isinstance(key, KeyUnavailable):
         return key
@@ -258,7 +264,7 @@ class SnsScheme(HmacScheme):
         found: _Signed = parsed.payload
         outcome = verify_signed(found, self.fetcher, self.topics)
         if isinstance(outcome, KeyUnavailable):
-            return Failure(Reason.KEY_UNAVAILABLE, outcome.detail)
+            return outcome.failure()
         if outcome is not None:
             return outcome
         return Secret(b"", self.fetched_key_label), hashlib.sha256(found.signed).digest()
