@@ -550,3 +550,42 @@ def test_paypal_needs_its_webhook_id() -> None:
     route = {"name": "p", "path": "/p", "provider": "paypal"}
     with pytest.raises(ConfigError, match=r"^routes\[0\]\.signature\.webhook_id: missing"):
         Guard.from_dict({"version": 1, "routes": [route]})
+
+
+def test_sns_behind_uvicorn_confirms_then_delivers(setup: Setup) -> None:
+    """As SNS calls an HTTPS subscription: the confirmation is answered by the guard (it
+    visits the pinned SubscribeURL), notifications reach the app, a forged one does not."""
+    import httpx
+
+    from webhook_guard.adapters.asgi import GuardMiddleware
+
+    from .servers import serve_asgi
+
+    serve_cert(setup)
+    confirm_path = SUBSCRIBE.removeprefix(f"https://{SNS_HOST}")
+    setup.server.serve(confirm_path, "<ConfirmSubscriptionResponse/>")
+    reached: list[bytes] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        reached.append((await receive()).get("body", b""))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    # Real time here (uvicorn, SNS's Timestamp): messages are stamped now.
+    setup.clock.now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(setup.clock.now))
+    guard = setup.guard(sns_route(handshake={"confirm": True}))
+    with serve_asgi(GuardMiddleware(app, guard=guard)) as url, httpx.Client(base_url=url) as http:
+
+        def send(message: dict[str, Any], private_key: str = SNS_PAIR.private_key) -> Any:
+            body = sns_body({**message, "Timestamp": stamp}, private_key)
+            headers = {"x-amz-sns-message-type": message["Type"], "content-type": "text/plain"}
+            return http.post("/hooks/sns", content=body, headers=headers)
+
+        confirmed = send(confirmation())
+        assert confirmed.status_code == 200
+        assert setup.server.requests[-1] == confirm_path
+        assert send(notification()).status_code == 204
+        assert send(notification(MessageId="m-3"), keypair("sns").private_key).status_code == 401
+        assert len(reached) == 1
+        assert json.loads(reached[0])["MessageId"] == "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.utils import (
@@ -247,3 +248,46 @@ def test_cli_secret_new_gives_a_test_keypair_that_signs_and_verifies(tmp_path: P
             "verify", "--config", config, "--path", "/r", "--body-file", body_file, *headers
         )
         assert verified.returncode == 0, (provider, verified.stdout, verified.stderr)
+
+
+# -- over a real server -------------------------------------------------------------------
+
+
+def test_discord_behind_uvicorn_ping_pong_and_interactions() -> None:
+    """Discord's endpoint check as Discord makes it: a signed PING gets PONG from the
+    guard, a forged one a bare 401, and interactions reach the app."""
+    import time
+
+    import httpx
+
+    from webhook_guard.adapters.asgi import GuardMiddleware
+
+    from .servers import serve_asgi
+
+    reached: list[bytes] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        message = await receive()
+        reached.append(message.get("body", b""))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"type":4}'})
+
+    key = SigningKey.generate()
+    guard = Guard.from_dict({"version": 1, "routes": [discord_route(nacl_public(key))]})
+    now = str(int(time.time()))
+    with serve_asgi(GuardMiddleware(app, guard=guard)) as url, httpx.Client(base_url=url) as http:
+        pong = http.post("/interactions", content=PING, headers=nacl_signed(key, PING, now))
+        assert pong.status_code == 200
+        assert pong.content == b'{"type":1}'
+        assert pong.headers["content-type"] == "application/json"
+        forged = nacl_signed(SigningKey.generate(), PING, now)
+        refused = http.post("/interactions", content=PING, headers=forged)
+        assert refused.status_code == 401
+        assert b'"type":1}' not in refused.content
+        assert reached == []  # neither PING reached the app
+        answer = http.post(
+            "/interactions", content=INTERACTION, headers=nacl_signed(key, INTERACTION, now)
+        )
+        assert answer.status_code == 200
+        assert answer.content == b'{"type":4}'
+        assert reached == [INTERACTION]
