@@ -291,3 +291,27 @@ def test_discord_behind_uvicorn_ping_pong_and_interactions() -> None:
         assert answer.status_code == 200
         assert answer.content == b'{"type":4}'
         assert reached == [INTERACTION]
+
+
+def test_keypair_gives_the_providers_forms() -> None:
+    discord = keypair("discord")
+    assert len(discord.public_key) == 64
+    bytes.fromhex(discord.public_key)
+    assert discord.private_key.startswith("-----BEGIN PRIVATE KEY-----")
+    sendgrid = keypair("sendgrid")
+    EventWebhook(sendgrid.public_key)  # SendGrid's own loader takes it as the dashboard's
+    assert keypair("standard").public_key.startswith("whpk_")
+    with pytest.raises(ValueError, match="no public-key form for 'github'"):
+        keypair("github")
+
+
+def test_a_bad_private_key_is_named_never_shown() -> None:
+    from webhook_guard.testing import SignArgumentError
+
+    with pytest.raises(SignArgumentError) as info:
+        sign("discord", INTERACTION, secret="not-a-key-TOPSECRET")
+    assert info.value.argument == "secret"
+    assert "TOPSECRET" not in str(info.value)
+    # A key of another algorithm is refused too, not used.
+    with pytest.raises(SignArgumentError, match="is not a private key for ecdsa-p256-sha256"):
+        sign("sendgrid", INTERACTION, secret=keypair("discord").private_key)
