@@ -26,14 +26,17 @@ from urllib.parse import parse_qsl, urlencode
 import standardwebhooks
 import svix.webhooks
 from convoy.utils.webhook import Webhook as ConvoyWebhook
+from nacl.encoding import HexEncoder
+from nacl.signing import VerifyKey
 from paddle_billing.Notifications import Secret as PaddleSecret
 from paddle_billing.Notifications import Verifier as PaddleVerifier
+from sendgrid.helpers.eventwebhook import EventWebhook
 from slack_sdk.signature import SignatureVerifier
 from stripe._webhook import WebhookSignature
 from twilio.request_validator import RequestValidator
 
 from webhook_guard import Guard, WebhookRequest
-from webhook_guard.testing import sign
+from webhook_guard.testing import keypair, sign
 
 ns = time.perf_counter_ns
 PUBLIC_URL = "https://hooks.example.com"
@@ -44,7 +47,10 @@ def json_body(size: int = 1024) -> bytes:
     return head + os.urandom(size).hex().encode()[: size - len(head) - len(tail)] + tail
 
 
-def case(preset: str, secret: str, body: bytes) -> tuple[Guard, WebhookRequest, dict[str, str]]:
+def case(
+    preset: str, secret: str, body: bytes, signing: str | None = None
+) -> tuple[Guard, WebhookRequest, dict[str, str]]:
+    """``secret`` as the route lists it; ``signing``: the private key of a public-key one."""
     route: dict[str, Any] = {
         "name": preset,
         "path": f"/hooks/{preset}",
@@ -55,7 +61,7 @@ def case(preset: str, secret: str, body: bytes) -> tuple[Guard, WebhookRequest, 
     if preset == "twilio":
         route["public_url"] = PUBLIC_URL
     guard = Guard.from_dict({"version": 1, "routes": [route]})
-    headers = sign(guard, preset, body)
+    headers = sign(guard, preset, body, secret=signing)
     req = WebhookRequest("POST", f"/hooks/{preset}", headers=headers, body=body, peer="203.0.113.9")
     return guard, req, headers
 
@@ -146,6 +152,29 @@ def contenders() -> list[tuple[str, str, Guard, WebhookRequest, Callable[[], obj
             raise AssertionError("convoy refused")
 
     out.append(("convoy", "convoy-python", guard, req, convoy_verify))
+
+    pair = keypair("discord")
+    guard, req, h = case("discord", pair.public_key, body, pair.private_key)
+    verify_key = VerifyKey(pair.public_key.encode(), HexEncoder)
+    dsig, dts = bytes.fromhex(h["x-signature-ed25519"]), h["x-signature-timestamp"]
+    # Discord's documented check: the timestamp and the body, decoded then encoded.
+    out.append(
+        ("discord", "PyNaCl", guard, req, lambda: verify_key.verify(f"{dts}{text}".encode(), dsig))
+    )
+
+    pair = keypair("sendgrid")
+    guard, req, h = case("sendgrid", pair.public_key, body, pair.private_key)
+    event_webhook = EventWebhook(pair.public_key)
+    gsig, gts = (
+        h["x-twilio-email-event-webhook-signature"],
+        h["x-twilio-email-event-webhook-timestamp"],
+    )
+
+    def sendgrid_verify() -> None:
+        if not event_webhook.verify_signature(text, gsig, gts):
+            raise AssertionError("sendgrid refused")
+
+    out.append(("sendgrid", "sendgrid", guard, req, sendgrid_verify))
     return out
 
 

@@ -27,5 +27,7 @@ def test_bench_presets_quick_run_prints_a_row_per_sdk() -> None:
         "twilio",
         "paddle-python-sdk",
         "convoy-python",
+        "PyNaCl",
+        "sendgrid",
     ]
     assert all(r.endswith(("PASS", "MISS")) for r in rows)
