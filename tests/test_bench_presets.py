@@ -57,6 +57,8 @@ def test_sdk_table_has_a_row_per_sdk() -> None:
         "twilio",
         "paddle-python-sdk",
         "convoy-python",
+        "PyNaCl",
+        "sendgrid",
     ]
 
 

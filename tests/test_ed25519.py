@@ -151,7 +151,7 @@ def test_ed25519_without_cryptography_is_a_config_error(
         make_guard(ed_route(public))
     assert str(info.value) == (
         "routes[0].signature.algorithm: ed25519 needs the 'cryptography' package: "
-        "pip install 'webhook-guard-middleware[ed25519]'"
+        "pip install 'webhook-guard-middleware[pubkey]'"
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from webhook_guard import Guard, Reason, WebhookRequest
-from webhook_guard.testing import FakeClock, sign
+from webhook_guard.testing import FakeClock, keypair, sign
 
 from .conftest import NOW, SW_SECRET, SW_SECRET_OLD, GuardFactory
 
@@ -37,9 +37,17 @@ SECRETS: dict[str, tuple[str, str]] = {
     "paddle": ("pdl_ntfset_current", "pdl_ntfset_other"),
     "convoy-advanced": ("convoy-adv-current", "convoy-adv-other"),
 }
+#: Public-key presets: SECRETS holds private keys (to sign with; "wrong key" is another
+#: key pair), and a route lists the matching public keys, as the dashboard shows them.
+PUBKEY = ("discord", "sendgrid")
+PUBLIC: dict[str, str] = {}
+for _name in PUBKEY:
+    _pairs = (keypair(_name), keypair(_name))
+    SECRETS[_name] = (_pairs[0].private_key, _pairs[1].private_key)
+    PUBLIC.update({pair.private_key: pair.public_key for pair in _pairs})
 PRESET_NAMES = list(SECRETS)
 SIGNED = [p for p in PRESET_NAMES if p != "gitlab"]
-TIMESTAMPED = ["standard", "stripe", "slack", "paddle", "convoy-advanced"]
+TIMESTAMPED = ["standard", "stripe", "slack", "paddle", "convoy-advanced", "discord", "sendgrid"]
 
 
 def body_for(preset: str) -> bytes:
@@ -51,15 +59,23 @@ def path_for(preset: str, name: str | None = None) -> str:
 
 
 def route(preset: str, secrets: list[Any] | None = None, name: str | None = None) -> dict[str, Any]:
+    listed = secrets if secrets is not None else [SECRETS[preset][0]]
     r: dict[str, Any] = {
         "name": name or preset,
         "path": path_for(preset, name),
         "provider": preset,
-        "secrets": secrets if secrets is not None else [SECRETS[preset][0]],
+        "secrets": [_public(s) for s in listed],
     }
     if preset == "twilio":
         r["public_url"] = PUBLIC_URL
     return r
+
+
+def _public(secret: Any) -> Any:
+    """What a route lists for ``secret``: the public key of a private one."""
+    if isinstance(secret, dict):
+        return {**secret, "value": PUBLIC.get(secret["value"], secret["value"])}
+    return PUBLIC.get(secret, secret)
 
 
 def signed(
@@ -242,6 +258,9 @@ WRONG_VERSION = {
     "convoy": _hex_to_b64,
     "paddle": lambda v: v.replace("h1=", "h2="),
     "convoy-advanced": lambda v: v.replace("v1=", "v2="),
+    # Public-key presets have one version: the signature in the other encoding.
+    "discord": _hex_to_b64,
+    "sendgrid": _b64_to_hex,
 }
 
 
@@ -406,7 +425,8 @@ def test_request_for_one_provider_sent_to_another(make_guard: GuardFactory, inde
     guard = make_guard(route(target))
     # Signed with the target's own secret where the source's key format allows it, so
     # the refusal comes from the scheme, not the key.
-    headers = signed(source, secret=None if source == "standard" else SECRETS[target][0])
+    own_key = source == "standard" or source in PUBKEY or target in PUBKEY
+    headers = signed(source, secret=None if own_key else SECRETS[target][0])
     verdict = guard.check(request(target, headers, body_for(source)))
     expected = Reason.TOKEN_MISSING if target == "gitlab" else Reason.SIGNATURE_MISSING
     assert verdict.reason is expected, (source, target, verdict.detail)

@@ -120,10 +120,12 @@ def test_undecodable_signatures_are_malformed(value: str, reason: Reason) -> Non
     assert getattr(outcome, "reason", None) is reason
 
 
-def test_wrong_shaped_but_decodable_signature_does_not_verify() -> None:
+def test_wrong_shaped_but_decodable_signature_is_malformed() -> None:
+    # 10 bytes decode as hex but cannot be an Ed25519 signature: refused before any key.
     scheme = PublicKeyScheme(DISCORD)
     headers = {"x-signature-ed25519": "ab" * 10, "x-signature-timestamp": "1"}
-    assert run(scheme, "ab" * 32, headers, b"x") is None
+    failure = run(scheme, "ab" * 32, headers, b"x")
+    assert getattr(failure, "reason", None) is Reason.SIGNATURE_MALFORMED
 
 
 def test_config_errors() -> None:

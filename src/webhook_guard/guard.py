@@ -25,6 +25,7 @@ from .verdict import Verdict
 if TYPE_CHECKING:
     from .audit import DeliveryRecorder
     from .metrics import VerdictMetrics
+    from .signatures.keyfetch import KeyFetcher
 
 _INFO = logging.INFO
 
@@ -44,6 +45,11 @@ class Guard:
             a :class:`~webhook_guard.audit.DeliveryLog`, if any); anything with a
             ``record(verdict, request, seconds)`` method, such as
             :class:`~webhook_guard.audit.JsonLinesAudit`.
+        key_fetcher: where routes with fetched keys (``sns``, ``google-pubsub``) get AWS's
+            certificates and Google's keys: a
+            :class:`~webhook_guard.signatures.keyfetch.KeyFetcher` (default: one over the
+            system's CAs, made when such a route exists). Tests pass one with ``pins`` and
+            an ``ssl_context`` to serve keys locally.
 
     ``check``/``acheck`` never raise for bad input; every refusal is a :class:`Verdict`.
 
@@ -60,6 +66,7 @@ class Guard:
         on_verdict: Callable[[Verdict, WebhookRequest], None] | None = None,
         metrics: VerdictMetrics | None = None,
         audit: DeliveryRecorder | None = None,
+        key_fetcher: KeyFetcher | None = None,
     ) -> None:
         self._source: str | os.PathLike[str] | Mapping[str, Any] | None = None
         self._env: Mapping[str, str] | None = None
@@ -77,7 +84,7 @@ class Guard:
         # Everything a request reads is in one pipeline built from one config and never
         # changed after; reload() builds a whole new one and swaps this one reference.
         self._live = Pipeline(
-            config, store if store is not None else open_store(config.replay), clock
+            config, store if store is not None else open_store(config.replay), clock, key_fetcher
         )
         self._bind_audit()
 
@@ -189,7 +196,7 @@ class Guard:
                 )
                 keep = not self._own_store or config.replay == live.config.replay
                 store = live.store if keep else open_store(config.replay)
-                new = Pipeline(config, store, self._clock)
+                new = Pipeline(config, store, self._clock, live.key_fetcher)
             except ConfigError as exc:
                 logger.error(
                     "webhook_guard config reload failed; the running config stays: %s",

@@ -14,9 +14,11 @@ Example::
 
 from __future__ import annotations
 
+import json
 import os
 import time
-from typing import Any, overload
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast, overload
 from urllib.parse import urlsplit
 
 from .config import RouteConfig, load_config
@@ -24,8 +26,22 @@ from .errors import ConfigError, WebhookGuardError
 from .guard import Guard
 from .secrets import Secret
 from .signatures import PRESETS, make_scheme
+from .signatures.base import ASYMMETRIC, FETCHED_KEY_SCHEMES
+from .signatures.keyfetch import KeyFetcher, KeyUnavailable
+from .signatures.timestamps import TimestampForm, format_timestamp
 
-__all__ = ["FakeClock", "SignArgumentError", "sign"]
+if TYPE_CHECKING:
+    from .signatures.testkeys import KeyPair
+
+__all__ = [
+    "FakeClock",
+    "SignArgumentError",
+    "StaticKeyFetcher",
+    "google_push_token",
+    "keypair",
+    "sign",
+    "sns_body",
+]
 
 
 class SignArgumentError(WebhookGuardError, ValueError):
@@ -100,8 +116,10 @@ def sign(
         body: the exact body bytes (str is UTF-8 encoded). Stripe's and Paddle's event ID
             is read from the body (``id`` / ``event_id``), so put it there.
         secret: the secret to sign with; default: the route's first active secret
-            (required with a preset name). For ``algorithm: ed25519`` routes this is the
-            private key, ``whsk_`` + base64 of the 32-byte seed.
+            (required with a preset name). For a public-key route (``discord``,
+            ``sendgrid``, ``standard`` with ``algorithm: ed25519``...) this is the private
+            key: PKCS#8 PEM, or the provider's private form (``whsk_...``, an Ed25519 seed
+            in hex); :func:`keypair` makes one.
         timestamp: Unix seconds; default: the guard's clock, else the current time.
         event_id: the delivery ID for presets that send one in a header; default: a random
             ``msg_...`` ID.
@@ -134,7 +152,10 @@ def sign(
     if config.signature is not None:
         values = {
             "id": delivery,
-            "timestamp": str(int(now) if timestamp is None else timestamp),
+            "timestamp": format_timestamp(
+                int(now) if timestamp is None else timestamp,
+                cast(TimestampForm, config.signature.timestamp_format),
+            ),
             "method": method.upper(),
             "path": path or config.path.replace("*", "test"),
         }
@@ -159,9 +180,11 @@ def _signature_headers(
     """The signature headers of ``config``'s scheme over ``payload`` and the placeholder
     ``values`` (``{url}`` is built here from the route's ``public_url``)."""
     assert config.signature is not None
-    if config.signature.algorithm == "ed25519" and secret is None:
+    if config.signature.algorithm in ASYMMETRIC and secret is None:
+        hint = "secret='whsk_...'" if config.signature.secret_prefix == "whpk_" else "secret="
         raise ValueError(
-            "the route holds Ed25519 public keys; pass the signing key (secret='whsk_...') to sign"
+            f"the route holds {config.signature.algorithm} public keys; pass the "
+            f"signing key ({hint}) to sign"
         )
     key = _pick(config.secrets, secret, now)
     url = f"{config.public_url}{values['path']}{'?' + query if query else ''}"
@@ -173,6 +196,17 @@ def _preset_route(
 ) -> tuple[RouteConfig, str | None, str]:
     """A one-route config for ``preset``, validated like any other."""
     route: dict[str, Any] = {"name": "test", "path": "/test", "provider": preset}
+    fetched = PRESETS[preset].signature.get("scheme") if preset in PRESETS else None
+    if fetched in FETCHED_KEY_SCHEMES:
+        how = {
+            "sns": "make its body with webhook_guard.testing.sns_body()",
+            "google-oidc": "make its token with webhook_guard.testing.google_push_token()",
+        }.get(
+            str(fetched),
+            "sign for its route in a config: sign(guard, route, body, secret=<private key>), "
+            "or webhook-guard sign --config FILE --route NAME --secret KEY",
+        )
+        raise ValueError(f"provider {preset!r} needs its route's settings to sign: {how}")
     if url is not None:
         parts = urlsplit(url)
         route["public_url"] = f"{parts.scheme}://{parts.netloc}"
@@ -180,12 +214,17 @@ def _preset_route(
     elif preset in PRESETS and "{url}" in str(PRESETS[preset].signature.get("signed_content")):
         raise SignArgumentError("url", f"is required: the {preset} preset signs the URL")
     text = secret if isinstance(secret, str) else secret.decode()
-    if text.startswith("whsk_"):
+    v1a = preset == "standard" and text.startswith("whsk_")
+    if v1a:
         # A Standard Webhooks v1a signing key: the route holds its public key.
-        from .signatures.ed25519 import public_key_for
-
         route["signature"] = {"algorithm": "ed25519"}
-        text = public_key_for(text)
+    if v1a or _public_key_preset(preset):
+        from .signatures.testkeys import public_key_for
+
+        try:
+            text = public_key_for(text, preset)
+        except ValueError as exc:
+            raise SignArgumentError("secret", str(exc)) from None
     route["secrets"] = [text]
     try:
         config = load_config({"version": 1, "routes": [route]})
@@ -198,6 +237,79 @@ def _preset_route(
                 raise SignArgumentError(argument, first.removeprefix(prefix)) from None
         raise
     return config.routes[0], path, query
+
+
+def _public_key_preset(preset: str) -> bool:
+    preset_obj = PRESETS.get(preset)
+    return preset_obj is not None and preset_obj.signature.get("algorithm") in ASYMMETRIC
+
+
+def keypair(preset: str) -> KeyPair:
+    """A fresh key pair for a public-key preset, for your handlers' tests: ``.private_key``
+    to pass to :func:`sign` (PKCS#8 PEM; ``whsk_...`` for ``standard``) and
+    ``.public_key`` as the provider's dashboard shows it (Discord's hex, SendGrid's base64
+    DER, ``whpk_...``), to put in the route's ``secrets``. Needs the ``pubkey`` extra.
+
+    Example::
+
+        pair = keypair("discord")
+        guard = Guard.from_dict({"version": 1, "routes": [{"name": "bot",
+            "path": "/interactions", "provider": "discord", "secrets": [pair.public_key]}]})
+        headers = sign("discord", body, secret=pair.private_key)
+
+    Raises:
+        ValueError: ``preset`` verifies no public-key signatures.
+    """
+    from .signatures.testkeys import keypair as make
+
+    return make(preset)
+
+
+def sns_body(message: Mapping[str, Any], private_key: str, *, version: str = "2") -> bytes:
+    """An SNS message body signed as AWS signs it, for ``provider: sns`` routes (whose
+    signature is in the body, so :func:`sign` cannot make it).
+
+    ``message`` holds the type's fields (``Type``, ``MessageId``, ``TopicArn``,
+    ``Message``, ``Timestamp``...) and a ``SigningCertURL`` where your test serves
+    ``keypair("sns").public_key`` (a certificate) through the guard's ``key_fetcher``;
+    ``version`` is the ``SignatureVersion`` (1: SHA-1, 2: SHA-256).
+    """
+    from .signatures.testkeys import sign_sns
+
+    return json.dumps(sign_sns(message, private_key, version=version)).encode()
+
+
+def google_push_token(
+    pair: KeyPair, *, audience: str, email: str, issued_at: float | None = None
+) -> str:
+    """A Pub/Sub push token (send as ``Authorization: Bearer <token>``) signed with
+    ``keypair("google-pubsub")``, whose ``public_key`` is the JWKS your test serves
+    through the guard's ``key_fetcher``."""
+    from .signatures.testkeys import google_oidc_token
+
+    return google_oidc_token(pair, audience=audience, email=email, issued_at=issued_at)
+
+
+class StaticKeyFetcher(KeyFetcher):
+    """A key fetcher serving fixed keys, for testing ``sns`` and ``google-pubsub`` routes
+    without the network: ``Guard(config, key_fetcher=StaticKeyFetcher({url: key}))``.
+
+    ``keys`` maps a URL to what it serves: ``keypair("sns").public_key`` at an SNS
+    ``SigningCertURL``, ``keypair("google-pubsub").public_key`` at
+    ``https://www.googleapis.com/oauth2/v3/certs``, any body at an SNS ``SubscribeURL``.
+    URLs are still checked against the pinned hosts first; any other is unavailable.
+    """
+
+    def __init__(self, keys: Mapping[str, str | bytes]) -> None:
+        super().__init__()
+        self._served = {url: k.encode() if isinstance(k, str) else k for url, k in keys.items()}
+        #: The URLs asked for, in order (cache misses only).
+        self.requested: list[str] = []
+
+    def _fetch(self, url: str) -> bytes | KeyUnavailable:
+        self.requested.append(url)
+        body = self._served.get(url)
+        return body if body is not None else KeyUnavailable(f"{url} is not served in this test")
 
 
 def _pick(secrets: tuple[Secret, ...], given: str | bytes | None, now: float) -> Secret:

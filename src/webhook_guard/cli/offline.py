@@ -11,6 +11,7 @@ from typing import Any
 
 from ..request import WebhookRequest
 from ..secrets import issued_by_provider, new_secret
+from ..signatures.base import ASYMMETRIC, FETCHED_KEY_SCHEMES
 from ..signatures.presets import PRESETS
 from ._common import (
     EXIT_OK,
@@ -29,8 +30,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"{args.config}: OK, {len(guard.config.routes)} route(s)")
     for r in guard.config.routes:
         auth = []
-        if r.signature is not None:
-            auth.append(f"{r.provider} signature, {len(r.secrets)} secret(s)")
+        if r.signature is not None and r.signature.scheme in FETCHED_KEY_SCHEMES:
+            auth.append(f"{r.provider} signature, keys fetched from the provider")
+        elif r.signature is not None:
+            kind = "public key" if r.signature.algorithm in ASYMMETRIC else "secret"
+            auth.append(f"{r.provider} signature, {len(r.secrets)} {kind}(s)")
         if r.token is not None:
             auth.append(f"token in {r.token.source}")
         if r.allow_ips:
@@ -77,7 +81,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
     when = {"timestamp": args.timestamp, "event_id": args.event_id}
     try:
         if guard is not None:
-            headers = sign(guard, args.route, body, **when)
+            headers = sign(guard, args.route, body, secret=args.secret, **when)
         else:
             headers = sign(args.provider, body, secret=args.secret, url=args.url, **when)
     except SignArgumentError as exc:  # name the option, not the Python argument
@@ -179,6 +183,8 @@ def cmd_secret_new(args: argparse.Namespace) -> int:
     if args.provider not in PRESETS:
         print(f"error: {unknown_provider(args.provider)}", file=sys.stderr)
         return EXIT_USAGE
+    if PRESETS[args.provider].signature.get("algorithm") in ASYMMETRIC:
+        return _new_keypair(args.provider)
     print(new_secret(args.provider))
     if issued_by_provider(args.provider):
         print(
@@ -186,6 +192,23 @@ def cmd_secret_new(args: argparse.Namespace) -> int:
             "this one for tests and local development",
             file=sys.stderr,
         )
+    return EXIT_OK
+
+
+def _new_keypair(provider: str) -> int:
+    """A test key pair for a public-key preset: the private key (one line, for ``sign
+    --secret``) on standard output, its public key in the note."""
+    from ..signatures.testkeys import keypair, private_key_line
+
+    pair = keypair(provider)
+    print(private_key_line(pair.private_key))
+    print(
+        f"note: {provider} signs with its own private key; put the public key its dashboard "
+        "shows in the route's secrets. This private key is for tests (webhook-guard sign "
+        f"--provider {provider} --secret ...); its public key, for the test route:\n"
+        f"{pair.public_key.strip()}",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -216,7 +239,11 @@ def add_sign(sub: Any) -> None:
     p.add_argument("--config", help="path to webhook-guard.yaml")
     p.add_argument("--route", help="route name in --config")
     p.add_argument("--provider", help="provider preset, e.g. github or stripe (no config)")
-    p.add_argument("--secret", help="signing secret for --provider")
+    p.add_argument(
+        "--secret",
+        help="signing secret for --provider; for a public-key provider (or route), the "
+        "private key to sign with",
+    )
     p.add_argument("--url", help="with --provider: the URL the provider calls (Twilio signs it)")
     p.add_argument("--body-file", required=True, help="file holding the exact body ('-': stdin)")
     p.add_argument("--timestamp", type=int, help="Unix seconds (default: now)")

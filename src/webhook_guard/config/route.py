@@ -12,7 +12,7 @@ from ..ipset import IPSet
 from ..routes import pattern_error
 from ..secrets import MAX_ACTIVE_SECRETS, Secret, load_secret
 from ..signatures import make_scheme
-from ..signatures.base import HmacScheme, SignatureSpec
+from ..signatures.base import FETCHED_KEY_SCHEMES, HmacScheme, SignatureSpec
 from ..signatures.presets import PRESETS
 from .addresses import ip_list
 from .model import ClientCertRule, EventIdConfig, HandshakeConfig, RouteConfig, TokenConfig
@@ -188,7 +188,14 @@ class RouteParser(Collector):
                 )
             failed = signature is None
         secrets: tuple[Secret, ...] = ()
-        if signature is not None:
+        if signature is not None and signature.scheme in FETCHED_KEY_SCHEMES:
+            if "secrets" in block:
+                raise Invalid(
+                    f"{where}.secrets",
+                    f"provider {provider!r} verifies with "
+                    f"{FETCHED_KEY_SCHEMES[signature.scheme]}: it takes no secrets",
+                )
+        elif signature is not None:
             secrets = (
                 self.guard(self.secrets, block.get("secrets"), f"{where}.secrets", signature) or ()
             )

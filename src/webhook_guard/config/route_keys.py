@@ -105,7 +105,7 @@ SIGNATURE = Section(
         ),
         Key(
             "algorithm",
-            "The HMAC digest (or ed25519).",
+            "The HMAC digest, or a public-key algorithm (needs the pubkey extra).",
             "choice",
             default=_spec_default("algorithm"),
             choices=(*ALGORITHMS, *ASYMMETRIC),
@@ -178,6 +178,29 @@ SIGNATURE = Section(
             "choice",
             default=_spec_default("secret_encoding"),
             choices=SECRET_ENCODINGS,
+        ),
+        Key(
+            "topics",
+            "provider sns: the TopicArn values accepted (required: AWS signs every "
+            "account's topics with the same certificates).",
+            "strings",
+            schema={"minItems": 1},
+        ),
+        Key(
+            "audience",
+            "provider google-pubsub: the audience the push subscription's token is for.",
+            "str",
+        ),
+        Key(
+            "emails",
+            "provider google-pubsub: the service accounts whose tokens are accepted.",
+            "strings",
+            schema={"minItems": 1},
+        ),
+        Key(
+            "webhook_id",
+            "provider paypal: the webhook's ID as the PayPal dashboard shows it.",
+            "str",
         ),
     ),
 )

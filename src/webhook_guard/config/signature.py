@@ -9,7 +9,7 @@ from ..signatures import make_scheme
 from ..signatures.base import ASYMMETRIC, SignatureSpec
 from ..signatures.presets import PRESETS
 from .route_keys import SIGNATURE
-from .values import Invalid, headers, mapping, read
+from .values import Invalid, headers, listing, mapping, read, string
 
 
 def signature_spec(
@@ -22,7 +22,7 @@ def signature_spec(
     user: Mapping[str, Any] = {} if raw is None else mapping(raw, where, SIGNATURE)
     merged.update(user)
     if merged.get("algorithm") in ASYMMETRIC:
-        _require_cryptography(f"{where}.algorithm")
+        _require_pubkey_extra(f"{where}.algorithm", merged["algorithm"], merged.get("scheme"))
         merged.update({k: v for k, v in preset.ed25519.items() if k not in user})
     if provider == "generic" and "header" not in merged:
         raise Invalid(
@@ -58,6 +58,7 @@ def _spec(merged: Mapping[str, Any], where: str) -> SignatureSpec:
             raise Invalid(f"{where}.timestamp_key", "only applies to format: kv")
     # The one default that depends on another key, so the declaration cannot hold it.
     separator = merged.get("separator", "," if fmt == "kv" else " ")
+    fetched = _fetched_key_settings(merged, where)
     return SignatureSpec(
         headers=header_names,
         algorithm=value("algorithm"),
@@ -75,7 +76,51 @@ def _spec(merged: Mapping[str, Any], where: str) -> SignatureSpec:
         timestamp_format=value("timestamp_format"),
         # A preset's own canonicalisation (twilio); else SignatureSpec's default.
         **({"scheme": merged["scheme"]} if "scheme" in merged else {}),
+        **fetched,
     )
+
+
+#: The settings each scheme with fetched keys requires, and what they are for.
+_FETCHED_KEY_SETTINGS = {
+    "sns": {
+        "topics": "the TopicArn values to accept: AWS signs every account's topics with "
+        "the same certificates, so a signature alone proves nothing about the sender",
+    },
+    "google-oidc": {
+        "audience": "the audience set on the push subscription (by default its endpoint URL)",
+        "emails": "the service accounts the push subscription authenticates as: Google "
+        "signs tokens for anyone's service account",
+    },
+    "paypal": {
+        "webhook_id": "the webhook's ID from the PayPal developer dashboard (PayPal signs "
+        "it: a delivery for another account's webhook does not verify)",
+    },
+}
+_OWNERS = {"topics": "sns", "audience": "google-pubsub", "emails": "google-pubsub"}
+_OWNERS["webhook_id"] = "paypal"
+
+
+def _fetched_key_settings(merged: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``topics``, ``audience``, ``emails`` and ``webhook_id``: required by the scheme
+    they are for, refused elsewhere."""
+    needed = _FETCHED_KEY_SETTINGS.get(merged.get("scheme", ""), {})
+    out: dict[str, Any] = {}
+    for name in _OWNERS:
+        value = merged.get(name)
+        if value is None:
+            if name in needed:
+                raise Invalid(f"{where}.{name}", f"missing: {needed[name]}")
+            continue
+        if name not in needed:
+            raise Invalid(f"{where}.{name}", f"only applies to provider {_OWNERS[name]}")
+        if name in ("audience", "webhook_id"):
+            out[name] = string(value, f"{where}.{name}")
+            continue
+        items = listing(value, f"{where}.{name}")
+        if not items:
+            raise Invalid(f"{where}.{name}", "is empty, which would refuse every request")
+        out[name] = tuple(string(v, f"{where}.{name}[{i}]") for i, v in enumerate(items))
+    return out
 
 
 def _check_template(
@@ -104,12 +149,17 @@ def _check_template(
         )
 
 
-def _require_cryptography(where: str) -> None:
+def _require_pubkey_extra(where: str, algorithm: str, scheme: str | None) -> None:
+    package = "cryptography"
     try:
         import cryptography  # noqa: F401
+
+        if scheme == "google-oidc":
+            package = "PyJWT"
+            import jwt  # noqa: F401
     except ImportError:
         raise Invalid(
             where,
-            "ed25519 needs the 'cryptography' package: "
-            "pip install 'webhook-guard-middleware[ed25519]'",
+            f"{algorithm} needs the '{package}' package: "
+            "pip install 'webhook-guard-middleware[pubkey]'",
         ) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..config import Config
@@ -12,13 +13,16 @@ from ..replay import ReplayStore
 from ..request import WebhookRequest
 from ..routes import SAFE_PATH, RouteTable, normalise_path
 from ..secrets import Secret
-from ..signatures.base import Failure, ParsedSignature
+from ..signatures.base import FETCHED_KEY_SCHEMES, Failure, ParsedSignature
 from ..untrusted import shown
 from ..verdict import Reason, Verdict
 from .access import AddressCheck
 from .outcome import PASS, Pending, handshake, path_invalid, reject
 from .plan import RoutePlan
 from .replay import ReplayStep
+
+if TYPE_CHECKING:
+    from ..signatures.keyfetch import KeyFetcher
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
 
@@ -29,14 +33,30 @@ class Pipeline:
     """Everything a request reads, built from one config and never changed after (a
     reload builds a new pipeline and swaps one reference)."""
 
-    def __init__(self, config: Config, store: ReplayStore, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: ReplayStore,
+        clock: Callable[[], float],
+        key_fetcher: KeyFetcher | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock
         self.replay = ReplayStep(store, config.replay)
         self.retention = config.replay.retention
         self._address = AddressCheck(config.network)
+        if key_fetcher is None and any(
+            r.signature is not None and r.signature.scheme in FETCHED_KEY_SCHEMES
+            for r in config.routes
+        ):
+            from ..signatures.keyfetch import KeyFetcher
+
+            key_fetcher = KeyFetcher()
+        #: Where routes with fetched keys (sns, google-pubsub) get them; kept across
+        #: reloads so its cache is too.
+        self.key_fetcher = key_fetcher
         self.routes: Mapping[str, RoutePlan] = {
-            r.name: RoutePlan(r, config.network, self._address) for r in config.routes
+            r.name: RoutePlan(r, config.network, self._address, key_fetcher) for r in config.routes
         }
         self._table: RouteTable[RoutePlan] = RouteTable(
             (r.config.path, r) for r in self.routes.values()

@@ -12,6 +12,7 @@ not such a check goes on to the ordinary checks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -23,6 +24,7 @@ from ..secrets import Secret
 from ..signatures import handshakes
 from ..signatures.base import Failure
 from ..signatures.handshakes import HandshakeAnswer
+from ..signatures.keyfetch import NO_FETCHER, KeyFetcher
 from ..verdict import Reason
 
 Answer = HandshakeAnswer | Failure | None
@@ -39,6 +41,8 @@ class Handshake:
     """``after``: answered only once the request's signature or token verified;
     ``before``: the check carries its own proof (or none is needed to echo it)."""
     answer: Answerer
+    fetches: bool = False
+    """Whether ``answer`` takes the route's key fetcher too (``fetcher=``)."""
 
 
 def _query(req: WebhookRequest) -> dict[str, str]:
@@ -82,6 +86,25 @@ def _twitch(req: WebhookRequest, config: RouteConfig, secret: Secret | None) -> 
     return handshakes.twitch(_header(req, b"twitch-eventsub-message-type"), req.body)
 
 
+def _sns(
+    req: WebhookRequest, config: RouteConfig, secret: Secret | None, fetcher: KeyFetcher | None
+) -> Answer:
+    # A verified SubscriptionConfirmation; confirmed here only when the route opts in,
+    # else it reaches the app like any message.
+    if not config.handshake.confirm:
+        return None
+    from ..signatures.sns import confirm_subscription, subscription_confirmation
+
+    message = subscription_confirmation(req.body)
+    if message is None:
+        return None
+    failed = confirm_subscription(message, fetcher) if fetcher is not None else NO_FETCHER
+    if failed is not None:
+        # 503: SNS sends the confirmation again later.
+        return Failure(Reason.KEY_UNAVAILABLE, f"confirming the subscription: {failed.detail}")
+    return handshakes.HandshakeAnswer(b"subscription confirmed\n", handshakes.TEXT)
+
+
 #: Every check a preset may name (``Preset.handshake``).
 HANDSHAKES: dict[str, Handshake] = {
     "slack": Handshake("after", lambda req, config, secret: handshakes.slack(req.body)),
@@ -91,6 +114,7 @@ HANDSHAKES: dict[str, Handshake] = {
     "okta": Handshake("after", _okta),
     "meta": Handshake("before", _meta),
     "msgraph": Handshake("before", lambda req, config, secret: handshakes.msgraph(_query(req))),
+    "sns": Handshake("after", _sns, fetches=True),  # type: ignore[arg-type]
 }
 
 
@@ -99,11 +123,12 @@ class HandshakeStep:
 
     __slots__ = ("_answer", "_config", "before", "kind")
 
-    def __init__(self, kind: str, config: RouteConfig) -> None:
+    def __init__(self, kind: str, config: RouteConfig, fetcher: KeyFetcher | None = None) -> None:
         handshake = HANDSHAKES[kind]
         self.kind = kind
         self.before = handshake.stage == "before"
-        self._answer = handshake.answer
+        answer: Callable[..., Answer] = handshake.answer
+        self._answer = functools.partial(answer, fetcher=fetcher) if handshake.fetches else answer
         self._config = config
 
     def answer(self, req: WebhookRequest, secret: Secret | None) -> Answer:

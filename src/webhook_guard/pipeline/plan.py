@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..config import NetworkConfig, RouteConfig
 from ..signatures import PRESETS, make_scheme
 from .access import AddressCheck, ClientCertCheck
@@ -10,6 +12,9 @@ from .eventid import EventIdRule
 from .handshake import HandshakeStep
 from .signature import SignatureCheck
 from .token import TokenCheck
+
+if TYPE_CHECKING:
+    from ..signatures.keyfetch import KeyFetcher
 
 
 class RoutePlan:
@@ -39,7 +44,13 @@ class RoutePlan:
         "token",
     )
 
-    def __init__(self, config: RouteConfig, network: NetworkConfig, address: AddressCheck) -> None:
+    def __init__(
+        self,
+        config: RouteConfig,
+        network: NetworkConfig,
+        address: AddressCheck,
+        key_fetcher: KeyFetcher | None = None,
+    ) -> None:
         self.config = config
         self.name = config.name
         self.methods = config.methods
@@ -54,16 +65,18 @@ class RoutePlan:
             ClientCertCheck(config.client_cert, network) if config.client_cert else None
         )
         self.token = TokenCheck(config.token) if config.token is not None else None
-        scheme = make_scheme(config.signature) if config.signature else None
+        scheme = make_scheme(config.signature, key_fetcher) if config.signature else None
         self.signature = SignatureCheck(config, scheme) if scheme is not None else None
         self.event_ids = EventIdRule(config.name, config.event_id, scheme)
         preset = PRESETS.get(config.provider or "")
         kind = preset.handshake if preset is not None else None
-        self.handshake = HandshakeStep(kind, config) if kind is not None else None
+        self.handshake = HandshakeStep(kind, config, key_fetcher) if kind is not None else None
         # The first secret listed is the current one; a match on any other is "previous"
         # (metrics count those so users see when an old secret can be retired).
         ring = config.secrets or (config.token.secrets if config.token else ())
         self.current_secret = ring[0].label if ring else None
+        if scheme is not None and scheme.fetched_key_label is not None:
+            self.current_secret = scheme.fetched_key_label
 
     @property
     def steps(self) -> tuple[str, ...]:

@@ -79,6 +79,8 @@ class SignatureCheck:
                     "no active secret: every configured secret has expired",
                 )
         matched = self.scheme.verify(parsed, req.body, values, keys)
+        if isinstance(matched, Failure):
+            return matched
         if matched is None:
             return Failure(
                 Reason.SIGNATURE_MISMATCH,

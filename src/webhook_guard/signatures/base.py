@@ -28,8 +28,15 @@ ALGORITHMS: dict[str, Callable[[], Any]] = {
     "sha256": hashlib.sha256,
     "sha512": hashlib.sha512,
 }
-#: Signature algorithms besides the HMAC digests above (need an optional extra).
-ASYMMETRIC = ("ed25519",)
+#: Public-key signature algorithms (the ``pubkey`` extra; see :mod:`.pubkey`).
+ASYMMETRIC = ("ed25519", "ecdsa-p256-sha256", "rsa-sha256", "rsa-sha1")
+#: Schemes verifying with keys fetched from the provider at run time (the ``pubkey``
+#: extra): scheme -> where the key comes from, for messages.
+FETCHED_KEY_SCHEMES = {
+    "sns": "the certificate AWS publishes at the message's SigningCertURL",
+    "google-oidc": "Google's published OIDC keys",
+    "paypal": "the certificate PayPal names in PAYPAL-CERT-URL",
+}
 ENCODINGS = ("hex", "base64")
 FORMATS = ("plain", "kv", "list")
 SECRET_ENCODINGS = ("raw", "base64")
@@ -62,6 +69,14 @@ class SignatureSpec:
     """``hmac`` (the template above), or a provider's own canonicalisation (``twilio``)."""
     timestamp_format: str = "seconds"
     """How the signed timestamp is written (see :data:`.timestamps.FORMS`)."""
+    topics: tuple[str, ...] = ()
+    """``sns``: the ``TopicArn`` values accepted (any AWS account can get SNS to sign)."""
+    audience: str | None = None
+    """``google-oidc``: the token audience the push subscription was given."""
+    emails: tuple[str, ...] = ()
+    """``google-oidc``: the service accounts whose tokens are accepted."""
+    webhook_id: str | None = None
+    """``paypal``: the webhook's ID as PayPal shows it (part of what PayPal signs)."""
 
 
 @dataclass
@@ -76,12 +91,23 @@ class ParsedSignature:
     """What one request's signature headers say, before anything is trusted."""
 
     # A plain slotted class: built once per request, on the hot path.
-    __slots__ = ("context", "event_id", "failure", "seen", "signatures", "timestamp", "ts_failure")
+    __slots__ = (
+        "context",
+        "event_id",
+        "failure",
+        "payload",
+        "seen",
+        "signatures",
+        "timestamp",
+        "ts_failure",
+    )
 
     def __init__(self) -> None:
         self.signatures: list[bytes] = []
         #: Scheme-specific request facts needed to rebuild the signed bytes (Twilio).
         self.context: str = ""
+        #: Scheme-specific parsed data a scheme's verify reads (an SNS message).
+        self.payload: Any = None
         self.failure: Failure | None = None
         self.timestamp: str | None = None
         self.ts_failure: Failure | None = None
@@ -116,6 +142,10 @@ def _parse_template(template: str) -> tuple[list[str | bytes], list[str | bytes]
 
 class HmacScheme:
     """Verifies (and, for tests, produces) HMAC signatures described by a SignatureSpec."""
+
+    #: Schemes whose keys are fetched from the provider (AWS SNS, Google) take no
+    #: ``secrets``; what they match is reported as this secret label instead.
+    fetched_key_label: str | None = None
 
     def __init__(self, spec: SignatureSpec) -> None:
         self.spec = spec
@@ -330,8 +360,10 @@ class HmacScheme:
         body: bytes,
         values: dict[str, str],
         keys: Sequence[tuple[Secret, Any]],
-    ) -> tuple[Secret, bytes] | None:
-        """The (secret, digest) that verifies one of ``parsed.signatures``, or None.
+    ) -> tuple[Secret, bytes] | Failure | None:
+        """The (secret, digest) that verifies one of ``parsed.signatures``, or None (a
+        scheme with fetched keys may also refuse with its own reason, e.g.
+        ``key_unavailable``).
 
         ``keys`` are the active (secret, prepared HMAC) pairs, at most MAX_ACTIVE_SECRETS.
         Every comparison is ``hmac.compare_digest``.

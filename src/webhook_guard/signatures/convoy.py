@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..secrets import Secret
-from .base import HmacScheme, ParsedSignature
+from .base import Failure, HmacScheme, ParsedSignature
 
 # A JSON string literal (kept as it is), or a run of the whitespace JSON allows between
 # tokens (dropped): what Go's json.Compact does to valid JSON.
@@ -37,7 +37,7 @@ class ConvoyScheme(HmacScheme):
         body: bytes,
         values: dict[str, str],
         keys: Sequence[tuple[Secret, Any]],
-    ) -> tuple[Secret, bytes] | None:
+    ) -> tuple[Secret, bytes] | Failure | None:
         matched = super().verify(parsed, body, values, keys)
         if matched is None and _is_json(body):
             compact = go_compact(body)

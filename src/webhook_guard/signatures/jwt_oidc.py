@@ -14,15 +14,18 @@ JWT parsing and checking is PyJWT's; keys come through the injectable
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import jwt
 
+from ..request import WebhookRequest
+from ..secrets import Secret
 from ..verdict import Reason
-from .base import Failure
-from .keyfetch import GOOGLE_JWKS_URL, KeyFetcher, KeyUnavailable
+from .base import Failure, HmacScheme, ParsedSignature, SignatureSpec
+from .keyfetch import GOOGLE_JWKS_URL, NO_FETCHER, KeyFetcher, KeyUnavailable
 
 GOOGLE_ISSUERS = ("accounts.google.com", "https://accounts.google.com")
 #: Longest token examined: Google's are about 1 KiB.
@@ -117,4 +120,66 @@ def _find_key(fetcher: KeyFetcher, url: str, kid: str) -> jwt.PyJWK | Failure | 
     return Failure(Reason.SIGNATURE_MISMATCH, "no Google key has the token's kid")
 
 
-__all__ = ["GOOGLE_ISSUERS", "MAX_TOKEN", "verify_google_oidc"]
+class GoogleOidcScheme(HmacScheme):
+    """``provider: google-pubsub``: the ``Authorization: Bearer`` token of a push, checked
+    by :func:`verify_google_oidc` against the route's ``signature.audience`` and
+    ``signature.emails``, with Google's keys fetched through the route's fetcher.
+
+    The token's ``exp``/``iat`` are its time window (checked on the real clock, with a
+    minute of leeway). It signs the sender, not the body: the message ID in the body
+    keys the replay check.
+    """
+
+    fetched_key_label = "google-oidc"
+
+    def __init__(self, spec: SignatureSpec, fetcher: KeyFetcher | None = None) -> None:
+        super().__init__(spec)
+        self.audience = spec.audience or ""
+        self.emails = frozenset(spec.emails)
+        self.fetcher = fetcher
+        self._header = spec.headers[0]
+
+    def parse(self, req: WebhookRequest) -> ParsedSignature:
+        parsed = ParsedSignature()
+        lines = req.values(self._header.encode())
+        if lines is None:
+            parsed.failure = Failure(
+                Reason.SIGNATURE_MISSING, f"the {self._header} header (Bearer token) is missing"
+            )
+        elif len(lines) != 1:
+            parsed.failure = Failure(
+                Reason.SIGNATURE_MALFORMED, f"the {self._header} header was sent {len(lines)} times"
+            )
+        else:
+            parsed.context = lines[0]
+            parsed.seen = 1
+        return parsed
+
+    def verify(
+        self,
+        parsed: ParsedSignature,
+        body: bytes,
+        values: dict[str, str],
+        keys: Sequence[tuple[Secret, Any]],
+    ) -> tuple[Secret, bytes] | Failure | None:
+        if self.fetcher is None:
+            return NO_FETCHER.failure()
+        claims = verify_google_oidc(
+            parsed.context, self.fetcher, audience=self.audience, emails=self.emails
+        )
+        if isinstance(claims, KeyUnavailable):
+            return claims.failure()
+        if isinstance(claims, Failure):
+            return claims
+        # The token does not cover the body: a body without a message ID is keyed on
+        # its own digest.
+        return Secret(b"", self.fetched_key_label), hashlib.sha256(body).digest()
+
+    def sign(self, key_secret: Secret, body: bytes, values: dict[str, str]) -> dict[str, str]:
+        raise ValueError(
+            "a Pub/Sub push carries a Google-signed token: make one with "
+            "webhook_guard.testing.google_token()"
+        )
+
+
+__all__ = ["GOOGLE_ISSUERS", "MAX_TOKEN", "GoogleOidcScheme", "verify_google_oidc"]

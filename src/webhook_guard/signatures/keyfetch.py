@@ -28,6 +28,9 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ..verdict import Reason
+from .base import Failure
+
 #: Google's OIDC signing keys, which sign Pub/Sub push tokens (the JWKS the
 #: ``jwks_uri`` of https://accounts.google.com/.well-known/openid-configuration names).
 GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
@@ -51,6 +54,14 @@ class KeyUnavailable:
     """
 
     detail: str
+
+    def failure(self) -> Failure:
+        """This as a pipeline refusal: 503 ``key_unavailable``."""
+        return Failure(Reason.KEY_UNAVAILABLE, self.detail)
+
+
+#: What a scheme with fetched keys has without a fetcher (a scheme built for config checks).
+NO_FETCHER = KeyUnavailable("no key fetcher is configured")
 
 
 def _pinned_https(url: str, host: re.Pattern[str]) -> urllib.parse.SplitResult | None:
@@ -100,6 +111,17 @@ def google_jwks_url_ok(url: str) -> bool:
     return url == GOOGLE_JWKS_URL
 
 
+def pinned_key_url(url: str) -> bool:
+    """Whether ``url`` is one a preset may fetch: an SNS certificate or ``SubscribeURL``,
+    a PayPal certificate, or Google's JWKS. Each caller checks its own kind again."""
+    return (
+        google_jwks_url_ok(url)
+        or sns_certificate_url_ok(url)
+        or sns_subscribe_url_ok(url)
+        or paypal_certificate_url_ok(url)
+    )
+
+
 class _PinnedConnection(http.client.HTTPSConnection):
     """HTTPS to ``address`` while TLS (SNI and certificate check) uses the pinned name."""
 
@@ -130,7 +152,8 @@ class KeyFetcher:
 
     Args:
         allowed: predicate every URL must pass before it is fetched (e.g.
-            :func:`sns_certificate_url_ok`); the caller's pin.
+            :func:`sns_certificate_url_ok`); the caller's pin. Default: any URL a preset
+            may fetch (:func:`pinned_key_url`), what a :class:`~webhook_guard.Guard` uses.
         ttl: seconds a fetched key is reused.
         failure_ttl: seconds a failed fetch is remembered, so a burst of forged requests
             naming one bad URL costs one outbound request, not one each.
@@ -146,7 +169,7 @@ class KeyFetcher:
 
     def __init__(
         self,
-        allowed: Callable[[str], bool],
+        allowed: Callable[[str], bool] | None = None,
         *,
         ttl: float = 3600.0,
         failure_ttl: float = 30.0,
@@ -160,7 +183,7 @@ class KeyFetcher:
         ssl_context: ssl.SSLContext | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._allowed = allowed
+        self._allowed = allowed or pinned_key_url
         self._ttl = ttl
         self._failure_ttl = failure_ttl
         self._min_refresh = min_refresh
@@ -256,10 +279,12 @@ class KeyFetcher:
 
 __all__ = [
     "GOOGLE_JWKS_URL",
+    "NO_FETCHER",
     "KeyFetcher",
     "KeyUnavailable",
     "google_jwks_url_ok",
     "paypal_certificate_url_ok",
+    "pinned_key_url",
     "sns_certificate_url_ok",
     "sns_subscribe_url_ok",
 ]

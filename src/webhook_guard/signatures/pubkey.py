@@ -29,12 +29,14 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key, lo
 
 from ..verdict import Reason
 from .base import Failure
-from .ed25519 import KEY_SIZE as ED25519_KEY_SIZE
-from .ed25519 import SIGNATURE_SIZE as ED25519_SIGNATURE_SIZE
 from .keyfetch import KeyFetcher, KeyUnavailable
 
 Algorithm = Literal["ed25519", "ecdsa-p256-sha256", "rsa-sha256", "rsa-sha1"]
 ALGORITHMS: tuple[Algorithm, ...] = ("ed25519", "ecdsa-p256-sha256", "rsa-sha256", "rsa-sha1")
+# (base.ASYMMETRIC lists the same names for config, which must not import cryptography.)
+#: Raw Ed25519 key and signature sizes (RFC 8032).
+ED25519_KEY_SIZE = 32
+ED25519_SIGNATURE_SIZE = 64
 PublicKey = Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
 #: RSA keys outside these sizes are refused: smaller ones are forgeable, larger ones make
@@ -173,6 +175,22 @@ def verify_signature(
     return None
 
 
+def signature_shape_ok(algorithm: Algorithm, signature: bytes) -> bool:
+    """Whether ``signature`` can be an ``algorithm`` signature for some key: Ed25519's 64
+    bytes, a DER ECDSA SEQUENCE, or an RSA signature of 2048-8192 bits."""
+    if algorithm == "ed25519":
+        return len(signature) == ED25519_SIGNATURE_SIZE
+    if algorithm == "ecdsa-p256-sha256":
+        if len(signature) > _ECDSA_P256_MAX_DER:
+            return False
+        try:
+            decode_dss_signature(signature)
+        except ValueError:
+            return False
+        return True
+    return MIN_RSA_BITS // 8 <= len(signature) <= MAX_RSA_BITS // 8
+
+
 def _shape_failure(key: PublicKey, algorithm: Algorithm, signature: bytes) -> str | None:
     """Why ``signature`` cannot be a signature of this kind at all, or ``None``."""
     if not _fits(key, algorithm):
@@ -214,6 +232,7 @@ __all__ = [
     "decode_signature",
     "fetched_certificate_key",
     "load_public_key",
+    "signature_shape_ok",
     "verify_signature",
     "verify_text",
 ]

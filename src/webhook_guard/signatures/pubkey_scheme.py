@@ -1,4 +1,5 @@
-"""A signature scheme for header-carried public-key signatures (Discord, SendGrid, RSA).
+"""A signature scheme for header-carried public-key signatures (Standard Webhooks ``v1a``,
+Discord, SendGrid, RSA): every ``signature.algorithm`` of :data:`.base.ASYMMETRIC`.
 
 It is the HMAC scheme's template (headers, ``signed_content``, timestamp, ``kv``/``list``
 formats) with the last step swapped: instead of recomputing an HMAC, the signature is
@@ -19,18 +20,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..secrets import Secret
-from .base import HmacScheme, ParsedSignature, SignatureSpec, _b64decode_strict
+from .base import Failure, HmacScheme, ParsedSignature, SignatureSpec, _b64decode_strict
 from .pubkey import (
     ALGORITHMS,
+    ED25519_SIGNATURE_SIZE,
     MAX_SIGNATURE_TEXT,
     Algorithm,
     PublicKey,
     load_public_key,
+    signature_shape_ok,
     verify_signature,
 )
 
 #: Largest decoded signature: an 8192-bit RSA signature.
 MAX_SIGNATURE_BYTES = 1024
+#: The size named in a "malformed" detail: exact for Ed25519, the most for the others.
+_SHOWN_SIZE = {"ed25519": ED25519_SIGNATURE_SIZE, "ecdsa-p256-sha256": 72}
 
 
 class PublicKeyScheme(HmacScheme):
@@ -45,9 +50,9 @@ class PublicKeyScheme(HmacScheme):
         super().__init__(spec)
 
     def _signature_size(self) -> int:
-        # Variable (DER ECDSA, RSA by key size): _decode bounds it instead, and
-        # verify_signature checks the exact shape against the key.
-        return MAX_SIGNATURE_BYTES
+        # Variable for DER ECDSA and RSA: _decode checks the shape instead, and
+        # verify_signature the exact size against the key.
+        return _SHOWN_SIZE.get(self.spec.algorithm, MAX_SIGNATURE_BYTES)
 
     def _decode(self, token: str) -> bytes | None:
         prefix = self.spec.prefix
@@ -64,10 +69,13 @@ class PublicKeyScheme(HmacScheme):
                 sig = _b64decode_strict(token)
         except (binascii.Error, ValueError):
             return None
-        return sig if sig and len(sig) <= MAX_SIGNATURE_BYTES else None
+        # A token that cannot be this algorithm's signature is malformed, like a
+        # truncated HMAC: never examined against the keys.
+        return sig if sig and signature_shape_ok(self.algorithm, sig) else None
 
     def prepare(self, secret: Secret) -> PublicKey:
-        """The public key in ``secret`` (any published form for the algorithm).
+        """The public key in ``secret`` (any published form for the algorithm, and
+        Standard Webhooks' ``whpk_`` + base64).
 
         Raises:
             ValueError: not such a key (the message names the forms, never the value).
@@ -80,7 +88,7 @@ class PublicKeyScheme(HmacScheme):
         body: bytes,
         values: dict[str, str],
         keys: Sequence[tuple[Secret, Any]],
-    ) -> tuple[Secret, bytes] | None:
+    ) -> tuple[Secret, bytes] | Failure | None:
         before, after = self.signed_parts(values)
         message = before + body + after
         for secret, public_key in keys:

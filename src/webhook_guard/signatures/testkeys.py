@@ -9,8 +9,10 @@ Keys are generated fresh on each call: never use them outside tests.
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime
 import json
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -23,7 +25,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
-from .ed25519 import public_key_for
 from .paypal import AUTH_ALGO, signed_string
 from .pubkey import Algorithm
 from .sns import SIGNED_FIELDS, canonical_string
@@ -75,7 +76,7 @@ def keypair(preset_or_algorithm: str, *, common_name: str = "sns.amazonaws.com")
         ed = Ed25519PrivateKey.generate()
         if form == "whpk":
             signing = "whsk_" + base64.b64encode(ed.private_bytes_raw()).decode()
-            return KeyPair(algorithm, signing, public_key_for(signing))
+            return KeyPair(algorithm, signing, public_key_for(signing, "standard"))
         return KeyPair(algorithm, _pem(ed), ed.public_key().public_bytes_raw().hex())
     if algorithm == "ecdsa-p256-sha256":
         ecdsa = ec.generate_private_key(ec.SECP256R1())
@@ -103,8 +104,74 @@ def _pem(key: Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
     ).decode()
 
 
-def _private(pem: str) -> Any:
-    return serialization.load_pem_private_key(pem.encode(), password=None)
+_HEX_SEED = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def load_private_key(text: str) -> Any:
+    """The private key in ``text``: PKCS#8 (or traditional) PEM, base64 DER, or for
+    Ed25519 Standard Webhooks' ``whsk_`` + base64 of the seed or the 32-byte seed in hex
+    (PyNaCl's ``SigningKey`` encoded with ``HexEncoder``).
+
+    Raises:
+        ValueError: none of those (the message never shows the value).
+    """
+    text = text.strip()
+    try:
+        if text.startswith("-----BEGIN"):
+            return serialization.load_pem_private_key(text.encode(), password=None)
+        if _HEX_SEED.fullmatch(text):
+            return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(text))
+        if text.startswith("whsk_"):
+            raw = text.removeprefix("whsk_")
+            seed = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
+            if len(seed) in (32, 64):
+                return Ed25519PrivateKey.from_private_bytes(seed[:32])
+            raise ValueError
+        return serialization.load_der_private_key(base64.b64decode(text, validate=True), None)
+    except (ValueError, TypeError, binascii.Error, UnicodeError):
+        raise ValueError(
+            "is not a private key: PKCS#8 PEM, base64 DER, or for Ed25519 whsk_ + base64 "
+            "or the 32-byte seed in hex"
+        ) from None
+
+
+def private_key_line(private_key: str) -> str:
+    """``private_key`` on one line, for a command line: an Ed25519 seed as hex (PyNaCl's
+    form), any other key as base64 DER (PKCS#8). :func:`load_private_key` reads both."""
+    key = load_private_key(private_key)
+    if isinstance(key, Ed25519PrivateKey):
+        return key.private_bytes_raw().hex()
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return base64.b64encode(der).decode()
+
+
+def public_key_for(private_key: str, preset_or_algorithm: str) -> str:
+    """The public key, in the form ``preset_or_algorithm``'s dashboard shows it (see
+    :data:`FORMS`), that verifies what ``private_key`` signs.
+
+    Raises:
+        ValueError: not a private key, or one of another algorithm.
+    """
+    algorithm, form = FORMS[preset_or_algorithm]
+    key = load_private_key(private_key)
+    expected: type[Any] = {
+        "ed25519": Ed25519PrivateKey,
+        "ecdsa-p256-sha256": ec.EllipticCurvePrivateKey,
+    }.get(algorithm, rsa.RSAPrivateKey)
+    if not isinstance(key, expected):
+        raise ValueError(f"is not a private key for {algorithm}")
+    public: Any = key.public_key()
+    if form == "hex":
+        return str(public.public_bytes_raw().hex())
+    if form == "whpk":
+        return "whpk_" + base64.b64encode(public.public_bytes_raw()).decode()
+    encoding = serialization.Encoding.DER if form == "der-base64" else serialization.Encoding.PEM
+    spki = public.public_bytes(encoding, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(spki).decode() if form == "der-base64" else spki.decode()
 
 
 def self_signed_certificate(key: rsa.RSAPrivateKey, common_name: str) -> str:
@@ -140,7 +207,7 @@ def jwks(key: rsa.RSAPrivateKey, kid: str) -> str:
 def sign(algorithm: Algorithm, private_key: str, message: bytes) -> bytes:
     """``private_key``'s (PKCS#8 PEM) signature over ``message``, as the scheme sends it
     before encoding: raw Ed25519, DER ECDSA, or PKCS#1 v1.5 RSA."""
-    key = _private(private_key)
+    key = load_private_key(private_key)
     if algorithm == "ed25519":
         return bytes(key.sign(message))
     if algorithm == "ecdsa-p256-sha256":
@@ -212,7 +279,9 @@ def google_oidc_token(
         "sub": "1234567890",
     }
     claims |= dict(extra or {})
-    return jwt.encode(claims, _private(pair.private_key), "RS256", headers={"kid": pair.key_id})
+    return jwt.encode(
+        claims, load_private_key(pair.private_key), "RS256", headers={"kid": pair.key_id}
+    )
 
 
 __all__ = [
@@ -221,6 +290,9 @@ __all__ = [
     "google_oidc_token",
     "jwks",
     "keypair",
+    "load_private_key",
+    "private_key_line",
+    "public_key_for",
     "self_signed_certificate",
     "sign",
     "sign_paypal",

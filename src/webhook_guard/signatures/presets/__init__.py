@@ -12,12 +12,17 @@ from __future__ import annotations
 from . import (
     bitbucket,
     convoy,
+    discord,
     generic,
     github,
     gitlab,
+    google_pubsub,
     paddle,
+    paypal,
+    sendgrid,
     shopify,
     slack,
+    sns,
     standard,
     stripe,
     twilio,
@@ -37,6 +42,11 @@ PRESETS: dict[str, Preset] = {
     **convoy.PRESETS,
     **twilio.PRESETS,
     **paddle.PRESETS,
+    **discord.PRESETS,
+    **sendgrid.PRESETS,
+    **sns.PRESETS,
+    **google_pubsub.PRESETS,
+    **paypal.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]

@@ -19,7 +19,7 @@ PRESETS: dict[str, Preset] = {
             "`v1a,<base64>` with `signature.algorithm: ed25519`",
             "signed bytes": "`{webhook-id}.{webhook-timestamp}.{body}`",
             "key": "`whsec_` stripped, the rest base64-decoded (v1); for v1a the public key "
-            "`whpk_` + base64 of the 32 raw bytes (needs the `ed25519` extra)",
+            "`whpk_` + base64 of the 32 raw bytes (needs the `pubkey` extra)",
             "event id": "`webhook-id` (stable across retries)",
             "timestamp": "`webhook-timestamp`, Unix seconds, checked both ways (tolerance)",
             "quirks": "unknown or malformed tokens are skipped, not fatal (the reference "
