@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, overload
+from typing import Any, cast, overload
 from urllib.parse import urlsplit
 
 from .config import RouteConfig, load_config
@@ -24,6 +24,7 @@ from .errors import ConfigError, WebhookGuardError
 from .guard import Guard
 from .secrets import Secret
 from .signatures import PRESETS, make_scheme
+from .signatures.timestamps import TimestampForm, format_timestamp
 
 __all__ = ["FakeClock", "SignArgumentError", "sign"]
 
@@ -102,7 +103,10 @@ def sign(
         secret: the secret to sign with; default: the route's first active secret
             (required with a preset name). For ``algorithm: ed25519`` routes this is the
             private key, ``whsk_`` + base64 of the 32-byte seed.
-        timestamp: Unix seconds; default: the guard's clock, else the current time.
+        timestamp: Unix seconds; default: the guard's clock, else the current time. It
+            is written in the scheme's ``timestamp_format`` (milliseconds, RFC 3339). A
+            timestamp inside the body (``timestamp_json``, Linear) is the body's own: put
+            it there yourself.
         event_id: the delivery ID for presets that send one in a header; default: a random
             ``msg_...`` ID.
         method, path, query: only needed for schemes that sign them; ``path`` defaults to
@@ -142,7 +146,10 @@ def sign(
         req_path = path or config.path.replace("*", "test")
         values = {
             "id": delivery,
-            "timestamp": str(int(now) if timestamp is None else timestamp),
+            "timestamp": format_timestamp(
+                int(now) if timestamp is None else timestamp,
+                cast(TimestampForm, config.signature.timestamp_format),
+            ),
             "method": method.upper(),
             "path": req_path,
             "url": f"{config.public_url}{req_path}{'?' + query if query else ''}",

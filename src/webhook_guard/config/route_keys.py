@@ -153,6 +153,14 @@ SIGNATURE = Section(
             default=_spec_default("timestamp_format"),
             choices=TIMESTAMP_FORMS,
         ),
+        Key(
+            "timestamp_json",
+            "A JSON pointer (RFC 6901) to the signed timestamp inside the body, for "
+            "senders that put it there (e.g. /webhookTimestamp); checked once the "
+            "signature verified.",
+            "custom",
+            schema={"type": "string", "pattern": "^/"},
+        ),
         Key("id_header", "Header with the delivery ID.", "headers"),
         Key(
             "secret_prefix",

@@ -62,6 +62,9 @@ class SignatureSpec:
     """``hmac`` (the template above), or a provider's own canonicalisation (``twilio``)."""
     timestamp_format: str = "seconds"
     """How the signed timestamp is written (see :data:`.timestamps.FORMS`)."""
+    timestamp_json: tuple[str, ...] = ()
+    """A JSON pointer (its unescaped tokens) to the timestamp inside the signed body
+    (Linear's ``webhookTimestamp``): read only once the signature verified."""
 
 
 @dataclass
@@ -126,7 +129,9 @@ class HmacScheme:
         # Each half of the template compiled once into one function of the values.
         self._render_before = _compile_parts(before)
         self._render_after = _compile_parts(after)
-        self.has_timestamp = bool(spec.timestamp_key or spec.timestamp_headers)
+        self.has_timestamp = bool(
+            spec.timestamp_key or spec.timestamp_headers or spec.timestamp_json
+        )
         n = len(spec.headers)
         self._ts_headers = _align(spec.timestamp_headers, n)
         self._id_headers = _align(spec.id_headers, n)

@@ -74,6 +74,17 @@ def parse_timestamp(raw: str, form: TimestampForm) -> int | Failure:
     return int(moment.timestamp())
 
 
+def format_timestamp(seconds: int, form: TimestampForm) -> str:
+    """``seconds`` written as a provider sends it in ``form`` (for signing test requests);
+    RFC 3339 with nanoseconds and ``Z``, as Twitch writes it."""
+    if form == "milliseconds":
+        return str(seconds * 1000)
+    if form == "rfc3339":
+        moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+        return f"{moment:%Y-%m-%dT%H:%M:%S}.000000000Z"
+    return str(seconds)
+
+
 def check_window(tolerance: int, ts: int, now: float) -> Failure | int:
     """``ts`` (Unix seconds) if it is within ``tolerance`` seconds of ``now``, else why not.
 
@@ -106,6 +117,7 @@ __all__ = [
     "MAX_LENGTH",
     "TimestampForm",
     "check_window",
+    "format_timestamp",
     "parse_timestamp",
     "timestamp_outcome",
 ]
