@@ -15,12 +15,21 @@ from . import (
     generic,
     github,
     gitlab,
+    hubspot,
+    intercom,
+    linear,
+    meta,
     paddle,
     shopify,
     slack,
+    square,
     standard,
     stripe,
     twilio,
+    twitch,
+    typeform,
+    workos,
+    zoom,
 )
 from .model import SUMMARY_KEYS, Preset
 
@@ -37,6 +46,15 @@ PRESETS: dict[str, Preset] = {
     **convoy.PRESETS,
     **twilio.PRESETS,
     **paddle.PRESETS,
+    **zoom.PRESETS,
+    **twitch.PRESETS,
+    **hubspot.PRESETS,
+    **workos.PRESETS,
+    **meta.PRESETS,
+    **linear.PRESETS,
+    **square.PRESETS,
+    **intercom.PRESETS,
+    **typeform.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]
