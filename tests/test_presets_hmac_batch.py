@@ -12,9 +12,13 @@ import base64
 import hashlib
 import hmac
 import json
+import sys
 import time
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hubspot.utils.signature import Signature as HubSpotSignature
 from square.utils.webhooks_helper import verify_signature as square_verify
@@ -24,6 +28,7 @@ from webhook_guard import Guard, MemoryReplayStore, Reason, Verdict
 from webhook_guard.testing import FakeClock, sign
 
 from .conftest import NOW, GuardFactory, post
+from .servers import free_port, run_process, serve_asgi
 
 TS = int(NOW)
 PUBLIC_URL = "https://hooks.example.com"
@@ -619,3 +624,65 @@ def test_a_handshake_reserves_nothing() -> None:
     verdict = guard.check(post("/hooks/zoom", zoom_headers(ZOOM_CHECK), ZOOM_CHECK))
     assert verdict.reason is Reason.HANDSHAKE
     assert len(guard.store) == 0
+
+
+# -- the handshakes through a real `webhook-guard serve` in front of a real upstream ------
+
+
+def test_handshakes_through_serve_never_reach_the_app_and_never_leak(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(scope["path"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    config = tmp_path / "wg.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "routes": [
+                    route("zoom", ZOOM_SECRET),
+                    route("twitch", TWITCH_SECRET),
+                    {**route("meta", META_SECRET), "handshake": {"verify_token": VERIFY_TOKEN}},
+                ],
+            }
+        )
+    )
+    port = free_port()
+    now = int(time.time())  # the serve process runs on the real clock
+    stamp = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.123456789Z")
+    with serve_asgi(app) as upstream, run_process(
+        [sys.executable, "-m", "webhook_guard.cli", "serve", "--config", str(config),
+         "--upstream", upstream, "--port", str(port)], port,
+    ):  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        signed_check = httpx.post(
+            f"{base}/hooks/zoom", content=ZOOM_CHECK, headers=zoom_headers(ZOOM_CHECK, ts=now)
+        )
+        assert signed_check.status_code == 200
+        assert signed_check.json()["encryptedToken"] == hex_hmac(ZOOM_SECRET, PLAIN.encode())
+        for forged in ({}, zoom_headers(ZOOM_CHECK, secret="guessed", ts=now)):
+            refused = httpx.post(f"{base}/hooks/zoom", content=ZOOM_CHECK, headers=forged)
+            assert refused.status_code == 401
+            assert "encryptedToken" not in refused.text
+            assert hex_hmac(ZOOM_SECRET, PLAIN.encode()) not in refused.text
+        challenge = twitch_headers(
+            TWITCH_CHALLENGE, kind="webhook_callback_verification", stamp=stamp
+        )
+        echoed = httpx.post(f"{base}/hooks/twitch", content=TWITCH_CHALLENGE, headers=challenge)
+        assert echoed.status_code == 200
+        assert echoed.text == "pogchamp-kappa-360noscope-vohiyo"
+        meta = httpx.get(f"{base}/hooks/meta", params=hub_query())
+        assert meta.status_code == 200
+        assert meta.text == "1158201444"
+        wrong = httpx.get(f"{base}/hooks/meta", params=hub_query(token="guessed"))
+        assert wrong.status_code == 401
+        assert "1158201444" not in wrong.text
+        assert seen == []  # no check reached the application
+        event = httpx.post(
+            f"{base}/hooks/zoom", content=ZOOM_EVENT, headers=zoom_headers(ZOOM_EVENT, ts=now)
+        )
+        assert event.status_code == 204
+    assert seen == ["/hooks/zoom"]

@@ -1,7 +1,9 @@
 """Zoom.
 
 Sources: developers.zoom.us/docs/api/webhooks/ ("Verify webhook events", "Validate your
-webhook endpoint").
+webhook endpoint"); Zoom's own sample github.com/zoom/webhook-sample index.js, which
+checks ``x-zm-signature`` before answering ``endpoint.url_validation`` (the validation
+is signed like any event).
 """
 
 from __future__ import annotations
