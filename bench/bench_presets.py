@@ -26,11 +26,14 @@ from urllib.parse import parse_qsl, urlencode
 import standardwebhooks
 import svix.webhooks
 from convoy.utils.webhook import Webhook as ConvoyWebhook
+from hubspot.utils.signature import Signature as HubSpotSignature
 from paddle_billing.Notifications import Secret as PaddleSecret
 from paddle_billing.Notifications import Verifier as PaddleVerifier
 from slack_sdk.signature import SignatureVerifier
+from square.utils.webhooks_helper import verify_signature as square_verify
 from stripe._webhook import WebhookSignature
 from twilio.request_validator import RequestValidator
+from workos.webhooks._resource import Webhooks as WorkOSWebhooks
 
 from webhook_guard import Guard, WebhookRequest
 from webhook_guard.testing import sign
@@ -52,7 +55,7 @@ def case(preset: str, secret: str, body: bytes) -> tuple[Guard, WebhookRequest, 
         "secrets": [secret],
         "event_id": "none",
     }
-    if preset == "twilio":
+    if preset in ("twilio", "hubspot", "square"):  # they sign the URL
         route["public_url"] = PUBLIC_URL
     guard = Guard.from_dict({"version": 1, "routes": [route]})
     headers = sign(guard, preset, body)
@@ -146,6 +149,45 @@ def contenders() -> list[tuple[str, str, Guard, WebhookRequest, Callable[[], obj
             raise AssertionError("convoy refused")
 
     out.append(("convoy", "convoy-python", guard, req, convoy_verify))
+
+    guard, req, h = case("hubspot", "hubspot-secret", body)
+    hsig, hts = h["x-hubspot-signature-v3"], h["x-hubspot-request-timestamp"]
+
+    def hubspot_verify() -> None:
+        if not HubSpotSignature.is_valid(
+            hsig, "hubspot-secret", text, f"{PUBLIC_URL}/hooks/hubspot", "POST", "v3", hts
+        ):
+            raise AssertionError("hubspot refused")
+
+    out.append(("hubspot", "hubspot-api-client", guard, req, hubspot_verify))
+
+    guard, req, h = case("workos", "workos-secret", body)
+    workos, wsig = WorkOSWebhooks(None), h["workos-signature"]  # type: ignore[arg-type]
+    out.append(
+        (
+            "workos",
+            "workos",
+            guard,
+            req,
+            lambda: workos.verify_header(
+                event_body=body, event_signature=wsig, secret="workos-secret", tolerance=3600
+            ),
+        )
+    )
+
+    guard, req, h = case("square", "square-key", body)
+    sqsig = h["x-square-hmacsha256-signature"]
+
+    def square_check() -> None:
+        if not square_verify(
+            request_body=text,
+            signature_header=sqsig,
+            signature_key="square-key",
+            notification_url=f"{PUBLIC_URL}/hooks/square",
+        ):
+            raise AssertionError("square refused")
+
+    out.append(("square", "squareup", guard, req, square_check))
     return out
 
 
