@@ -36,6 +36,15 @@ SECRETS: dict[str, tuple[str, str]] = {
     "convoy": ("convoy-current", "convoy-other"),
     "paddle": ("pdl_ntfset_current", "pdl_ntfset_other"),
     "convoy-advanced": ("convoy-adv-current", "convoy-adv-other"),
+    "zoom": ("zoom-current", "zoom-other"),
+    "twitch": ("twitch-current", "twitch-other"),
+    "hubspot": ("hubspot-current", "hubspot-other"),
+    "workos": ("workos-current", "workos-other"),
+    "meta": ("meta-current", "meta-other"),
+    "linear": ("lin_wh_current", "lin_wh_other"),
+    "square": ("square-current", "square-other"),
+    "intercom": ("intercom-current", "intercom-other"),
+    "typeform": ("typeform-current", "typeform-other"),
 }
 #: Public-key presets: SECRETS holds private keys (to sign with; "wrong key" is another
 #: key pair), and a route lists the matching public keys, as the dashboard shows them.
@@ -47,10 +56,29 @@ for _name in PUBKEY:
     PUBLIC.update({pair.private_key: pair.public_key for pair in _pairs})
 PRESET_NAMES = list(SECRETS)
 SIGNED = [p for p in PRESET_NAMES if p != "gitlab"]
-TIMESTAMPED = ["standard", "stripe", "slack", "paddle", "convoy-advanced", "discord", "sendgrid"]
+TIMESTAMPED = [
+    "standard",
+    "stripe",
+    "slack",
+    "paddle",
+    "convoy-advanced",
+    "zoom",
+    "twitch",
+    "hubspot",
+    "workos",
+    "linear",
+    "discord",
+    "sendgrid",
+]
+#: Presets with their provider's own window instead of the default 300 s.
+WINDOW = {"twitch": 600, "linear": 60}
+#: Presets that sign the URL they are called at, so their routes need public_url.
+SIGNS_URL = ("twilio", "hubspot", "square")
 
 
-def body_for(preset: str) -> bytes:
+def body_for(preset: str, timestamp: int = TS) -> bytes:
+    if preset == "linear":  # Linear's timestamp is in the signed body, in milliseconds
+        return JSON[:-1] + b',"webhookTimestamp":%d}' % (timestamp * 1000)
     return FORM if preset == "twilio" else JSON
 
 
@@ -66,7 +94,7 @@ def route(preset: str, secrets: list[Any] | None = None, name: str | None = None
         "provider": preset,
         "secrets": [_public(s) for s in listed],
     }
-    if preset == "twilio":
+    if preset in SIGNS_URL:
         r["public_url"] = PUBLIC_URL
     return r
 
@@ -87,11 +115,11 @@ def signed(
     event_id: str = "delivery-1",
 ) -> dict[str, str]:
     kwargs: dict[str, Any] = {}
-    if preset == "twilio":
+    if preset in SIGNS_URL:
         kwargs["url"] = PUBLIC_URL + (path or path_for(preset))
     return sign(
         preset,
-        body if body is not None else body_for(preset),
+        body if body is not None else body_for(preset, timestamp),
         secret=secret or SECRETS[preset][0],
         timestamp=timestamp,
         event_id=event_id,
@@ -183,7 +211,7 @@ def test_rotation_accepts_both_until_the_previous_expires(
 
     def delivery(secret: str, label: str, timestamp: int = TS) -> WebhookRequest:
         # A distinct delivery each time: its own ID header, and body ID (Stripe, Paddle).
-        body = body_for(preset).replace(b"evt_", f"evt_{label}_".encode())
+        body = body_for(preset, timestamp).replace(b"evt_", f"evt_{label}_".encode())
         headers = signed(preset, secret, body, timestamp, event_id=f"delivery-{label}")
         return request(preset, headers, body)
 
@@ -261,6 +289,15 @@ WRONG_VERSION = {
     # Public-key presets have one version: the signature in the other encoding.
     "discord": _hex_to_b64,
     "sendgrid": _b64_to_hex,
+    "zoom": lambda v: v.replace("v0=", "v1="),
+    "twitch": lambda v: v.replace("sha256=", "sha1="),
+    "hubspot": _b64_to_hex,
+    "workos": lambda v: v.replace("v1=", "v0="),
+    "meta": lambda v: v.replace("sha256=", "sha1="),
+    "linear": _hex_to_b64,
+    "square": _b64_to_hex,
+    "intercom": lambda v: v.replace("sha1=", "sha256="),
+    "typeform": lambda v: "sha256=" + _b64_to_hex(v.removeprefix("sha256=")),
 }
 
 
@@ -279,14 +316,16 @@ def test_wrong_scheme_version(make_guard: GuardFactory, preset: str) -> None:
 
 @pytest.mark.parametrize("preset", TIMESTAMPED)
 @pytest.mark.parametrize(
-    ("offset", "reason"),
-    [(-301, Reason.TIMESTAMP_TOO_OLD), (301, Reason.TIMESTAMP_IN_FUTURE)],
+    ("direction", "reason"),
+    [(-1, Reason.TIMESTAMP_TOO_OLD), (1, Reason.TIMESTAMP_IN_FUTURE)],
 )
 def test_stale_and_future_timestamps(
-    make_guard: GuardFactory, preset: str, offset: int, reason: Reason
+    make_guard: GuardFactory, preset: str, direction: int, reason: Reason
 ) -> None:
+    offset = direction * (WINDOW.get(preset, 300) + 1)
+    body = body_for(preset, TS + offset)
     verdict = make_guard(route(preset)).check(
-        request(preset, signed(preset, timestamp=TS + offset))
+        request(preset, signed(preset, body=body, timestamp=TS + offset), body)
     )
     assert verdict.reason is reason, verdict.detail
     assert f"{abs(offset)} s" in verdict.detail
@@ -295,7 +334,9 @@ def test_stale_and_future_timestamps(
 @pytest.mark.parametrize("preset", TIMESTAMPED)
 def test_edge_of_the_window_is_accepted(make_guard: GuardFactory, preset: str) -> None:
     guard = make_guard(route(preset))
-    assert guard.check(request(preset, signed(preset, timestamp=TS - 300))).ok
+    stamp = TS - WINDOW.get(preset, 300)
+    body = body_for(preset, stamp)
+    assert guard.check(request(preset, signed(preset, body=body, timestamp=stamp), body)).ok
 
 
 @pytest.mark.parametrize("preset", PRESET_NAMES)
@@ -320,14 +361,18 @@ ID_HEADERS = {
     "convoy": "X-Convoy-Idempotency-Key",
     "convoy-advanced": "X-Convoy-Idempotency-Key",
     "twilio": "I-Twilio-Idempotency-Token",
+    "twitch": "Twitch-Eventsub-Message-Id",
+    "linear": "Linear-Delivery",
 }
+#: Presets whose signature covers the ID header, so a fresh ID breaks the signature.
+SIGNS_ID = ("standard", "twitch")
 
 
 @pytest.mark.parametrize("preset", sorted(ID_HEADERS))
 def test_replay_under_a_fresh_delivery_id_is_caught(make_guard: GuardFactory, preset: str) -> None:
     """The attack: resend a captured delivery with a new ID so that dedup sees a new event.
 
-    Standard Webhooks signs its ID, so the forged copy fails the signature; the others
+    Standard Webhooks and Twitch sign the ID, so the forged copy fails the signature; the others
     do not, so their replay check keys on the verified signature, which the copy repeats.
     """
     guard = make_guard(route(preset))
@@ -338,7 +383,7 @@ def test_replay_under_a_fresh_delivery_id_is_caught(make_guard: GuardFactory, pr
     assert first.event_id == "delivery-1"
     guard.complete(first, 200)
     forged = guard.check(request(preset, {**headers, name: "delivery-2-forged"}))
-    expected = Reason.SIGNATURE_MISMATCH if preset == "standard" else Reason.DUPLICATE_EVENT
+    expected = Reason.SIGNATURE_MISMATCH if preset in SIGNS_ID else Reason.DUPLICATE_EVENT
     assert forged.reason is expected, forged.detail
     # An honest retry (same ID, same bytes) is still recognised.
     assert guard.check(request(preset, headers)).reason is Reason.DUPLICATE_EVENT

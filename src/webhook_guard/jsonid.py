@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 # What the walk hands to the reference instead of deciding itself.
 _MAX_NUMBER = 100  # longer numbers (json.loads refuses ints over 4300 digits): reference
@@ -83,6 +83,40 @@ _BYTES = _Syntax(bytes)
 _STR = _Syntax(str)
 
 
+#: What :func:`resolve` returns when the body is not JSON or the pointer leads nowhere.
+MISSING: Final = object()
+
+
+def resolve(body: bytes, pointer: tuple[str, ...]) -> Any:
+    """The value ``pointer`` (its unescaped RFC 6901 tokens) designates in the JSON
+    ``body`` after :func:`json.loads`, or :data:`MISSING`. Never raises on hostile input.
+
+    The timestamp inside a verified body (``signature.timestamp_json``) is read with it,
+    where a wrong type must be told from an absent value.
+    """
+    try:
+        node: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        return MISSING
+    return _descend(node, pointer)
+
+
+def _descend(node: Any, pointer: tuple[str, ...]) -> Any:
+    for token in pointer:
+        if isinstance(node, dict):
+            if token not in node:
+                return MISSING
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and token.isascii():
+            index = int(token)
+            if index >= len(node) or (token != "0" and token.startswith("0")):
+                return MISSING
+            node = node[index]
+        else:
+            return MISSING
+    return node
+
+
 def loads_pointer(body: bytes, pointer: tuple[str, ...]) -> str | None:
     """The reference: :func:`json.loads` the body, then follow the pointer.
 
@@ -90,26 +124,10 @@ def loads_pointer(body: bytes, pointer: tuple[str, ...]) -> str | None:
     not JSON, the pointer leads nowhere, or the value is of another type (a float, a
     boolean, null, an object or an array).
     """
-    try:
-        node: Any = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return _follow(node, pointer)
+    return _scalar(resolve(body, pointer))
 
 
-def _follow(node: Any, pointer: tuple[str, ...]) -> str | None:
-    for token in pointer:
-        if isinstance(node, dict):
-            if token not in node:
-                return None
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and token.isascii():
-            index = int(token)
-            if index >= len(node) or (token != "0" and token.startswith("0")):
-                return None
-            node = node[index]
-        else:
-            return None
+def _scalar(node: Any) -> str | None:
     if isinstance(node, bool) or not isinstance(node, (str, int)):
         return None
     return str(node)
@@ -232,7 +250,7 @@ def _value(doc: Any, pos: int, rest: tuple[str, ...], syn: _Syntax) -> tuple[str
         if first not in syn.open:
             return None, _skip(doc, pos, syn)  # a scalar has no members
         node, end = _nested(doc, pos, syn)
-        return _follow(node, rest), end
+        return _scalar(_descend(node, rest)), end
     if first == syn.opens_string:
         m = syn.plain.match(doc, pos)
         if m is not None:

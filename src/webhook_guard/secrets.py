@@ -164,7 +164,21 @@ def load_secret(
 
 #: Providers that issue the signing secret themselves (in their dashboard or API): a
 #: secret made here only suits tests and local development for them.
-_ISSUED_BY_PROVIDER = {"stripe", "slack", "shopify", "twilio", "paddle"}
+_ISSUED_BY_PROVIDER = {
+    "stripe",
+    "slack",
+    "shopify",
+    "twilio",
+    "paddle",
+    # Twitch and Typeform take a secret you choose, so they are not listed.
+    "zoom",
+    "hubspot",
+    "workos",
+    "meta",
+    "linear",
+    "square",
+    "intercom",
+}
 
 #: The shape of the secrets these providers issue, so a test secret looks like theirs.
 _ISSUED_PREFIX = {"stripe": "whsec_", "paddle": "pdl_ntfset_"}

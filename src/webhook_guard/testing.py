@@ -120,7 +120,10 @@ def sign(
             ``sendgrid``, ``standard`` with ``algorithm: ed25519``...) this is the private
             key: PKCS#8 PEM, or the provider's private form (``whsk_...``, an Ed25519 seed
             in hex); :func:`keypair` makes one.
-        timestamp: Unix seconds; default: the guard's clock, else the current time.
+        timestamp: Unix seconds; default: the guard's clock, else the current time. It
+            is written in the scheme's ``timestamp_format`` (milliseconds, RFC 3339). A
+            timestamp inside the body (``timestamp_json``, Linear) is the body's own: put
+            it there yourself.
         event_id: the delivery ID for presets that send one in a header; default: a random
             ``msg_...`` ID.
         method, path, query: only needed for schemes that sign them; ``path`` defaults to
@@ -133,19 +136,7 @@ def sign(
         header too; for a query or basic-auth token, add it to the URL or ``Authorization``
         yourself.
     """
-    if isinstance(target, Guard):
-        route_name, body = args
-        config: RouteConfig = target.config.route(route_name)
-        now = target.clock()
-    else:
-        (body,) = args
-        now = time.time()
-        if isinstance(target, RouteConfig):
-            config = target
-        else:
-            if secret is None:
-                raise ValueError("signing for a preset name needs secret=")
-            config, path, query = _preset_route(target, secret, url, path, query)
+    config, body, now, path, query = _resolve(target, args, secret, url, path, query)
     payload = body.encode() if isinstance(body, str) else body
     headers: dict[str, str] = {}
     delivery = event_id or "msg_" + os.urandom(12).hex()
@@ -167,6 +158,27 @@ def sign(
     if config.event_id.source == "header" and config.event_id.header:
         headers.setdefault(config.event_id.header, delivery)
     return headers
+
+
+def _resolve(
+    target: Guard | RouteConfig | str,
+    args: tuple[Any, ...],
+    secret: str | bytes | None,
+    url: str | None,
+    path: str | None,
+    query: str,
+) -> tuple[RouteConfig, str | bytes, float, str | None, str]:
+    """:func:`sign`'s three call forms as (route, body, now, path, query)."""
+    if isinstance(target, Guard):
+        route_name, body = args
+        return target.config.route(route_name), body, target.clock(), path, query
+    (body,) = args
+    if isinstance(target, RouteConfig):
+        return target, body, time.time(), path, query
+    if secret is None:
+        raise ValueError("signing for a preset name needs secret=")
+    config, path, query = _preset_route(target, secret, url, path, query)
+    return config, body, time.time(), path, query
 
 
 def _signature_headers(

@@ -131,6 +131,8 @@ class RouteParser(Collector):
         assert path is not None
         assert event_id is not None
         commit_on = get(ROUTE, block, "commit_on", where)
+        if preset is not None and preset.tolerance is not None and "tolerance" not in block:
+            settings["tolerance"] = preset.tolerance  # the provider's documented window
         # A provider's endpoint check may use another method (Meta verifies with GET).
         settings["methods"] = frozenset(settings["methods"]) | set(preset.methods if preset else ())
         return RouteConfig(

@@ -161,6 +161,14 @@ SIGNATURE = Section(
             choices=TIMESTAMP_FORMS,
         ),
         Key(
+            "timestamp_json",
+            "A JSON pointer (RFC 6901) to the signed timestamp inside the body, for "
+            "senders that put it there (e.g. /webhookTimestamp); checked once the "
+            "signature verified.",
+            "custom",
+            schema={"type": "string", "pattern": "^/"},
+        ),
+        Key(
             "id_header",
             "Header with the delivery ID (used in {id} and for replay protection).",
             "headers",

@@ -9,7 +9,7 @@ from ..signatures import make_scheme
 from ..signatures.base import ASYMMETRIC, SignatureSpec
 from ..signatures.presets import PRESETS
 from .route_keys import SIGNATURE
-from .values import Invalid, headers, listing, mapping, read, string
+from .values import Invalid, headers, listing, mapping, pointer, read, string
 
 
 def signature_spec(
@@ -56,6 +56,15 @@ def _spec(merged: Mapping[str, Any], where: str) -> SignatureSpec:
         timestamp_key = value("timestamp_key")
         if fmt != "kv":
             raise Invalid(f"{where}.timestamp_key", "only applies to format: kv")
+    stamp_json: tuple[str, ...] = ()
+    if merged.get("timestamp_json") is not None:
+        stamp_json = pointer(merged["timestamp_json"], f"{where}.timestamp_json")
+        if optional["timestamp_header"] or timestamp_key is not None:
+            raise Invalid(
+                f"{where}.timestamp_json",
+                "the timestamp is either in the body or in a header, not both: drop "
+                "timestamp_header/timestamp_key",
+            )
     # The one default that depends on another key, so the declaration cannot hold it.
     separator = merged.get("separator", "," if fmt == "kv" else " ")
     fetched = _fetched_key_settings(merged, where)
@@ -74,6 +83,7 @@ def _spec(merged: Mapping[str, Any], where: str) -> SignatureSpec:
         secret_prefix=value("secret_prefix"),
         secret_encoding=value("secret_encoding"),
         timestamp_format=value("timestamp_format"),
+        timestamp_json=stamp_json,
         # A preset's own canonicalisation (twilio); else SignatureSpec's default.
         **({"scheme": merged["scheme"]} if "scheme" in merged else {}),
         **fetched,
@@ -138,6 +148,12 @@ def _check_template(
         raise Invalid(
             f"{where}.signed_content",
             "uses {timestamp} but no timestamp_header or timestamp_key says where it is",
+        )
+    if "timestamp" in scheme.fields and spec.timestamp_json:
+        raise Invalid(
+            f"{where}.signed_content",
+            "uses {timestamp}, but timestamp_json reads it from the body, which is only "
+            "trusted once the signature verified",
         )
     if "id" in scheme.fields and not spec.id_headers:
         raise Invalid(f"{where}.signed_content", "uses {id} but no id_header is set")

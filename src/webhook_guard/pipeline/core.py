@@ -218,16 +218,13 @@ class Pipeline:
             parsed = signature.scheme.parse(req)
             # With no signature header at all, "signature_missing" is the useful answer.
             failure = parsed.failure
-            if signature.tolerance is not None and (
+            if signature.early and (
                 failure is None or failure.reason is not Reason.SIGNATURE_MISSING
             ):
-                ts = signature.timestamp(parsed, now)
-                if isinstance(ts, Failure):
-                    if route.enforce:
-                        return reject(route, ts.reason, ts.detail, client_ip)
-                    reported.append(ts.reason)
-                else:
-                    signed_ts = ts
+                window = _window(route, signature.timestamp(parsed, now), client_ip, reported)
+                if isinstance(window, Verdict):
+                    return window
+                signed_ts = window
             matched = signature.verify(parsed, req, now)
             if isinstance(matched, Failure):
                 authentic = False
@@ -238,6 +235,12 @@ class Pipeline:
             else:
                 secret, digest = matched
                 secret_id = secret.label
+                if signature.in_body:  # a timestamp the body holds is trusted only now
+                    late = signature.body_timestamp(req.body, now)
+                    window = _window(route, late, client_ip, reported)
+                    if isinstance(window, Verdict):
+                        return window
+                    signed_ts = window
         if shake is not None and authentic and not shake.before and not reported:
             # Only now: the check's answer may be derived from the secret (Zoom).
             answered = shake.answer(req, secret)
@@ -283,6 +286,18 @@ class Pipeline:
             f"was checked as {'route ' + verdict.route if verdict.route else 'no route'}",
             verdict.client_ip,
         )
+
+
+def _window(
+    route: RoutePlan, ts: Failure | int, client_ip: str | None, reported: list[Reason]
+) -> Verdict | int | None:
+    """The signed timestamp; else its refusal, or None once reported (report mode)."""
+    if not isinstance(ts, Failure):
+        return ts
+    if route.enforce:
+        return reject(route, ts.reason, ts.detail, client_ip)
+    reported.append(ts.reason)
+    return None
 
 
 def _unsigned_handshake(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from ..config import RouteConfig
+from ..jsonid import MISSING, resolve
 from ..request import WebhookRequest
 from ..secrets import MAX_ACTIVE_SECRETS, Secret
 from ..signatures.base import Failure, HmacScheme, ParsedSignature
@@ -25,7 +26,9 @@ class SignatureCheck:
         "_keys",
         "_public_url",
         "_timestamp_form",
+        "early",
         "fields",
+        "in_body",
         "scheme",
         "tolerance",
     )
@@ -37,6 +40,10 @@ class SignatureCheck:
         self.tolerance = config.tolerance if scheme.has_timestamp else None
         self._public_url = config.public_url
         self._timestamp_form = cast(TimestampForm, scheme.spec.timestamp_format)
+        #: The pointer to a timestamp inside the body (checked after the signature).
+        self.in_body = scheme.spec.timestamp_json
+        #: Whether a header timestamp is checked before the signature.
+        self.early = self.tolerance is not None and not self.in_body
         # HMAC key schedules are computed once; each request copies them.
         self._keys: list[tuple[Secret, Any]] = [(s, scheme.prepare(s)) for s in config.secrets]
         # Without expiry dates the active set never changes (config allows at most
@@ -52,6 +59,26 @@ class SignatureCheck:
             assert parsed.ts_failure is not None
             return parsed.ts_failure
         ts = parse_timestamp(raw, self._timestamp_form)
+        if isinstance(ts, Failure):
+            return ts
+        tolerance = self.tolerance
+        assert tolerance is not None
+        return check_window(tolerance, ts, now)
+
+    def body_timestamp(self, body: bytes, now: float) -> Failure | int:
+        """The timestamp inside the (verified) body if it is within the route's
+        tolerance, else the failure."""
+        where = "/" + "/".join(t.replace("~", "~0").replace("/", "~1") for t in self.in_body)
+        value = resolve(body, self.in_body)
+        if value is MISSING or value is None:
+            return Failure(Reason.TIMESTAMP_MISSING, f"the body has no timestamp at {where}")
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            return Failure(
+                Reason.TIMESTAMP_MALFORMED,
+                f"the timestamp at {where} is a JSON {type(value).__name__}, not an integer "
+                "or string",
+            )
+        ts = parse_timestamp(str(value), self._timestamp_form)
         if isinstance(ts, Failure):
             return ts
         tolerance = self.tolerance

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from .base import ASYMMETRIC, HmacScheme, SignatureSpec
 from .convoy import ConvoyScheme
+from .hubspot import HubSpotScheme
 from .presets import PRESETS, Preset
 from .twilio import TwilioScheme
 
@@ -40,6 +41,8 @@ def make_scheme(spec: SignatureSpec, fetcher: KeyFetcher | None = None) -> HmacS
         return TwilioScheme(spec)
     if spec.scheme == "convoy":
         return ConvoyScheme(spec)
+    if spec.scheme == "hubspot":
+        return HubSpotScheme(spec)
     if spec.algorithm in ASYMMETRIC:
         from .pubkey_scheme import PublicKeyScheme
 

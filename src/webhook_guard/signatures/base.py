@@ -77,6 +77,9 @@ class SignatureSpec:
     """``google-oidc``: the service accounts whose tokens are accepted."""
     webhook_id: str | None = None
     """``paypal``: the webhook's ID as PayPal shows it (part of what PayPal signs)."""
+    timestamp_json: tuple[str, ...] = ()
+    """A JSON pointer (its unescaped tokens) to the timestamp inside the signed body
+    (Linear's ``webhookTimestamp``): read only once the signature verified."""
 
 
 @dataclass
@@ -156,7 +159,9 @@ class HmacScheme:
         # Each half of the template compiled once into one function of the values.
         self._render_before = _compile_parts(before)
         self._render_after = _compile_parts(after)
-        self.has_timestamp = bool(spec.timestamp_key or spec.timestamp_headers)
+        self.has_timestamp = bool(
+            spec.timestamp_key or spec.timestamp_headers or spec.timestamp_json
+        )
         n = len(spec.headers)
         self._ts_headers = _align(spec.timestamp_headers, n)
         self._id_headers = _align(spec.id_headers, n)

@@ -17,15 +17,24 @@ from . import (
     github,
     gitlab,
     google_pubsub,
+    hubspot,
+    intercom,
+    linear,
+    meta,
     paddle,
     paypal,
     sendgrid,
     shopify,
     slack,
     sns,
+    square,
     standard,
     stripe,
     twilio,
+    twitch,
+    typeform,
+    workos,
+    zoom,
 )
 from .model import SUMMARY_KEYS, Preset
 
@@ -47,6 +56,15 @@ PRESETS: dict[str, Preset] = {
     **sns.PRESETS,
     **google_pubsub.PRESETS,
     **paypal.PRESETS,
+    **zoom.PRESETS,
+    **twitch.PRESETS,
+    **hubspot.PRESETS,
+    **workos.PRESETS,
+    **meta.PRESETS,
+    **linear.PRESETS,
+    **square.PRESETS,
+    **intercom.PRESETS,
+    **typeform.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]

@@ -23,6 +23,8 @@ class Preset:
         handshake: the endpoint check its provider makes, which the guard answers
             itself (a name in :data:`webhook_guard.pipeline.handshake.HANDSHAKES`).
         methods: methods that check uses besides the route's own (Meta's GET).
+        tolerance: the timestamp window the provider documents, used unless the route
+            sets its own ``tolerance`` (Twitch: 10 minutes).
     """
 
     signature: Mapping[str, Any]
@@ -32,6 +34,7 @@ class Preset:
     summary: Mapping[str, str] = field(default_factory=dict)
     handshake: str | None = None
     methods: tuple[str, ...] = ()
+    tolerance: int | None = None
 
 
 #: The topics of every preset's ``summary``, in the order the docs show them.
