@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 from typing import Any, overload
@@ -112,8 +113,9 @@ def sign(
 
     Returns:
         Header name (lower case) -> value. A route with a header token (GitLab) gets that
-        header too; for a query or basic-auth token, add it to the URL or ``Authorization``
-        yourself.
+        header too, and one with a basic-auth token (Postmark) an ``Authorization`` header
+        (user name ``webhook`` unless the route names one); for a query token, add it to
+        the URL yourself.
     """
     if isinstance(target, Guard):
         route_name, body = args
@@ -148,10 +150,16 @@ def sign(
             "url": f"{config.public_url}{req_path}{'?' + query if query else ''}",
         }
         headers.update(scheme.sign(key, payload, values))
-    if config.token is not None and config.token.source == "header":
-        assert config.token.name is not None
+    if config.token is not None and config.token.source in ("header", "basic"):
         given = secret if config.signature is None else None
-        headers[config.token.name] = _pick(config.token.secrets, given, now).reveal().decode()
+        token = _pick(config.token.secrets, given, now).reveal().decode()
+        if config.token.source == "basic":
+            user = config.token.name or "webhook"
+            credentials = base64.b64encode(f"{user}:{token}".encode()).decode()
+            headers["authorization"] = f"Basic {credentials}"
+        else:
+            assert config.token.name is not None
+            headers[config.token.name] = token
     if config.event_id.source == "header" and config.event_id.header:
         headers.setdefault(config.event_id.header, delivery)
     return headers

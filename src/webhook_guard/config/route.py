@@ -172,7 +172,9 @@ class RouteParser(Collector):
             tokens = self.guard(self.secrets, block.get("secrets"), f"{where}.secrets", None)
             failed = tokens is None
             if tokens is not None:
-                token = TokenConfig(source="header", name=preset.token_header, secrets=tokens)
+                basic = preset.token_source == "basic"  # Postmark: any user name
+                name = None if basic else preset.token_header
+                token = TokenConfig(source=preset.token_source, name=name, secrets=tokens)
         elif provider is not None or "signature" in block:
             provider = string(provider, f"{where}.provider") if provider is not None else "generic"
             if provider not in PRESETS:

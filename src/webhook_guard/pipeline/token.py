@@ -80,6 +80,8 @@ def _basic_password(req: WebhookRequest, username: str | None) -> Failure | str 
         return None
     if len(lines) > 1:
         return Failure(Reason.TOKEN_INVALID, "the Authorization header was sent more than once")
+    if not lines[0].strip():  # an empty header is a missing one, as for header tokens
+        return None
     scheme, _, encoded = lines[0].strip().partition(" ")
     if scheme.lower() != "basic":
         return Failure(Reason.TOKEN_INVALID, "the Authorization header is not Basic auth")

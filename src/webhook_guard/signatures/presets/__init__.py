@@ -11,15 +11,22 @@ from __future__ import annotations
 
 from . import (
     bitbucket,
+    calendly,
     convoy,
     generic,
     github,
     gitlab,
+    lemonsqueezy,
+    okta,
     paddle,
+    paystack,
+    postmark,
+    sentry,
     shopify,
     slack,
     standard,
     stripe,
+    telegram,
     twilio,
 )
 from .model import SUMMARY_KEYS, Preset
@@ -37,6 +44,13 @@ PRESETS: dict[str, Preset] = {
     **convoy.PRESETS,
     **twilio.PRESETS,
     **paddle.PRESETS,
+    **calendly.PRESETS,
+    **sentry.PRESETS,
+    **paystack.PRESETS,
+    **lemonsqueezy.PRESETS,
+    **telegram.PRESETS,
+    **postmark.PRESETS,
+    **okta.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]

@@ -18,6 +18,8 @@ class Preset:
             header, else a digest of the verified signature).
         token_header: token presets only: the route's ``secrets`` are compared, in
             constant time, with this header instead of verifying a signature.
+        token_source: where a token preset's token is: ``header`` (``token_header``'s
+            whole value) or ``basic`` (the password of Basic auth credentials).
         ed25519: overrides applied when the route sets ``signature.algorithm: ed25519``.
         summary: docs-ready facts, keyed by topic.
         handshake: the endpoint check its provider makes, which the guard answers
@@ -28,6 +30,7 @@ class Preset:
     signature: Mapping[str, Any]
     event_id: str | Mapping[str, str] = "auto"
     token_header: str | None = None
+    token_source: str = "header"
     ed25519: Mapping[str, Any] = field(default_factory=dict)
     summary: Mapping[str, str] = field(default_factory=dict)
     handshake: str | None = None

@@ -1,0 +1,248 @@
+"""Calendly, Sentry, Paystack, Lemon Squeezy, Telegram, Postmark, Okta, Mailgun and
+Microsoft Graph presets against their providers' documented algorithms.
+
+None of these providers ships a Python verification helper on PyPI, so each test writes
+the documented algorithm out with hmac/hashlib (independent of webhook_guard), with the
+source in a comment, and checks that webhook_guard.testing.sign produces the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import pytest
+
+from webhook_guard import Reason
+from webhook_guard.testing import sign
+
+from .conftest import NOW, GuardFactory, post
+
+TS = int(NOW)
+BODY = b'{"event":"invitee.created","payload":{"uri":"https://api.calendly.com/i/1"}}'
+
+
+def route(provider: str, secrets: list[Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "name": provider,
+        "path": f"/hooks/{provider}",
+        "provider": provider,
+        "secrets": secrets,
+        **extra,
+    }
+
+
+def hexmac(key: bytes, message: bytes, digest: Any = hashlib.sha256) -> str:
+    return hmac.new(key, message, digest).hexdigest()
+
+
+# -- Calendly (developer.calendly.com/api-docs/overview/webhooks/webhook-signatures) -------
+
+
+def test_calendly_documented_algorithm(make_guard: GuardFactory) -> None:
+    v1 = hexmac(b"cal-key", f"{TS}.".encode() + BODY)
+    guard = make_guard(route("calendly", ["cal-key"]))
+    header = {"Calendly-Webhook-Signature": f"t={TS},v1={v1}"}
+    verdict = guard.check(post("/hooks/calendly", header, BODY))
+    assert verdict.ok, verdict.detail
+    assert verdict.timestamp == TS
+    assert verdict.event_id == "sig:" + v1
+    assert sign("calendly", BODY, secret="cal-key", timestamp=TS) == {
+        "calendly-webhook-signature": f"t={TS},v1={v1}"
+    }
+
+
+def test_calendly_signature_over_another_timestamp_is_refused(make_guard: GuardFactory) -> None:
+    # The timestamp is signed: moving a capture's t= forward breaks the signature.
+    v1 = hexmac(b"cal-key", f"{TS - 3600}.".encode() + BODY)
+    guard = make_guard(route("calendly", ["cal-key"]))
+    header = {"Calendly-Webhook-Signature": f"t={TS},v1={v1}"}
+    assert guard.check(post("/hooks/calendly", header, BODY)).reason is Reason.SIGNATURE_MISMATCH
+
+
+# -- Sentry (docs.sentry.io/integrations/integration-platform/webhooks/) -------------------
+
+
+def test_sentry_documented_algorithm(make_guard: GuardFactory) -> None:
+    sig = hexmac(b"sentry-client-secret", BODY)
+    headers = {
+        "Sentry-Hook-Signature": sig,
+        "Request-ID": "6c5d4bd4-5e2d-4d8a-9a40-6f9b1f7a3c21",
+        "Sentry-Hook-Resource": "issue",
+        "Sentry-Hook-Timestamp": str(TS - 86400),  # not signed, so not checked
+    }
+    guard = make_guard(route("sentry", ["sentry-client-secret"]))
+    verdict = guard.check(post("/hooks/sentry", headers, BODY))
+    assert verdict.ok, verdict.detail
+    assert verdict.event_id == "6c5d4bd4-5e2d-4d8a-9a40-6f9b1f7a3c21"
+    assert sign("sentry", BODY, secret="sentry-client-secret", event_id="r1") == {
+        "sentry-hook-signature": sig,
+        "request-id": "r1",
+    }
+
+
+# -- Paystack (paystack.com/docs/payments/webhooks) -----------------------------------------
+
+PAYSTACK_IPS = ["52.31.139.75", "52.49.173.169", "52.214.14.220"]
+
+
+def test_paystack_documented_algorithm_and_addresses(make_guard: GuardFactory) -> None:
+    sig = hmac.new(b"sk_test_abc", BODY, hashlib.sha512).hexdigest()
+    guard = make_guard(route("paystack", ["sk_test_abc"], allow_ips=["paystack"]))
+    for peer in PAYSTACK_IPS:  # each published address, each delivery not yet seen
+        body = BODY.replace(b"/i/1", f"/i/{peer}".encode())
+        headers = {
+            "x-paystack-signature": hmac.new(b"sk_test_abc", body, hashlib.sha512).hexdigest()
+        }
+        verdict = guard.check(post("/hooks/paystack", headers, body, peer=peer))
+        assert verdict.ok, verdict.detail
+    other = guard.check(
+        post("/hooks/paystack", {"x-paystack-signature": sig}, BODY, peer="52.31.139.76")
+    )
+    assert other.reason is Reason.IP_NOT_ALLOWED
+    assert sign("paystack", BODY, secret="sk_test_abc") == {"x-paystack-signature": sig}
+
+
+def test_paystack_sha256_signature_is_malformed(make_guard: GuardFactory) -> None:
+    # A SHA-256 digest is half the length: never compared, never a downgrade.
+    sig = hexmac(b"sk_test_abc", BODY)
+    guard = make_guard(route("paystack", ["sk_test_abc"]))
+    verdict = guard.check(post("/hooks/paystack", {"x-paystack-signature": sig}, BODY))
+    assert verdict.reason is Reason.SIGNATURE_MALFORMED
+
+
+@pytest.mark.parametrize(("name", "count"), [("paystack", 3), ("postmark", 4)])
+def test_page_lists_are_named_lists(name: str, count: int) -> None:
+    from webhook_guard.ip_ranges import load_ranges, provider_set
+
+    ranges = load_ranges(name)
+    assert len(ranges.entries) == count
+    assert ranges.source.startswith("https://")
+    assert len(list(provider_set(name).networks())) == count
+
+
+# -- Lemon Squeezy (docs.lemonsqueezy.com/help/webhooks/signing-requests) ------------------
+
+
+def test_lemonsqueezy_documented_algorithm(make_guard: GuardFactory) -> None:
+    body = b'{"meta":{"event_name":"order_created"},"data":{"id":"1"}}'
+    sig = hexmac(b"ls-secret", body)
+    guard = make_guard(route("lemonsqueezy", ["ls-secret"]))
+    headers = {"X-Signature": sig, "X-Event-Name": "order_created"}
+    verdict = guard.check(post("/hooks/lemonsqueezy", headers, body))
+    assert verdict.ok, verdict.detail
+    assert sign("lemonsqueezy", body, secret="ls-secret") == {"x-signature": sig}
+
+
+# -- Telegram (core.telegram.org/bots/api#setwebhook) ---------------------------------------
+
+
+def test_telegram_token_and_update_id(make_guard: GuardFactory) -> None:
+    guard = make_guard(route("telegram", ["tg_Secret-1"]))
+    body = b'{"update_id":81234567,"message":{"message_id":1,"text":"hi"}}'
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "tg_Secret-1"}
+    first = guard.check(post("/hooks/telegram", headers, body))
+    assert first.ok, first.detail
+    assert first.event_id == "81234567"
+    guard.complete(first, 200)
+    # Telegram's retry of the same update: a duplicate.
+    assert guard.check(post("/hooks/telegram", headers, body)).reason is Reason.DUPLICATE_EVENT
+    assert sign("telegram", body, secret="tg_Secret-1") == {
+        "x-telegram-bot-api-secret-token": "tg_Secret-1"
+    }
+    wrong = guard.check(post("/hooks/telegram", {"X-Telegram-Bot-Api-Secret-Token": "x"}, body))
+    assert wrong.reason is Reason.TOKEN_INVALID
+    assert guard.check(post("/hooks/telegram", {}, body)).reason is Reason.TOKEN_MISSING
+
+
+def test_token_presets_take_no_signature_block(make_guard: GuardFactory) -> None:
+    from webhook_guard import ConfigError
+
+    for name in ("telegram", "okta", "postmark"):
+        with pytest.raises(ConfigError, match=r"routes\[0\]\.signature"):
+            make_guard(route(name, ["s"], signature={"header": "x"}))
+
+
+# -- Postmark (postmarkapp.com/developer/webhooks/webhooks-overview) -----------------------
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_postmark_basic_auth_and_addresses(make_guard: GuardFactory) -> None:
+    guard = make_guard(route("postmark", ["pm-pass"], allow_ips=["postmark"]))
+    body = b'{"RecordType":"Delivery","MessageID":"883953f4"}'
+    good = {"Authorization": basic("anyone", "pm-pass")}
+    verdict = guard.check(post("/hooks/postmark", good, body, peer="50.31.156.6"))
+    assert verdict.ok, verdict.detail
+    assert verdict.event_id == "body:" + hashlib.sha256(body).hexdigest()
+    outside = guard.check(post("/hooks/postmark", good, body, peer="203.0.113.9"))
+    assert outside.reason is Reason.IP_NOT_ALLOWED
+    for headers, reason in [
+        ({"Authorization": basic("anyone", "guess")}, Reason.TOKEN_INVALID),
+        ({"Authorization": "Bearer pm-pass"}, Reason.TOKEN_INVALID),
+        ({"Authorization": "pm-pass"}, Reason.TOKEN_INVALID),
+        ({}, Reason.TOKEN_MISSING),
+        ({"Authorization": " "}, Reason.TOKEN_MISSING),
+    ]:
+        refused = guard.check(post("/hooks/postmark", headers, body, peer="50.31.156.6"))
+        assert refused.reason is reason, (headers, refused.detail)
+    assert sign("postmark", body, secret="pm-pass") == {
+        "authorization": basic("webhook", "pm-pass")
+    }
+
+
+# -- Okta (developer.okta.com/docs/concepts/event-hooks/) -----------------------------------
+
+OKTA_EVENT = json.dumps(
+    {
+        "eventType": "com.okta.event_hook",
+        "eventTypeVersion": "1.0",
+        "cloudEventsVersion": "0.1",
+        "source": "https://example.okta.com/api/v1/eventHooks/whoql0HfiLGPWc8Jx0g3",
+        "eventId": "b5a188b9-5ece-4636-b041-482ffda96311",
+        "data": {"events": [{"uuid": "7f4a3ab6", "eventType": "user.session.start"}]},
+    }
+).encode()
+
+
+def test_okta_event_dedups_on_event_id(make_guard: GuardFactory) -> None:
+    guard = make_guard(route("okta", ["Bearer okta-secret"]))
+    headers = {"Authorization": "Bearer okta-secret"}
+    first = guard.check(post("/hooks/okta", headers, OKTA_EVENT))
+    assert first.ok, first.detail
+    assert first.event_id == "b5a188b9-5ece-4636-b041-482ffda96311"
+    guard.complete(first, 200)
+    assert guard.check(post("/hooks/okta", headers, OKTA_EVENT)).reason is Reason.DUPLICATE_EVENT
+    assert sign("okta", OKTA_EVENT, secret="Bearer okta-secret") == {
+        "authorization": "Bearer okta-secret"
+    }
+
+
+def test_okta_verification_is_answered_only_after_the_secret_matched(
+    make_guard: GuardFactory,
+) -> None:
+    guard = make_guard(route("okta", ["okta-secret"]))
+    challenge = "X3pLmY9tWq-Challenge_7"
+
+    def get(headers: dict[str, str]) -> Any:
+        return guard.check(post("/hooks/okta", headers, b"", method="GET"))
+
+    unauthenticated = get({"X-Okta-Verification-Challenge": challenge})
+    assert unauthenticated.reason is Reason.TOKEN_MISSING
+    assert challenge.encode() not in unauthenticated.response_body()
+    wrong = get({"X-Okta-Verification-Challenge": challenge, "Authorization": "guess"})
+    assert wrong.reason is Reason.TOKEN_INVALID
+    assert challenge.encode() not in wrong.response_body()
+    answered = get({"X-Okta-Verification-Challenge": challenge, "Authorization": "okta-secret"})
+    assert answered.reason is Reason.HANDSHAKE
+    assert json.loads(answered.response_body()) == {"verification": challenge}
+    assert answered.response_headers()[0][1].startswith("application/json")
+    # An ordinary delivery on the same route still reaches the app.
+    delivery = guard.check(post("/hooks/okta", {"Authorization": "okta-secret"}, OKTA_EVENT))
+    assert delivery.ok
+    assert delivery.reason is not Reason.HANDSHAKE
