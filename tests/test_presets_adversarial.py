@@ -427,3 +427,123 @@ def test_request_for_one_provider_sent_to_another(make_guard: GuardFactory, inde
     headers = signed(source, secret=None if source == "standard" else SECRETS[target][0])
     verdict = guard.check(request(target, headers, body_for(source)))
     assert verdict.reason is missing(target), (source, target, verdict.detail)
+
+
+# -- Mailgun: the signature is in the body, so the attacks are on the body's fields ---------
+
+MG_KEY, MG_OTHER = "mg-signing-key", "mg-other-key"
+MG_EVENT = b'{"event-data":{"event":"delivered","id":"Ase7i2zsRYeDXztHGENqRA"}}'
+
+
+def mailgun(
+    secret: str = MG_KEY, timestamp: int = TS, token: str = "t" * 50, body: bytes = MG_EVENT
+) -> bytes:
+    from webhook_guard.testing import sign_body
+
+    return sign_body("mailgun", body, secret=secret, timestamp=timestamp, event_id=token)
+
+
+def mailgun_request(body: bytes, path: str = "/hooks/mailgun") -> WebhookRequest:
+    headers = {"content-type": "application/json"}
+    return WebhookRequest("POST", path, headers=headers, body=body, peer="203.0.113.9")
+
+
+def mailgun_route(secret: str = MG_KEY, name: str = "mailgun") -> dict[str, Any]:
+    return {"name": name, "path": f"/hooks/{name}", "provider": "mailgun", "secrets": [secret]}
+
+
+def _edit_signature(body: bytes, **changes: Any) -> bytes:
+    import json
+
+    event = json.loads(body)
+    for key, value in changes.items():
+        if value is None:
+            event["signature"].pop(key, None)
+        else:
+            event["signature"][key] = value
+    return json.dumps(event).encode()
+
+
+def test_mailgun_signed_body_verifies(make_guard: GuardFactory) -> None:
+    verdict = make_guard(mailgun_route()).check(mailgun_request(mailgun()))
+    assert verdict.ok, verdict.detail
+    assert verdict.event_id == "t" * 50
+    assert verdict.timestamp == TS
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        ({"signature": None}, Reason.SIGNATURE_MISSING),
+        ({"signature": "zz" * 32}, Reason.SIGNATURE_MALFORMED),
+        ({"signature": "ab" * 31}, Reason.SIGNATURE_MALFORMED),  # truncated
+        ({"signature": 7}, Reason.SIGNATURE_MALFORMED),
+        ({"token": None}, Reason.SIGNATURE_MALFORMED),
+        ({"token": "x" * 50}, Reason.SIGNATURE_MISMATCH),  # another token, same signature
+        ({"timestamp": None}, Reason.TIMESTAMP_MISSING),
+        ({"timestamp": "17e8"}, Reason.TIMESTAMP_MALFORMED),
+        ({"timestamp": True}, Reason.TIMESTAMP_MALFORMED),
+        ({"timestamp": str(TS + 1)}, Reason.SIGNATURE_MISMATCH),  # a moved timestamp
+    ],
+)
+def test_mailgun_damaged_signature_fields(
+    make_guard: GuardFactory, damage: dict[str, Any], reason: Reason
+) -> None:
+    body = _edit_signature(mailgun(), **damage)
+    verdict = make_guard(mailgun_route()).check(mailgun_request(body))
+    assert verdict.reason is reason, verdict.detail
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"event-data":{}}', b"[1]", b"not json", b'{"signature":"x"}'], ids=repr
+)
+def test_mailgun_body_without_a_signature_object(make_guard: GuardFactory, body: bytes) -> None:
+    verdict = make_guard(mailgun_route()).check(mailgun_request(body))
+    assert verdict.reason is Reason.SIGNATURE_MISSING, verdict.detail
+
+
+def test_mailgun_wrong_key(make_guard: GuardFactory) -> None:
+    verdict = make_guard(mailgun_route()).check(mailgun_request(mailgun(secret=MG_OTHER)))
+    assert verdict.reason is Reason.SIGNATURE_MISMATCH
+
+
+@pytest.mark.parametrize(
+    ("offset", "reason"),
+    [(-301, Reason.TIMESTAMP_TOO_OLD), (301, Reason.TIMESTAMP_IN_FUTURE)],
+)
+def test_mailgun_stale_and_future_timestamps(
+    make_guard: GuardFactory, offset: int, reason: Reason
+) -> None:
+    verdict = make_guard(mailgun_route()).check(mailgun_request(mailgun(timestamp=TS + offset)))
+    assert verdict.reason is reason, verdict.detail
+
+
+def test_mailgun_signature_reused_with_another_event_is_a_duplicate(
+    make_guard: GuardFactory,
+) -> None:
+    """The body is not signed: a captured signature object on forged event-data verifies,
+    so the signed token may be accepted once only."""
+    guard = make_guard(mailgun_route())
+    first = guard.check(mailgun_request(mailgun()))
+    assert first.ok
+    guard.complete(first, 200)
+    forged = mailgun().replace(b"delivered", b"complained")
+    again = guard.check(mailgun_request(forged))
+    assert again.reason is Reason.DUPLICATE_EVENT
+    assert again.event_id == first.event_id
+
+
+def test_mailgun_signature_moved_between_routes(make_guard: GuardFactory) -> None:
+    guard = make_guard(mailgun_route(MG_KEY, "mg-a"), mailgun_route(MG_OTHER, "mg-b"))
+    body = mailgun()
+    assert guard.check(mailgun_request(body, "/hooks/mg-a")).ok
+    moved = guard.check(mailgun_request(body, "/hooks/mg-b"))
+    assert moved.reason is Reason.SIGNATURE_MISMATCH
+
+
+def test_header_signed_delivery_sent_to_mailgun(make_guard: GuardFactory) -> None:
+    headers = signed("github", secret=MG_KEY)
+    verdict = make_guard(mailgun_route()).check(
+        WebhookRequest("POST", "/hooks/mailgun", headers=headers, body=JSON, peer="203.0.113.9")
+    )
+    assert verdict.reason is Reason.SIGNATURE_MISSING

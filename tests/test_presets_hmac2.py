@@ -246,3 +246,97 @@ def test_okta_verification_is_answered_only_after_the_secret_matched(
     delivery = guard.check(post("/hooks/okta", {"Authorization": "okta-secret"}, OKTA_EVENT))
     assert delivery.ok
     assert delivery.reason is not Reason.HANDSHAKE
+
+
+# -- Mailgun (documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks) -
+
+MG_KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
+
+
+def mailgun_signature(key: str, timestamp: str, token: str) -> str:
+    # "Concatenate timestamp and token values together with no separator", HMAC-SHA256,
+    # hex digest, keyed with the HTTP webhook signing key.
+    return hexmac(key.encode(), (timestamp + token).encode())
+
+
+@pytest.mark.parametrize("timestamp", [str(TS), TS], ids=["string", "number"])
+def test_mailgun_documented_algorithm(make_guard: GuardFactory, timestamp: Any) -> None:
+    token = "e0b5477167110d68991efc6b9f89f0a11066af27834600e123"
+    event = {
+        "signature": {
+            "token": token,
+            "timestamp": timestamp,
+            "signature": mailgun_signature(MG_KEY, str(TS), token),
+        },
+        "event-data": {"event": "delivered", "id": "CPgfbmQMTCKtHW6uIWtuVe"},
+    }
+    guard = make_guard(route("mailgun", [MG_KEY]))
+    body = json.dumps(event).encode()
+    verdict = guard.check(post("/hooks/mailgun", {"Content-Type": "application/json"}, body))
+    assert verdict.ok, verdict.detail
+    assert verdict.event_id == token
+    assert verdict.timestamp == TS
+
+
+def test_mailgun_subaccount_parent_signature(make_guard: GuardFactory) -> None:
+    # A subaccount's event carries parent-signature, made with the primary account's key.
+    token = "p" * 50
+    event = {
+        "signature": {
+            "token": token,
+            "timestamp": str(TS),
+            "signature": mailgun_signature("subaccount-key", str(TS), token),
+            "parent-signature": mailgun_signature(MG_KEY, str(TS), token),
+        },
+        "event-data": {"event": "opened"},
+    }
+    guard = make_guard(route("mailgun", [MG_KEY]))
+    verdict = guard.check(post("/hooks/mailgun", {}, json.dumps(event).encode()))
+    assert verdict.ok, verdict.detail
+
+
+def test_mailgun_legacy_form_body(make_guard: GuardFactory) -> None:
+    token = "f" * 50
+    sig = mailgun_signature(MG_KEY, str(TS), token)
+    body = f"event=delivered&recipient=a%40b.c&timestamp={TS}&token={token}&signature={sig}"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    guard = make_guard(route("mailgun", [MG_KEY]))
+    verdict = guard.check(post("/hooks/mailgun", form, body.encode()))
+    assert verdict.ok, verdict.detail
+    doubled = body + f"&token={'g' * 50}"  # which token would the app read?
+    refused = guard.check(post("/hooks/mailgun", form, doubled.encode()))
+    assert refused.reason is Reason.SIGNATURE_MALFORMED
+    multipart = {"Content-Type": "multipart/form-data; boundary=x"}
+    unread = guard.check(post("/hooks/mailgun", multipart, body.encode()))
+    assert unread.reason is Reason.SIGNATURE_MISSING
+    assert "multipart" in unread.detail
+
+
+def test_mailgun_sign_body_matches_the_documented_algorithm() -> None:
+    from webhook_guard.testing import sign_body
+
+    body = sign_body(
+        "mailgun", b'{"event-data":{"event":"failed"}}', secret=MG_KEY, timestamp=TS, event_id="tk"
+    )
+    fields = json.loads(body)["signature"]
+    assert fields == {
+        "timestamp": str(TS),
+        "token": "tk",
+        "signature": mailgun_signature(MG_KEY, str(TS), "tk"),
+    }
+    with pytest.raises(ValueError, match="signs inside the body"):
+        sign("mailgun", body, secret=MG_KEY)
+    form = sign_body("mailgun", b"event=failed", secret=MG_KEY, timestamp=TS, event_id="tk")
+    assert form.startswith(b"event=failed&timestamp=")
+
+
+def test_cli_signs_a_mailgun_body(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from webhook_guard.cli import main
+
+    source = tmp_path / "event.json"
+    source.write_bytes(b'{"event-data":{"event":"delivered"}}')
+    args = ["sign", "--provider", "mailgun", "--secret", MG_KEY, "--body-file", str(source)]
+    code = main([*args, "--timestamp", str(TS), "--event-id", "tok"])
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["signature"]["signature"] == mailgun_signature(MG_KEY, str(TS), "tok")

@@ -164,7 +164,16 @@ def load_secret(
 
 #: Providers that issue the signing secret themselves (in their dashboard or API): a
 #: secret made here only suits tests and local development for them.
-_ISSUED_BY_PROVIDER = {"stripe", "slack", "shopify", "twilio", "paddle", "sentry", "paystack"}
+_ISSUED_BY_PROVIDER = {
+    "stripe",
+    "slack",
+    "shopify",
+    "twilio",
+    "paddle",
+    "sentry",
+    "paystack",
+    "mailgun",
+}
 
 #: The shape of the secrets these providers issue, so a test secret looks like theirs.
 _ISSUED_PREFIX = {"stripe": "whsec_", "paddle": "pdl_ntfset_", "paystack": "sk_test_"}

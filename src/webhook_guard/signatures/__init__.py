@@ -2,6 +2,7 @@
 
 from .base import HmacScheme, SignatureSpec
 from .convoy import ConvoyScheme
+from .mailgun import MailgunScheme
 from .presets import PRESETS, Preset
 from .twilio import TwilioScheme
 
@@ -17,6 +18,8 @@ def make_scheme(spec: SignatureSpec) -> HmacScheme:
         return TwilioScheme(spec)
     if spec.scheme == "convoy":
         return ConvoyScheme(spec)
+    if spec.scheme == "mailgun":
+        return MailgunScheme(spec)
     if spec.algorithm == "ed25519":
         from .ed25519 import Ed25519Scheme
 

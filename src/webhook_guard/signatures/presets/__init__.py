@@ -17,6 +17,7 @@ from . import (
     github,
     gitlab,
     lemonsqueezy,
+    mailgun,
     okta,
     paddle,
     paystack,
@@ -51,6 +52,7 @@ PRESETS: dict[str, Preset] = {
     **telegram.PRESETS,
     **postmark.PRESETS,
     **okta.PRESETS,
+    **mailgun.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]
