@@ -547,3 +547,50 @@ def test_header_signed_delivery_sent_to_mailgun(make_guard: GuardFactory) -> Non
         WebhookRequest("POST", "/hooks/mailgun", headers=headers, body=JSON, peer="203.0.113.9")
     )
     assert verdict.reason is Reason.SIGNATURE_MISSING
+
+
+# -- Microsoft Graph: a shared clientState in each notification of the body ----------------
+
+
+GRAPH_STATE = "graph-current"
+
+
+def graph_route(secret: str = GRAPH_STATE, name: str = "msgraph") -> dict[str, Any]:
+    return {"name": name, "path": f"/hooks/{name}", "provider": "msgraph", "secrets": [secret]}
+
+
+def graph_body(secret: str = GRAPH_STATE, resource: str = "Users/1") -> bytes:
+    from webhook_guard.testing import sign_body
+
+    body = b'{"value":[{"changeType":"updated","resource":"%s"}]}' % resource.encode()
+    return sign_body("msgraph", body, secret=secret)
+
+
+def graph_request(body: bytes, path: str = "/hooks/msgraph") -> WebhookRequest:
+    return WebhookRequest("POST", path, body=body, peer="203.0.113.9")
+
+
+def test_msgraph_wrong_missing_and_moved_client_state(make_guard: GuardFactory) -> None:
+    guard = make_guard(graph_route(), graph_route("graph-other", "msgraph-b"))
+    assert guard.check(graph_request(graph_body())).ok
+    wrong = guard.check(graph_request(graph_body("graph-other")))
+    assert wrong.reason is Reason.TOKEN_INVALID
+    moved = guard.check(graph_request(graph_body(), "/hooks/msgraph-b"))
+    assert moved.reason is Reason.TOKEN_INVALID
+    missing = guard.check(graph_request(b'{"value":[{"changeType":"updated"}]}'))
+    assert missing.reason is Reason.TOKEN_MISSING
+
+
+def test_msgraph_replay_is_a_duplicate(make_guard: GuardFactory) -> None:
+    guard = make_guard(graph_route())
+    first = guard.check(graph_request(graph_body()))
+    assert first.ok
+    guard.complete(first, 200)
+    assert guard.check(graph_request(graph_body())).reason is Reason.DUPLICATE_EVENT
+
+
+def test_msgraph_body_is_not_integrity_protected(make_guard: GuardFactory) -> None:
+    """Documented limit, not a feature: clientState is a shared secret, not a signature,
+    so whoever holds it (anyone who read one notification) can change the rest."""
+    guard = make_guard(graph_route())
+    assert guard.check(graph_request(graph_body(resource="Users/2"))).ok

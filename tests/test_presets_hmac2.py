@@ -340,3 +340,90 @@ def test_cli_signs_a_mailgun_body(tmp_path: Any, capsys: pytest.CaptureFixture[s
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["signature"]["signature"] == mailgun_signature(MG_KEY, str(TS), "tok")
+
+
+# -- Microsoft Graph (learn.microsoft.com/graph/change-notifications-delivery-webhooks) ------
+
+
+def graph(*states: Any, **extra: Any) -> bytes:
+    items = [
+        {
+            "subscriptionId": f"sub-{i}",
+            "changeType": "created",
+            "resource": "Users/1",
+            "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+            **({} if state is None else {"clientState": state}),
+        }
+        for i, state in enumerate(states)
+    ]
+    return json.dumps({"value": items, **extra}).encode()
+
+
+def test_msgraph_validation_token_is_echoed_before_authentication(
+    make_guard: GuardFactory,
+) -> None:
+    guard = make_guard(route("msgraph", ["graph-state"]))
+    # Graph's validation POST: the decoded token, as text/plain, no body and no secret.
+    query = "validationToken=Validation%3A+Testing+client+application+at+2026-12-05"
+    answered = guard.check(post("/hooks/msgraph", {"Content-Type": "text/plain"}, b"", query=query))
+    assert answered.reason is Reason.HANDSHAKE
+    assert answered.response_body() == b"Validation: Testing client application at 2026-12-05"
+    assert answered.response_headers()[0][1].startswith("text/plain")
+    # An ordinary notification on the same route still reaches the app, once.
+    delivery = guard.check(post("/hooks/msgraph", {}, graph("graph-state")))
+    assert delivery.ok, delivery.detail
+    assert delivery.reason is not Reason.HANDSHAKE
+
+
+def test_msgraph_every_notification_must_carry_a_known_client_state(
+    make_guard: GuardFactory,
+) -> None:
+    guard = make_guard(route("msgraph", ["state-a", "state-b"]))
+
+    def check(body: bytes) -> Any:
+        return guard.check(post("/hooks/msgraph", {}, body))
+
+    # One URL may serve several subscriptions, each with its own clientState.
+    mixed = check(graph("state-b", "state-a"))
+    assert mixed.ok, mixed.detail
+    assert mixed.secret_id == "secrets[1]"
+    # A forged item smuggled into a genuine batch is refused with the whole batch.
+    for body, reason, where in [
+        (graph("state-a", "forged"), Reason.TOKEN_INVALID, "value[1]"),
+        (graph("state-a", None), Reason.TOKEN_MISSING, "value[1]"),
+        (graph("state-a", 7), Reason.TOKEN_MISSING, "value[1]"),
+        (graph(), Reason.TOKEN_MISSING, "value[]"),
+        (b'{"value": "x"}', Reason.TOKEN_MISSING, "value[]"),
+        (b"not json", Reason.TOKEN_MISSING, "not JSON"),
+    ]:
+        refused = check(body)
+        assert refused.reason is reason, (body, refused.detail)
+        assert where in refused.detail
+        assert "state-a" not in refused.detail
+
+
+def test_msgraph_lifecycle_notification(make_guard: GuardFactory) -> None:
+    # learn.microsoft.com/graph/change-notifications-lifecycle-events: the same clientState.
+    body = json.dumps(
+        {
+            "value": [
+                {
+                    "subscriptionId": "7b2a8e9c",
+                    "lifecycleEvent": "reauthorizationRequired",
+                    "clientState": "graph-state",
+                    "tenantId": "84bd8158",
+                }
+            ]
+        }
+    ).encode()
+    guard = make_guard(route("msgraph", ["graph-state"]))
+    assert guard.check(post("/hooks/msgraph", {}, body)).ok
+
+
+def test_msgraph_sign_body_sets_each_client_state() -> None:
+    from webhook_guard.testing import sign_body
+
+    body = sign_body("msgraph", graph(None, "old"), secret="graph-state")
+    assert [i["clientState"] for i in json.loads(body)["value"]] == ["graph-state"] * 2
+    with pytest.raises(ValueError, match="sign_body"):
+        sign("msgraph", body, secret="graph-state")

@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import base64
+import json
 import os
 import time
 from typing import Any, overload
@@ -137,6 +138,8 @@ def sign(
             "url": f"{config.public_url}{req_path}{'?' + query if query else ''}",
         }
         headers.update(scheme.sign(key, payload, values))
+    if config.token is not None and config.token.source == "clientstate":
+        raise ValueError("msgraph's clientState travels in the body: use sign_body()")
     if config.token is not None and config.token.source in ("header", "basic"):
         given = secret if config.signature is None else None
         token = _pick(config.token.secrets, given, now).reveal().decode()
@@ -160,7 +163,8 @@ def sign_body(
     event_id: str | None = None,
 ) -> bytes:
     """The body a provider that signs inside the body (Mailgun) would send: ``body``
-    with its signature fields added. The same target forms as :func:`sign`.
+    with its signature fields added; for Microsoft Graph (``msgraph``), ``clientState``
+    set in each notification of ``value``. The same target forms as :func:`sign`.
 
     Example::
 
@@ -172,6 +176,8 @@ def sign_body(
         event_id: Mailgun's ``token`` (default: 50 random hex characters, as Mailgun's).
     """
     config, payload, now, _, _ = _target(target, args, secret, None, None, "")
+    if config.token is not None and config.token.source == "clientstate":
+        return _with_client_state(payload, _pick(config.token.secrets, secret, now))
     scheme = make_scheme(config.signature) if config.signature is not None else None
     sign_in_body = getattr(scheme, "sign_body", None)
     if scheme is None or sign_in_body is None:
@@ -182,6 +188,17 @@ def sign_body(
     }
     signed: bytes = sign_in_body(_pick(config.secrets, secret, now), payload, values)
     return signed
+
+
+def _with_client_state(body: bytes, token: Secret) -> bytes:
+    """A Graph notification body with ``clientState`` set in each item of ``value``."""
+    event = json.loads(body)
+    items = event.get("value") if isinstance(event, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ValueError('the body must be {"value": [{...}, ...]} (Graph notifications)')
+    for item in items:
+        item["clientState"] = token.reveal().decode()
+    return json.dumps(event, separators=(",", ":")).encode()
 
 
 def _target(

@@ -105,9 +105,13 @@ def cmd_sign(args: argparse.Namespace) -> int:
 def _signs_in_body(guard: Any, args: argparse.Namespace) -> bool:
     """Whether the route's (or preset's) provider puts its signature in the body."""
     if guard is not None:
-        spec = guard.config.route(args.route).signature
-        return spec is not None and spec.scheme == "mailgun"
-    return PRESETS[args.provider].signature.get("scheme") == "mailgun"
+        route = guard.config.route(args.route)
+        spec, token = route.signature, route.token
+        return (spec is not None and spec.scheme == "mailgun") or (
+            token is not None and token.source == "clientstate"
+        )
+    preset = PRESETS[args.provider]
+    return preset.signature.get("scheme") == "mailgun" or preset.token_source == "clientstate"
 
 
 def _sign_body(guard: Any, args: argparse.Namespace, body: bytes, when: dict[str, Any]) -> int:

@@ -18,6 +18,7 @@ from . import (
     gitlab,
     lemonsqueezy,
     mailgun,
+    msgraph,
     okta,
     paddle,
     paystack,
@@ -53,6 +54,7 @@ PRESETS: dict[str, Preset] = {
     **postmark.PRESETS,
     **okta.PRESETS,
     **mailgun.PRESETS,
+    **msgraph.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]

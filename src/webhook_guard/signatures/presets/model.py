@@ -19,7 +19,8 @@ class Preset:
         token_header: token presets only: the route's ``secrets`` are compared, in
             constant time, with this header instead of verifying a signature.
         token_source: where a token preset's token is: ``header`` (``token_header``'s
-            whole value) or ``basic`` (the password of Basic auth credentials).
+            whole value), ``basic`` (the password of Basic auth credentials) or
+            ``clientstate`` (each Microsoft Graph notification's ``clientState``).
         ed25519: overrides applied when the route sets ``signature.algorithm: ed25519``.
         summary: docs-ready facts, keyed by topic.
         handshake: the endpoint check its provider makes, which the guard answers
