@@ -1,9 +1,10 @@
 """Calendly, Sentry, Paystack, Lemon Squeezy, Telegram, Postmark, Okta, Mailgun and
 Microsoft Graph presets against their providers' documented algorithms.
 
-None of these providers ships a Python verification helper on PyPI, so each test writes
-the documented algorithm out with hmac/hashlib (independent of webhook_guard), with the
-source in a comment, and checks that webhook_guard.testing.sign produces the same bytes.
+Only Mailgun ships a Python verification helper on PyPI (the official ``mailgun`` SDK's
+``SecurityGuard.verify_webhook``); for the others each test writes the documented
+algorithm out with hmac/hashlib (independent of webhook_guard), with the source in a
+comment, and checks that webhook_guard.testing.sign produces the same bytes.
 """
 
 from __future__ import annotations
@@ -328,6 +329,26 @@ def test_mailgun_sign_body_matches_the_documented_algorithm() -> None:
         sign("mailgun", body, secret=MG_KEY)
     form = sign_body("mailgun", b"event=failed", secret=MG_KEY, timestamp=TS, event_id="tk")
     assert form.startswith(b"event=failed&timestamp=")
+
+
+def test_mailgun_sdk_accepts_what_sign_body_produces() -> None:
+    # The official SDK checks its window against the real clock: sign with the real one.
+    from mailgun.security import SecurityGuard
+
+    from webhook_guard import Guard, WebhookRequest
+    from webhook_guard.testing import sign_body
+
+    body = sign_body("mailgun", b'{"event-data":{"event":"delivered"}}', secret=MG_KEY)
+    fields = json.loads(body)["signature"]
+    assert SecurityGuard.verify_webhook(
+        MG_KEY, fields["token"], fields["timestamp"], fields["signature"]
+    )
+    assert not SecurityGuard.verify_webhook(
+        "another-key", fields["token"], fields["timestamp"], fields["signature"]
+    )
+    # The same body, which the SDK accepted, passes the guard too.
+    guard = Guard.from_dict({"version": 1, "routes": [route("mailgun", [MG_KEY])]})
+    assert guard.check(WebhookRequest("POST", "/hooks/mailgun", body=body)).ok
 
 
 def test_cli_signs_a_mailgun_body(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
