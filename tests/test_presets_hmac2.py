@@ -21,19 +21,21 @@ from webhook_guard import Reason
 from webhook_guard.testing import sign
 
 from .conftest import NOW, GuardFactory, post
+from .test_presets import route
 
 TS = int(NOW)
 BODY = b'{"event":"invitee.created","payload":{"uri":"https://api.calendly.com/i/1"}}'
 
 
-def route(provider: str, secrets: list[Any], **extra: Any) -> dict[str, Any]:
-    return {
-        "name": provider,
-        "path": f"/hooks/{provider}",
-        "provider": provider,
-        "secrets": secrets,
-        **extra,
-    }
+def assert_dedups_on(
+    guard: Any, path: str, headers: dict[str, str], body: bytes, event_id: str
+) -> None:
+    """The delivery passes with ``event_id``; the same one again is a duplicate."""
+    first = guard.check(post(path, headers, body))
+    assert first.ok, first.detail
+    assert first.event_id == event_id
+    guard.complete(first, 200)
+    assert guard.check(post(path, headers, body)).reason is Reason.DUPLICATE_EVENT
 
 
 def hexmac(key: bytes, message: bytes, digest: Any = hashlib.sha256) -> str:
@@ -145,12 +147,8 @@ def test_telegram_token_and_update_id(make_guard: GuardFactory) -> None:
     guard = make_guard(route("telegram", ["tg_Secret-1"]))
     body = b'{"update_id":81234567,"message":{"message_id":1,"text":"hi"}}'
     headers = {"X-Telegram-Bot-Api-Secret-Token": "tg_Secret-1"}
-    first = guard.check(post("/hooks/telegram", headers, body))
-    assert first.ok, first.detail
-    assert first.event_id == "81234567"
-    guard.complete(first, 200)
-    # Telegram's retry of the same update: a duplicate.
-    assert guard.check(post("/hooks/telegram", headers, body)).reason is Reason.DUPLICATE_EVENT
+    # Telegram's retry of the same update is a duplicate.
+    assert_dedups_on(guard, "/hooks/telegram", headers, body, "81234567")
     assert sign("telegram", body, secret="tg_Secret-1") == {
         "x-telegram-bot-api-secret-token": "tg_Secret-1"
     }
@@ -214,11 +212,9 @@ OKTA_EVENT = json.dumps(
 def test_okta_event_dedups_on_event_id(make_guard: GuardFactory) -> None:
     guard = make_guard(route("okta", ["Bearer okta-secret"]))
     headers = {"Authorization": "Bearer okta-secret"}
-    first = guard.check(post("/hooks/okta", headers, OKTA_EVENT))
-    assert first.ok, first.detail
-    assert first.event_id == "b5a188b9-5ece-4636-b041-482ffda96311"
-    guard.complete(first, 200)
-    assert guard.check(post("/hooks/okta", headers, OKTA_EVENT)).reason is Reason.DUPLICATE_EVENT
+    assert_dedups_on(
+        guard, "/hooks/okta", headers, OKTA_EVENT, "b5a188b9-5ece-4636-b041-482ffda96311"
+    )
     assert sign("okta", OKTA_EVENT, secret="Bearer okta-secret") == {
         "authorization": "Bearer okta-secret"
     }

@@ -7,20 +7,11 @@ under the webhook signing key; its example rejects signatures older than three m
 
 from __future__ import annotations
 
-from .model import Preset
+from .model import STRIPE_STYLE, Preset
 
 PRESETS: dict[str, Preset] = {
     "calendly": Preset(
-        signature={
-            "header": "calendly-webhook-signature",
-            "format": "kv",
-            "separator": ",",
-            "version": "v1",
-            "timestamp_key": "t",
-            "algorithm": "sha256",
-            "encoding": "hex",
-            "signed_content": "{timestamp}.{body}",
-        },
+        signature={**STRIPE_STYLE, "header": "calendly-webhook-signature"},
         summary={
             "headers": "`Calendly-Webhook-Signature: t=<ts>,v1=<hex>`",
             "signature": "HMAC-SHA256, lowercase hex, in `v1=`",

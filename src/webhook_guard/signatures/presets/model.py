@@ -66,6 +66,18 @@ STANDARD: dict[str, Any] = {
 
 HUB = {"algorithm": "sha256", "encoding": "hex", "prefix": "sha256=", "format": "plain"}
 
+#: Stripe's header scheme, ``t=<ts>,v1=<hex>`` over ``{t}.{body}``, which others copied
+#: (Calendly).
+STRIPE_STYLE: dict[str, Any] = {
+    "format": "kv",
+    "separator": ",",
+    "version": "v1",
+    "timestamp_key": "t",
+    "algorithm": "sha256",
+    "encoding": "hex",
+    "signed_content": "{timestamp}.{body}",
+}
+
 # Appended to the "event id" summary of presets whose ID header is outside the signature
 # (see docs/architecture.md, "Event IDs and replay keys").
 UNSIGNED_ID = "; the header is not signed, so the replay check keys on the verified signature"
