@@ -444,3 +444,77 @@ def test_msgraph_sign_body_sets_each_client_state() -> None:
     assert [i["clientState"] for i in json.loads(body)["value"]] == ["graph-state"] * 2
     with pytest.raises(ValueError, match="sign_body"):
         sign("msgraph", body, secret="graph-state")
+
+
+# -- the real thing: these presets behind the ASGI middleware on uvicorn --------------------
+
+
+def test_handshakes_tokens_and_body_signatures_over_uvicorn() -> None:
+    import httpx
+
+    from webhook_guard import Guard
+    from webhook_guard.adapters.asgi import GuardMiddleware
+    from webhook_guard.testing import sign_body
+
+    from .servers import serve_asgi
+
+    seen: list[tuple[str, str, bytes]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        seen.append((scope["method"], scope["path"], body))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    guard = Guard.from_dict(
+        {
+            "version": 1,
+            "routes": [
+                route("okta", ["okta-secret"]),
+                route("msgraph", ["graph-state"]),
+                route("mailgun", [MG_KEY]),
+                route("telegram", ["tg-secret"]),
+            ],
+        }
+    )
+    challenge = "Okta-Challenge_1"
+    with serve_asgi(GuardMiddleware(app, guard=guard)) as url, httpx.Client(base_url=url) as http:
+        no_token = http.get("/hooks/okta", headers={"X-Okta-Verification-Challenge": challenge})
+        assert no_token.status_code == 401
+        assert challenge not in no_token.text
+        okta = http.get(
+            "/hooks/okta",
+            headers={"X-Okta-Verification-Challenge": challenge, "Authorization": "okta-secret"},
+        )
+        assert okta.status_code == 200
+        assert okta.json() == {"verification": challenge}
+        validation = http.post(
+            "/hooks/msgraph", params={"validationToken": "Validation: Testing"}, content=b""
+        )
+        assert validation.status_code == 200
+        assert validation.text == "Validation: Testing"
+        assert validation.headers["content-type"].startswith("text/plain")
+        notification = sign_body("msgraph", graph(None), secret="graph-state")
+        assert http.post("/hooks/msgraph", content=notification).status_code == 204
+        forged = http.post("/hooks/msgraph", content=graph("guess"))
+        assert forged.status_code == 401
+        signed = sign_body("mailgun", b'{"event-data":{"event":"delivered"}}', secret=MG_KEY)
+        headers = {"Content-Type": "application/json"}
+        assert http.post("/hooks/mailgun", content=signed, headers=headers).status_code == 204
+        reused = signed.replace(b"delivered", b"complained")
+        duplicate = http.post("/hooks/mailgun", content=reused, headers=headers)
+        assert duplicate.json()["reason"] == "duplicate_event"
+        update = b'{"update_id":5,"message":{"text":"hi"}}'
+        token = {"X-Telegram-Bot-Api-Secret-Token": "tg-secret"}
+        assert http.post("/hooks/telegram", content=update, headers=token).status_code == 204
+    # Only the authenticated deliveries reached the app; no handshake did.
+    assert seen == [
+        ("POST", "/hooks/msgraph", notification),
+        ("POST", "/hooks/mailgun", signed),
+        ("POST", "/hooks/telegram", update),
+    ]
