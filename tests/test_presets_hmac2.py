@@ -1,11 +1,12 @@
 """Calendly, Sentry, Paystack, Lemon Squeezy, Telegram, Postmark, Okta, Mailgun and
 Microsoft Graph presets against their providers' documented algorithms.
 
-Only Mailgun ships a Python verification helper on PyPI (the official ``mailgun`` SDK's
-``SecurityGuard.verify_webhook``); for the others each test writes the documented
-algorithm out with hmac/hashlib (independent of webhook_guard), with the source in a
-comment, and checks that webhook_guard.testing.sign produces the same bytes.
-"""
+Two have a verification helper on PyPI, and what webhook_guard.testing produces must pass
+it: Mailgun's official ``mailgun`` SDK (``SecurityGuard.verify_webhook``) and the
+``pypaystack2`` client (``PaystackClient.is_verified_webhook_payload``). For all of them,
+a test writes the documented algorithm out with hmac/hashlib (independent of
+webhook_guard), with the source in a comment, and checks that webhook_guard.testing.sign
+produces the same bytes."""
 
 from __future__ import annotations
 
@@ -107,6 +108,17 @@ def test_paystack_documented_algorithm_and_addresses(make_guard: GuardFactory) -
     )
     assert other.reason is Reason.IP_NOT_ALLOWED
     assert sign("paystack", BODY, secret="sk_test_abc") == {"x-paystack-signature": sig}
+
+
+def test_paystack_sdk_accepts_what_sign_produces(make_guard: GuardFactory) -> None:
+    # pypaystack2 (a maintained Paystack client on PyPI) checks x-paystack-signature.
+    from pypaystack2 import PaystackClient
+
+    sdk = PaystackClient(secret_key="sk_test_abc")
+    header = sign("paystack", BODY, secret="sk_test_abc")["x-paystack-signature"]
+    assert sdk.is_verified_webhook_payload(BODY, header)
+    assert not sdk.is_verified_webhook_payload(BODY + b" ", header)
+    assert not PaystackClient(secret_key="sk_test_other").is_verified_webhook_payload(BODY, header)
 
 
 def test_paystack_sha256_signature_is_malformed(make_guard: GuardFactory) -> None:
