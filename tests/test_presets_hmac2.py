@@ -304,6 +304,26 @@ def test_mailgun_subaccount_parent_signature(make_guard: GuardFactory) -> None:
     assert verdict.ok, verdict.detail
 
 
+def test_mailgun_subaccount_replay_with_one_signature_stripped(make_guard: GuardFactory) -> None:
+    # A route that knows both keys: a replay keeping only one of the two signatures is
+    # still the same signed token, so still a duplicate.
+    token = "s" * 50
+    fields = {
+        "token": token,
+        "timestamp": str(TS),
+        "signature": mailgun_signature("subaccount-key", str(TS), token),
+        "parent-signature": mailgun_signature(MG_KEY, str(TS), token),
+    }
+    guard = make_guard(route("mailgun", ["subaccount-key", MG_KEY]))
+    first = guard.check(post("/hooks/mailgun", {}, json.dumps({"signature": fields}).encode()))
+    assert first.ok, first.detail
+    guard.complete(first, 200)
+    for stripped in ("signature", "parent-signature"):
+        rest = {k: v for k, v in fields.items() if k != stripped}
+        again = guard.check(post("/hooks/mailgun", {}, json.dumps({"signature": rest}).encode()))
+        assert again.reason is Reason.DUPLICATE_EVENT, stripped
+
+
 def test_mailgun_legacy_form_body(make_guard: GuardFactory) -> None:
     token = "f" * 50
     sig = mailgun_signature(MG_KEY, str(TS), token)

@@ -9,13 +9,14 @@ fields as form parameters.
 
 The signature covers the timestamp and the random token only, never ``event-data``: a
 captured signature object verifies with any body until its timestamp leaves the window.
-Mailgun therefore asks receivers to remember tokens; the route's replay check keys on
-the verified signature, one to one with the signed (timestamp, token), so each signature
-is accepted once.
+Mailgun therefore asks receivers to remember tokens: the route's replay check keys on
+the token (once the signature over it verified), so each signed token is accepted once,
+whichever of ``signature`` and ``parent-signature`` verified it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -122,7 +123,14 @@ class MailgunScheme(HmacScheme):
     ) -> tuple[Secret, bytes] | None:
         if parsed.timestamp is None:
             return None
-        return self.match(parsed, keys, (parsed.timestamp.encode(), parsed.context.encode()))
+        token = parsed.context.encode()
+        matched = self.match(parsed, keys, (parsed.timestamp.encode(), token))
+        if matched is None:
+            return None
+        # The delivery's identity is its signed token, not the digest that matched: a
+        # subaccount's event verifies by `signature` or by `parent-signature`, and a
+        # replay stripped of one must still be the same delivery.
+        return matched[0], hashlib.sha256(b"mailgun-token:" + token).digest()
 
     def sign(self, key_secret: Secret, body: bytes, values: dict[str, str]) -> dict[str, str]:
         raise ValueError(

@@ -28,8 +28,7 @@ PRESETS: dict[str, Preset] = {
             "signed bytes": "`timestamp` followed by `token`, no separator; `event-data` is "
             "not signed",
             "key": "the HTTP webhook signing key (Sending > Webhooks), as it is",
-            "event id": "the signed `token`; the replay check keys on the verified "
-            "signature, one to one with (timestamp, token), as Mailgun asks",
+            "event id": "the signed `token`: each is accepted once, as Mailgun asks",
             "timestamp": "`signature.timestamp`, Unix seconds (a string or a number), both ways",
             "tolerance": "the route's `tolerance` (default 300 s), in both directions",
             "quirks": "the body is not signed: a captured signature object verifies with any "
