@@ -540,7 +540,7 @@ ERROR_CASES = [
         [
             (
                 "routes[0].provider",
-                # Every preset, sorted (the list grows as presets are added).
+                # Every preset, sorted (presets are added often: the list is not spelled out).
                 f"unknown provider 'acme' (known: {', '.join(sorted(PRESETS))})",
             )
         ],

@@ -36,6 +36,15 @@ SECRETS: dict[str, tuple[str, str]] = {
     "convoy": ("convoy-current", "convoy-other"),
     "paddle": ("pdl_ntfset_current", "pdl_ntfset_other"),
     "convoy-advanced": ("convoy-adv-current", "convoy-adv-other"),
+    # Ordered so that no two neighbours share a header (okta and postmark both read
+    # Authorization): test_request_for_one_provider_sent_to_another relies on it.
+    "okta": ("okta-current", "okta-other"),
+    "calendly": ("calendly-current", "calendly-other"),
+    "telegram": ("tg-current_1", "tg-other_2"),
+    "sentry": ("sentry-current", "sentry-other"),
+    "postmark": ("pm-current", "pm-other"),
+    "paystack": ("sk_test_current", "sk_test_other"),
+    "lemonsqueezy": ("ls-current", "ls-other"),
     "zoom": ("zoom-current", "zoom-other"),
     "twitch": ("twitch-current", "twitch-other"),
     "hubspot": ("hubspot-current", "hubspot-other"),
@@ -55,7 +64,9 @@ for _name in PUBKEY:
     SECRETS[_name] = (_pairs[0].private_key, _pairs[1].private_key)
     PUBLIC.update({pair.private_key: pair.public_key for pair in _pairs})
 PRESET_NAMES = list(SECRETS)
-SIGNED = [p for p in PRESET_NAMES if p != "gitlab"]
+#: Token presets: a shared secret in a header or Basic auth, no signature.
+TOKENS = {"gitlab", "telegram", "okta", "postmark"}
+SIGNED = [p for p in PRESET_NAMES if p not in TOKENS]
 TIMESTAMPED = [
     "standard",
     "stripe",
@@ -69,6 +80,7 @@ TIMESTAMPED = [
     "linear",
     "discord",
     "sendgrid",
+    "calendly",
 ]
 #: Presets with their provider's own window instead of the default 300 s.
 WINDOW = {"twitch": 600, "linear": 60}
@@ -144,12 +156,15 @@ def auth_header(guard: Guard, name: str) -> str:
     if config.signature is not None:
         return config.signature.headers[0]
     assert config.token is not None
-    assert config.token.name is not None
-    return config.token.name
+    return config.token.name or "authorization"  # basic auth: no header name configured
 
 
 def mismatch(preset: str) -> Reason:
-    return Reason.TOKEN_INVALID if preset == "gitlab" else Reason.SIGNATURE_MISMATCH
+    return Reason.TOKEN_INVALID if preset in TOKENS else Reason.SIGNATURE_MISMATCH
+
+
+def missing(preset: str) -> Reason:
+    return Reason.TOKEN_MISSING if preset in TOKENS else Reason.SIGNATURE_MISSING
 
 
 def iso(moment: float) -> str:
@@ -235,8 +250,7 @@ def test_missing_signature(make_guard: GuardFactory, preset: str) -> None:
     headers = signed(preset)
     del headers[auth_header(guard, preset)]
     verdict = guard.check(request(preset, headers))
-    expected = Reason.TOKEN_MISSING if preset == "gitlab" else Reason.SIGNATURE_MISSING
-    assert verdict.reason is expected, verdict.detail
+    assert verdict.reason is missing(preset), verdict.detail
 
 
 @pytest.mark.parametrize("preset", PRESET_NAMES)
@@ -258,7 +272,7 @@ def test_malformed_signature(make_guard: GuardFactory, preset: str, damage: str)
     verdict = guard.check(
         WebhookRequest("POST", path_for(preset), headers=items, body=body_for(preset))
     )
-    if preset == "gitlab":
+    if preset in TOKENS:
         expected = Reason.TOKEN_MISSING if damage == "empty" else Reason.TOKEN_INVALID
     else:
         expected = Reason.SIGNATURE_MALFORMED
@@ -298,6 +312,10 @@ WRONG_VERSION = {
     "square": _b64_to_hex,
     "intercom": lambda v: v.replace("sha1=", "sha256="),
     "typeform": lambda v: "sha256=" + _b64_to_hex(v.removeprefix("sha256=")),
+    "calendly": lambda v: v.replace("v1=", "v0="),
+    "sentry": _hex_to_b64,
+    "paystack": _hex_to_b64,
+    "lemonsqueezy": _hex_to_b64,
 }
 
 
@@ -363,6 +381,7 @@ ID_HEADERS = {
     "twilio": "I-Twilio-Idempotency-Token",
     "twitch": "Twitch-Eventsub-Message-Id",
     "linear": "Linear-Delivery",
+    "sentry": "Request-ID",
 }
 #: Presets whose signature covers the ID header, so a fresh ID breaks the signature.
 SIGNS_ID = ("standard", "twitch")
@@ -473,5 +492,171 @@ def test_request_for_one_provider_sent_to_another(make_guard: GuardFactory, inde
     own_key = source == "standard" or source in PUBKEY or target in PUBKEY
     headers = signed(source, secret=None if own_key else SECRETS[target][0])
     verdict = guard.check(request(target, headers, body_for(source)))
-    expected = Reason.TOKEN_MISSING if target == "gitlab" else Reason.SIGNATURE_MISSING
-    assert verdict.reason is expected, (source, target, verdict.detail)
+    assert verdict.reason is missing(target), (source, target, verdict.detail)
+
+
+# -- Mailgun: the signature is in the body, so the attacks are on the body's fields ---------
+
+MG_KEY, MG_OTHER = "mg-signing-key", "mg-other-key"
+MG_EVENT = b'{"event-data":{"event":"delivered","id":"Ase7i2zsRYeDXztHGENqRA"}}'
+
+
+def mailgun(
+    secret: str = MG_KEY, timestamp: int = TS, token: str = "t" * 50, body: bytes = MG_EVENT
+) -> bytes:
+    from webhook_guard.testing import sign_body
+
+    return sign_body("mailgun", body, secret=secret, timestamp=timestamp, event_id=token)
+
+
+def mailgun_request(body: bytes, path: str = "/hooks/mailgun") -> WebhookRequest:
+    headers = {"content-type": "application/json"}
+    return WebhookRequest("POST", path, headers=headers, body=body, peer="203.0.113.9")
+
+
+def mailgun_route(secret: str = MG_KEY, name: str = "mailgun") -> dict[str, Any]:
+    return {"name": name, "path": f"/hooks/{name}", "provider": "mailgun", "secrets": [secret]}
+
+
+def _edit_signature(body: bytes, **changes: Any) -> bytes:
+    import json
+
+    event = json.loads(body)
+    for key, value in changes.items():
+        if value is None:
+            event["signature"].pop(key, None)
+        else:
+            event["signature"][key] = value
+    return json.dumps(event).encode()
+
+
+def test_mailgun_signed_body_verifies(make_guard: GuardFactory) -> None:
+    verdict = make_guard(mailgun_route()).check(mailgun_request(mailgun()))
+    assert verdict.ok, verdict.detail
+    assert verdict.event_id == "t" * 50
+    assert verdict.timestamp == TS
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        ({"signature": None}, Reason.SIGNATURE_MISSING),
+        ({"signature": "zz" * 32}, Reason.SIGNATURE_MALFORMED),
+        ({"signature": "ab" * 31}, Reason.SIGNATURE_MALFORMED),  # truncated
+        ({"signature": 7}, Reason.SIGNATURE_MALFORMED),
+        ({"token": None}, Reason.SIGNATURE_MALFORMED),
+        ({"token": "x" * 50}, Reason.SIGNATURE_MISMATCH),  # another token, same signature
+        ({"timestamp": None}, Reason.TIMESTAMP_MISSING),
+        ({"timestamp": "17e8"}, Reason.TIMESTAMP_MALFORMED),
+        ({"timestamp": True}, Reason.TIMESTAMP_MALFORMED),
+        ({"timestamp": str(TS + 1)}, Reason.SIGNATURE_MISMATCH),  # a moved timestamp
+    ],
+)
+def test_mailgun_damaged_signature_fields(
+    make_guard: GuardFactory, damage: dict[str, Any], reason: Reason
+) -> None:
+    body = _edit_signature(mailgun(), **damage)
+    verdict = make_guard(mailgun_route()).check(mailgun_request(body))
+    assert verdict.reason is reason, verdict.detail
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"event-data":{}}', b"[1]", b"not json", b'{"signature":"x"}'], ids=repr
+)
+def test_mailgun_body_without_a_signature_object(make_guard: GuardFactory, body: bytes) -> None:
+    verdict = make_guard(mailgun_route()).check(mailgun_request(body))
+    assert verdict.reason is Reason.SIGNATURE_MISSING, verdict.detail
+
+
+def test_mailgun_wrong_key(make_guard: GuardFactory) -> None:
+    verdict = make_guard(mailgun_route()).check(mailgun_request(mailgun(secret=MG_OTHER)))
+    assert verdict.reason is Reason.SIGNATURE_MISMATCH
+
+
+@pytest.mark.parametrize(
+    ("offset", "reason"),
+    [(-301, Reason.TIMESTAMP_TOO_OLD), (301, Reason.TIMESTAMP_IN_FUTURE)],
+)
+def test_mailgun_stale_and_future_timestamps(
+    make_guard: GuardFactory, offset: int, reason: Reason
+) -> None:
+    verdict = make_guard(mailgun_route()).check(mailgun_request(mailgun(timestamp=TS + offset)))
+    assert verdict.reason is reason, verdict.detail
+
+
+def test_mailgun_signature_reused_with_another_event_is_a_duplicate(
+    make_guard: GuardFactory,
+) -> None:
+    """The body is not signed: a captured signature object on forged event-data verifies,
+    so the signed token may be accepted once only."""
+    guard = make_guard(mailgun_route())
+    first = guard.check(mailgun_request(mailgun()))
+    assert first.ok
+    guard.complete(first, 200)
+    forged = mailgun().replace(b"delivered", b"complained")
+    again = guard.check(mailgun_request(forged))
+    assert again.reason is Reason.DUPLICATE_EVENT
+    assert again.event_id == first.event_id
+
+
+def test_mailgun_signature_moved_between_routes(make_guard: GuardFactory) -> None:
+    guard = make_guard(mailgun_route(MG_KEY, "mg-a"), mailgun_route(MG_OTHER, "mg-b"))
+    body = mailgun()
+    assert guard.check(mailgun_request(body, "/hooks/mg-a")).ok
+    moved = guard.check(mailgun_request(body, "/hooks/mg-b"))
+    assert moved.reason is Reason.SIGNATURE_MISMATCH
+
+
+def test_header_signed_delivery_sent_to_mailgun(make_guard: GuardFactory) -> None:
+    headers = signed("github", secret=MG_KEY)
+    verdict = make_guard(mailgun_route()).check(
+        WebhookRequest("POST", "/hooks/mailgun", headers=headers, body=JSON, peer="203.0.113.9")
+    )
+    assert verdict.reason is Reason.SIGNATURE_MISSING
+
+
+# -- Microsoft Graph: a shared clientState in each notification of the body ----------------
+
+
+GRAPH_STATE = "graph-current"
+
+
+def graph_route(secret: str = GRAPH_STATE, name: str = "msgraph") -> dict[str, Any]:
+    return {"name": name, "path": f"/hooks/{name}", "provider": "msgraph", "secrets": [secret]}
+
+
+def graph_body(secret: str = GRAPH_STATE, resource: str = "Users/1") -> bytes:
+    from webhook_guard.testing import sign_body
+
+    body = b'{"value":[{"changeType":"updated","resource":"%s"}]}' % resource.encode()
+    return sign_body("msgraph", body, secret=secret)
+
+
+def graph_request(body: bytes, path: str = "/hooks/msgraph") -> WebhookRequest:
+    return WebhookRequest("POST", path, body=body, peer="203.0.113.9")
+
+
+def test_msgraph_wrong_missing_and_moved_client_state(make_guard: GuardFactory) -> None:
+    guard = make_guard(graph_route(), graph_route("graph-other", "msgraph-b"))
+    assert guard.check(graph_request(graph_body())).ok
+    wrong = guard.check(graph_request(graph_body("graph-other")))
+    assert wrong.reason is Reason.TOKEN_INVALID
+    moved = guard.check(graph_request(graph_body(), "/hooks/msgraph-b"))
+    assert moved.reason is Reason.TOKEN_INVALID
+    missing = guard.check(graph_request(b'{"value":[{"changeType":"updated"}]}'))
+    assert missing.reason is Reason.TOKEN_MISSING
+
+
+def test_msgraph_replay_is_a_duplicate(make_guard: GuardFactory) -> None:
+    guard = make_guard(graph_route())
+    first = guard.check(graph_request(graph_body()))
+    assert first.ok
+    guard.complete(first, 200)
+    assert guard.check(graph_request(graph_body())).reason is Reason.DUPLICATE_EVENT
+
+
+def test_msgraph_body_is_not_integrity_protected(make_guard: GuardFactory) -> None:
+    """Documented limit, not a feature: clientState is a shared secret, not a signature,
+    so whoever holds it (anyone who read one notification) can change the rest."""
+    guard = make_guard(graph_route())
+    assert guard.check(graph_request(graph_body(resource="Users/2"))).ok

@@ -27,7 +27,9 @@ from .errors import WebhookGuardError
 from .ipset import IPSet, _parse_entry
 
 __all__ = [
+    "NAMED_LISTS",
     "NAMED_SETS",
+    "PAGE_LISTS",
     "PROVIDERS",
     "PUBLISHED_URLS",
     "RANGES_DIR_ENV",
@@ -47,7 +49,16 @@ __all__ = [
 # {"prefix", "service", "region"}.
 
 PROVIDERS: Final = ("aws", "cloudflare", "github", "stripe")
-"""Providers whose published ranges ``allow_ips``/``deny_ips`` may name (``aws:<service>``)."""
+"""Providers whose published ranges ``allow_ips``/``deny_ips`` may name (``aws:<service>``)
+and ``ip-ranges update`` fetches."""
+
+PAGE_LISTS: Final = ("paystack", "postmark")
+"""Providers that list their webhook addresses only on a web page: ``allow_ips`` may name
+them too, but only the shipped snapshot (or a hand-edited copy in :func:`ranges_dir`)
+exists; ``ip-ranges update`` has no machine-readable source to fetch."""
+
+NAMED_LISTS: Final = PROVIDERS + PAGE_LISTS
+"""Every provider list ``allow_ips``/``deny_ips`` may name."""
 
 PUBLISHED_URLS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -166,15 +177,15 @@ def load_ranges(provider: str, directory: str | os.PathLike[str] | None = None) 
     """A provider's list: the refreshed copy in ``directory`` if there is one, else the snapshot.
 
     Args:
-        provider: One of :data:`PROVIDERS`.
+        provider: One of :data:`NAMED_LISTS`.
         directory: Where refreshed lists live (default :func:`ranges_dir`).
 
     Raises:
         ValueError: Unknown provider, or a refreshed file exists but is unreadable or
             invalid (it is never silently ignored: it was written to be used).
     """
-    if provider not in PROVIDERS:
-        raise ValueError(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
+    if provider not in NAMED_LISTS:
+        raise ValueError(f"unknown provider {provider!r} (known: {', '.join(NAMED_LISTS)})")
     path = Path(directory if directory is not None else ranges_dir()) / f"{provider}.json"
     if path.is_file():
         try:

@@ -178,10 +178,13 @@ _ISSUED_BY_PROVIDER = {
     "linear",
     "square",
     "intercom",
+    "sentry",
+    "paystack",
+    "mailgun",
 }
 
 #: The shape of the secrets these providers issue, so a test secret looks like theirs.
-_ISSUED_PREFIX = {"stripe": "whsec_", "paddle": "pdl_ntfset_"}
+_ISSUED_PREFIX = {"stripe": "whsec_", "paddle": "pdl_ntfset_", "paystack": "sk_test_"}
 
 
 def new_secret(provider: str) -> str:

@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
@@ -40,6 +41,7 @@ __all__ = [
     "google_push_token",
     "keypair",
     "sign",
+    "sign_body",
     "sns_body",
 ]
 
@@ -133,11 +135,11 @@ def sign(
 
     Returns:
         Header name (lower case) -> value. A route with a header token (GitLab) gets that
-        header too; for a query or basic-auth token, add it to the URL or ``Authorization``
-        yourself.
+        header too, and one with a basic-auth token (Postmark) an ``Authorization`` header
+        (user name ``webhook`` unless the route names one); for a query token, add it to
+        the URL yourself.
     """
-    config, body, now, path, query = _resolve(target, args, secret, url, path, query)
-    payload = body.encode() if isinstance(body, str) else body
+    config, payload, now, path, query = _target(target, args, secret, url, path, query)
     headers: dict[str, str] = {}
     delivery = event_id or "msg_" + os.urandom(12).hex()
     if config.signature is not None:
@@ -151,34 +153,99 @@ def sign(
             "path": path or config.path.replace("*", "test"),
         }
         headers.update(_signature_headers(config, payload, secret, now, values, query))
-    if config.token is not None and config.token.source == "header":
-        assert config.token.name is not None
-        given = secret if config.signature is None else None
-        headers[config.token.name] = _pick(config.token.secrets, given, now).reveal().decode()
+    headers.update(_token_headers(config, secret, now))
     if config.event_id.source == "header" and config.event_id.header:
         headers.setdefault(config.event_id.header, delivery)
     return headers
 
 
-def _resolve(
+def sign_body(
+    target: Guard | RouteConfig | str,
+    *args: Any,
+    secret: str | bytes | None = None,
+    timestamp: int | None = None,
+    event_id: str | None = None,
+) -> bytes:
+    """The body a provider that signs inside the body (Mailgun) would send: ``body``
+    with its signature fields added; for Microsoft Graph (``msgraph``), ``clientState``
+    set in each notification of ``value``. The same target forms as :func:`sign`.
+
+    Example::
+
+        body = sign_body("mailgun", b'{"event-data": {"event": "delivered"}}',
+                         secret="key-...")
+        # b'{"event-data":{...},"signature":{"timestamp":"...","token":"...",...}}'
+
+    Args:
+        event_id: Mailgun's ``token`` (default: 50 random hex characters, as Mailgun's).
+    """
+    config, payload, now, _, _ = _target(target, args, secret, None, None, "")
+    if config.token is not None and config.token.source == "clientstate":
+        return _with_client_state(payload, _pick(config.token.secrets, secret, now))
+    scheme = make_scheme(config.signature) if config.signature is not None else None
+    sign_in_body = getattr(scheme, "sign_body", None)
+    if scheme is None or sign_in_body is None:
+        raise ValueError("this route's provider signs in headers: use sign()")
+    values = {
+        "id": event_id or os.urandom(25).hex(),
+        "timestamp": str(int(now) if timestamp is None else timestamp),
+    }
+    signed: bytes = sign_in_body(_pick(config.secrets, secret, now), payload, values)
+    return signed
+
+
+def _with_client_state(body: bytes, token: Secret) -> bytes:
+    """A Graph notification body with ``clientState`` set in each item of ``value``."""
+    event = json.loads(body)
+    items = event.get("value") if isinstance(event, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ValueError('the body must be {"value": [{...}, ...]} (Graph notifications)')
+    for item in items:
+        item["clientState"] = token.reveal().decode()
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+def _target(
     target: Guard | RouteConfig | str,
     args: tuple[Any, ...],
     secret: str | bytes | None,
     url: str | None,
     path: str | None,
     query: str,
-) -> tuple[RouteConfig, str | bytes, float, str | None, str]:
-    """:func:`sign`'s three call forms as (route, body, now, path, query)."""
+) -> tuple[RouteConfig, bytes, float, str | None, str]:
+    """(route config, body bytes, now, path, query) of :func:`sign`'s arguments."""
     if isinstance(target, Guard):
         route_name, body = args
-        return target.config.route(route_name), body, target.clock(), path, query
-    (body,) = args
-    if isinstance(target, RouteConfig):
-        return target, body, time.time(), path, query
-    if secret is None:
-        raise ValueError("signing for a preset name needs secret=")
-    config, path, query = _preset_route(target, secret, url, path, query)
-    return config, body, time.time(), path, query
+        config: RouteConfig = target.config.route(route_name)
+        now = target.clock()
+    else:
+        (body,) = args
+        now = time.time()
+        if isinstance(target, RouteConfig):
+            config = target
+        else:
+            if secret is None:
+                raise ValueError("signing for a preset name needs secret=")
+            config, path, query = _preset_route(target, secret, url, path, query)
+    return config, body.encode() if isinstance(body, str) else body, now, path, query
+
+
+def _token_headers(config: RouteConfig, secret: str | bytes | None, now: float) -> dict[str, str]:
+    """The header (or Basic credentials) carrying a token route's shared secret."""
+    headers: dict[str, str] = {}
+    if config.token is not None and config.token.source == "clientstate":
+        raise ValueError("msgraph's clientState travels in the body: use sign_body()")
+    if config.token is not None and config.token.source in ("header", "basic"):
+        given = secret if config.signature is None else None
+        token = _pick(config.token.secrets, given, now).reveal().decode()
+        if config.token.source == "basic":
+            user = config.token.name or "webhook"
+            credentials = base64.b64encode(f"{user}:{token}".encode()).decode()
+            headers["authorization"] = f"Basic {credentials}"
+        else:
+            assert config.token.name is not None
+            headers[config.token.name] = token
+    return headers
 
 
 def _signature_headers(

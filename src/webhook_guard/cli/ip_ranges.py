@@ -11,9 +11,9 @@ from ._common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 
 def cmd_ip_ranges_list(args: argparse.Namespace) -> int:
     """One line per provider list: where it comes from, how old it is, how big."""
-    from ..ip_ranges import PROVIDERS, load_ranges
+    from ..ip_ranges import NAMED_LISTS, load_ranges
 
-    for name in PROVIDERS:
+    for name in NAMED_LISTS:
         ranges = load_ranges(name, args.dir)
         print(
             f"{name:<11} {len(ranges.entries):>6} prefixes  {ranges.snapshot_date}  "
@@ -42,9 +42,17 @@ def cmd_ip_ranges_update(args: argparse.Namespace) -> int:
     """Refresh provider lists; a failed one keeps its last good list."""
     from urllib.parse import urlsplit
 
-    from ..ip_ranges import PROVIDERS, PUBLISHED_URLS, RangeUpdateError, update_ranges
+    from ..ip_ranges import PAGE_LISTS, PROVIDERS, PUBLISHED_URLS, RangeUpdateError, update_ranges
 
     names = args.providers or list(PROVIDERS)
+    pages = [n for n in names if n in PAGE_LISTS]
+    if pages:
+        print(
+            f"error: {', '.join(pages)} publish their addresses only on a web page, so there "
+            "is nothing to fetch; see 'ip-ranges list' for the page and the snapshot's date",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     unknown = [n for n in names if n not in PROVIDERS]
     if unknown:
         print(f"error: unknown provider(s) {', '.join(unknown)}", file=sys.stderr)

@@ -79,6 +79,8 @@ def cmd_sign(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     body = read_body(args.body_file)
     when = {"timestamp": args.timestamp, "event_id": args.event_id}
+    if _signs_in_body(guard, args):
+        return _sign_body(guard, args, body, when)
     try:
         if guard is not None:
             headers = sign(guard, args.route, body, secret=args.secret, **when)
@@ -101,6 +103,41 @@ def cmd_sign(args: argparse.Namespace) -> int:
         return EXIT_OK
     for name, value in headers.items():
         print(f"{name}: {value}")
+    return EXIT_OK
+
+
+def _signs_in_body(guard: Any, args: argparse.Namespace) -> bool:
+    """Whether the route's (or preset's) provider puts its signature in the body."""
+    if guard is not None:
+        route = guard.config.route(args.route)
+        spec, token = route.signature, route.token
+        return (spec is not None and spec.scheme == "mailgun") or (
+            token is not None and token.source == "clientstate"
+        )
+    preset = PRESETS[args.provider]
+    return preset.signature.get("scheme") == "mailgun" or preset.token_source == "clientstate"
+
+
+def _sign_body(guard: Any, args: argparse.Namespace, body: bytes, when: dict[str, Any]) -> int:
+    """Print the body with its signature fields (Mailgun), which is what gets sent."""
+    from ..testing import sign_body
+
+    if args.curl is not None:
+        print(
+            "error: --curl: this provider signs inside the body; save the printed body "
+            "and send that file",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        if guard is not None:
+            signed = sign_body(guard, args.route, body, **when)
+        else:
+            signed = sign_body(args.provider, body, secret=args.secret, **when)
+    except ValueError as exc:
+        print(f"error: cannot sign: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(signed.decode("utf-8", "replace"))
     return EXIT_OK
 
 

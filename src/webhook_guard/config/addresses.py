@@ -7,7 +7,7 @@ import difflib
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..ip_ranges import NAMED_SETS, PROVIDERS, provider_set
+from ..ip_ranges import NAMED_LISTS, NAMED_SETS, PROVIDERS, provider_set
 from ..ipset import IPSet
 from .values import Invalid, listing, string
 
@@ -30,7 +30,7 @@ def ip_entry(item: object, where: str, providers: bool) -> IPSet:
         return provider_set(text) if text in PROVIDERS else NAMED_SETS[text]
     if text.startswith("file:"):
         return _ip_file(text[5:], where)
-    if text in PROVIDERS or text.startswith("aws:"):
+    if text in NAMED_LISTS or text.startswith("aws:"):
         if not providers:
             raise Invalid(
                 where,
@@ -44,7 +44,7 @@ def ip_entry(item: object, where: str, providers: bool) -> IPSet:
     try:
         return IPSet((text,))
     except ValueError as exc:
-        names = sorted({*NAMED_SETS, *(PROVIDERS if providers else ())} - {"aws"})
+        names = sorted({*NAMED_SETS, *(NAMED_LISTS if providers else ())} - {"aws"})
         near = difflib.get_close_matches(text, names, n=1)
         hint = (
             f"; did you mean '{near[0]}'?"

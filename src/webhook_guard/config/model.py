@@ -23,7 +23,8 @@ class TokenConfig:
     """A shared token the sender puts in the URL, a header, or HTTP basic auth."""
 
     source: str
-    """``query``, ``header`` or ``basic``."""
+    """``query``, ``header`` or ``basic``; ``clientstate`` (only from the ``msgraph``
+    preset): each Graph notification's ``clientState`` in the body."""
     name: str | None
     """Query parameter or header name; for ``basic`` the required username (None: any)."""
     secrets: tuple[Secret, ...]

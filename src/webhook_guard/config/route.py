@@ -162,19 +162,22 @@ class RouteParser(Collector):
         token = None
         failed = False
         preset = PRESETS.get(provider) if isinstance(provider, str) else None
-        if preset is not None and preset.token_header is not None:
+        if preset is not None and (preset.token_header or preset.token_source != "header"):
             # A token preset (GitLab): the secrets are tokens compared with a header.
+            carrier = preset.token_header or "the body"
             for key in ("signature", "token"):
                 if key in block:
                     raise Invalid(
                         f"{where}.{key}",
                         f"provider {provider!r} sends a plain token in "
-                        f"{preset.token_header}, so it takes only 'secrets'",
+                        f"{carrier}, so it takes only 'secrets'",
                     )
             tokens = self.guard(self.secrets, block.get("secrets"), f"{where}.secrets", None)
             failed = tokens is None
             if tokens is not None:
-                token = TokenConfig(source="header", name=preset.token_header, secrets=tokens)
+                basic = preset.token_source == "basic"  # Postmark: any user name
+                name = None if basic else preset.token_header
+                token = TokenConfig(source=preset.token_source, name=name, secrets=tokens)
         elif provider is not None or "signature" in block:
             provider = string(provider, f"{where}.provider") if provider is not None else "generic"
             if provider not in PRESETS:

@@ -1,4 +1,5 @@
-"""The shared-token check: a query parameter, a header or Basic auth credentials."""
+"""The shared-token check: a query parameter, a header, Basic auth credentials, or the
+``clientState`` of each Microsoft Graph change notification in the body."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 from urllib.parse import parse_qsl
 
 from ..config import TokenConfig
@@ -27,12 +29,20 @@ class TokenCheck:
 
     def check(self, req: WebhookRequest, now: float) -> Failure | str:
         """The label of the secret the presented token matches, or the failure."""
+        if self._source == "clientstate":
+            return self._check_all(req, now)
         presented = self._presented(req)
         if isinstance(presented, Failure):
             return presented
         value, where = presented
         if value is None:
             return Failure(Reason.TOKEN_MISSING, f"{where} is missing")
+        return self._match(value, now) or Failure(
+            Reason.TOKEN_INVALID, f"{where} does not match any active token"
+        )
+
+    def _match(self, value: str, now: float) -> str | None:
+        """The label of the active secret equal to ``value`` (constant time), or None."""
         digest = hashlib.sha256(value.encode("utf-8", "surrogateescape")).digest()
         examined = 0
         for secret, expected in self._digests:
@@ -43,7 +53,24 @@ class TokenCheck:
                 break
             if hmac.compare_digest(digest, expected):
                 return secret.label
-        return Failure(Reason.TOKEN_INVALID, f"{where} does not match any active token")
+        return None
+
+    def _check_all(self, req: WebhookRequest, now: float) -> Failure | str:
+        """Microsoft Graph: every notification in the body's ``value`` array must carry a
+        ``clientState`` equal to an active secret (a batch may mix subscriptions, each
+        with its own); the first one's label is reported."""
+        states = _client_states(req.body)
+        if isinstance(states, Failure):
+            return states
+        labels = [self._match(state, now) for state in states]
+        for i, label in enumerate(labels):
+            if label is None:
+                return Failure(
+                    Reason.TOKEN_INVALID, f"value[{i}].clientState does not match any active token"
+                )
+        first = labels[0]
+        assert first is not None
+        return first
 
     def _presented(self, req: WebhookRequest) -> Failure | tuple[str | None, str]:
         """The token sent (None when absent) and where it was looked for."""
@@ -80,6 +107,8 @@ def _basic_password(req: WebhookRequest, username: str | None) -> Failure | str 
         return None
     if len(lines) > 1:
         return Failure(Reason.TOKEN_INVALID, "the Authorization header was sent more than once")
+    if not lines[0].strip():  # an empty header is a missing one, as for header tokens
+        return None
     scheme, _, encoded = lines[0].strip().partition(" ")
     if scheme.lower() != "basic":
         return Failure(Reason.TOKEN_INVALID, "the Authorization header is not Basic auth")
@@ -95,3 +124,29 @@ def _basic_password(req: WebhookRequest, username: str | None) -> Failure | str 
     ):
         return Failure(Reason.TOKEN_INVALID, "the Basic auth credentials do not match")
     return password or None
+
+
+#: At most this many notifications of one Graph batch are examined; a longer one is refused.
+MAX_NOTIFICATIONS = 1000
+
+
+def _client_states(body: bytes) -> Failure | list[str]:
+    """The ``clientState`` of each item of a Graph notification body's ``value`` array."""
+    try:
+        event = json.loads(body)
+    except (ValueError, RecursionError):
+        return Failure(Reason.TOKEN_MISSING, "the body is not JSON, so it has no clientState")
+    items = event.get("value") if isinstance(event, dict) else None
+    if not isinstance(items, list) or not items:
+        return Failure(Reason.TOKEN_MISSING, "the body has no value[] of notifications")
+    if len(items) > MAX_NOTIFICATIONS:
+        return Failure(
+            Reason.TOKEN_INVALID, f"the body holds more than {MAX_NOTIFICATIONS} notifications"
+        )
+    states: list[str] = []
+    for i, item in enumerate(items):
+        state = item.get("clientState") if isinstance(item, dict) else None
+        if not isinstance(state, str) or not state:
+            return Failure(Reason.TOKEN_MISSING, f"value[{i}].clientState is missing")
+        states.append(state)
+    return states

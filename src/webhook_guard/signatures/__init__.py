@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from .base import ASYMMETRIC, HmacScheme, SignatureSpec
 from .convoy import ConvoyScheme
 from .hubspot import HubSpotScheme
+from .mailgun import MailgunScheme
 from .presets import PRESETS, Preset
 from .twilio import TwilioScheme
 
@@ -41,6 +42,8 @@ def make_scheme(spec: SignatureSpec, fetcher: KeyFetcher | None = None) -> HmacS
         return TwilioScheme(spec)
     if spec.scheme == "convoy":
         return ConvoyScheme(spec)
+    if spec.scheme == "mailgun":
+        return MailgunScheme(spec)
     if spec.scheme == "hubspot":
         return HubSpotScheme(spec)
     if spec.algorithm in ASYMMETRIC:

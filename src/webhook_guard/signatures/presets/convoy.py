@@ -5,7 +5,7 @@ Sources: frain-dev/convoy pkg/signature (vectors), convoy-python.
 
 from __future__ import annotations
 
-from .model import UNSIGNED_ID, Preset
+from .model import STRIPE_STYLE, UNSIGNED_ID, Preset
 
 PRESETS: dict[str, Preset] = {
     "convoy": Preset(
@@ -35,13 +35,8 @@ PRESETS: dict[str, Preset] = {
         signature={
             "header": "x-convoy-signature",
             "id_header": "x-convoy-idempotency-key",
-            "format": "kv",
-            "separator": ",",
-            "version": "v1",
-            "timestamp_key": "t",
-            "algorithm": "sha256",
-            "encoding": "hex",
-            "signed_content": "{timestamp},{body}",
+            **STRIPE_STYLE,
+            "signed_content": "{timestamp},{body}",  # a comma, not Stripe's dot
             "scheme": "convoy",
         },
         summary={

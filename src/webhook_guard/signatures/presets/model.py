@@ -18,6 +18,9 @@ class Preset:
             header, else a digest of the verified signature).
         token_header: token presets only: the route's ``secrets`` are compared, in
             constant time, with this header instead of verifying a signature.
+        token_source: where a token preset's token is: ``header`` (``token_header``'s
+            whole value), ``basic`` (the password of Basic auth credentials) or
+            ``clientstate`` (each Microsoft Graph notification's ``clientState``).
         ed25519: overrides applied when the route sets ``signature.algorithm: ed25519``.
         summary: docs-ready facts, keyed by topic.
         handshake: the endpoint check its provider makes, which the guard answers
@@ -30,6 +33,7 @@ class Preset:
     signature: Mapping[str, Any]
     event_id: str | Mapping[str, str] = "auto"
     token_header: str | None = None
+    token_source: str = "header"
     ed25519: Mapping[str, Any] = field(default_factory=dict)
     summary: Mapping[str, str] = field(default_factory=dict)
     handshake: str | None = None
@@ -64,6 +68,18 @@ STANDARD: dict[str, Any] = {
 }
 
 HUB = {"algorithm": "sha256", "encoding": "hex", "prefix": "sha256=", "format": "plain"}
+
+#: Stripe's header scheme, ``t=<ts>,v1=<hex>`` over ``{t}.{body}``, which others copied
+#: (Calendly).
+STRIPE_STYLE: dict[str, Any] = {
+    "format": "kv",
+    "separator": ",",
+    "version": "v1",
+    "timestamp_key": "t",
+    "algorithm": "sha256",
+    "encoding": "hex",
+    "signed_content": "{timestamp}.{body}",
+}
 
 # Appended to the "event id" summary of presets whose ID header is outside the signature
 # (see docs/architecture.md, "Event IDs and replay keys").

@@ -5,20 +5,11 @@ Sources: stripe-python 16.1.0 stripe/_webhook.py.
 
 from __future__ import annotations
 
-from .model import Preset
+from .model import STRIPE_STYLE, Preset
 
 PRESETS: dict[str, Preset] = {
     "stripe": Preset(
-        signature={
-            "header": "stripe-signature",
-            "format": "kv",
-            "separator": ",",
-            "version": "v1",
-            "timestamp_key": "t",
-            "algorithm": "sha256",
-            "encoding": "hex",
-            "signed_content": "{timestamp}.{body}",
-        },
+        signature={**STRIPE_STYLE, "header": "stripe-signature"},
         event_id={"json": "/id"},
         summary={
             "tolerance": "the route's `tolerance` (default 300 s), in both directions",
