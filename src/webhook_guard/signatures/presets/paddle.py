@@ -9,6 +9,8 @@ from .model import Preset
 
 PRESETS: dict[str, Preset] = {
     "paddle": Preset(
+        issued=True,
+        secret_shape="pdl_ntfset_{hex}",
         signature={
             "header": "paddle-signature",
             "format": "kv",

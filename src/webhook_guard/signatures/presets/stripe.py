@@ -9,6 +9,8 @@ from .model import Preset
 
 PRESETS: dict[str, Preset] = {
     "stripe": Preset(
+        issued=True,
+        secret_shape="whsec_{hex}",
         signature={
             "header": "stripe-signature",
             "format": "kv",
