@@ -1,9 +1,9 @@
 """``webhook-guard sign --provider NAME`` for every preset, verified by ``webhook-guard
 verify`` with a config holding the preset's key as its dashboard shows it.
 
-The rows are PRESETS itself: a new preset is tested here as soon as it is registered. A
-secret preset signs with what ``webhook-guard secret new`` makes; a public-key preset with
-a test key pair in the provider's own formats (webhook_guard.signatures.testkeys).
+The rows are PRESETS itself: a new preset is tested here as soon as it is registered.
+Each signs with what ``webhook-guard secret new`` makes (for a public-key preset, a test
+key pair in the provider's own formats).
 """
 
 from __future__ import annotations
@@ -32,15 +32,14 @@ SIGN_EXTRAS: dict[str, list[str]] = {"twilio": ["--url", f"{PUBLIC_URL}/hooks/r"
 
 
 def keys(name: str) -> tuple[str, str]:
-    """(what ``sign`` takes, what the route's ``secrets`` hold) for preset ``name``."""
-    if PRESETS[name].public_key:
-        from webhook_guard.signatures.testkeys import keypair
-
-        pair = keypair(name)
-        return pair.private_key, pair.public_key
+    """(what ``sign`` takes, what the route's ``secrets`` hold) for preset ``name``, as
+    ``webhook-guard secret new`` makes them: one secret, or for a public-key preset a
+    private key with its public key in the note."""
     made = run("secret", "new", "--provider", name)
     assert made.returncode == 0, made.stderr
     secret = made.stdout.strip()
+    if PRESETS[name].public_key:
+        return secret, made.stderr.rpartition("for the test route:\n")[2].strip()
     return secret, secret
 
 
