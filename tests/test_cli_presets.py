@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.test_cli import run, verdict
+from tests.test_cli import HEADER_LINE, run, verdict
 from webhook_guard.schema import config_schema
 from webhook_guard.signatures.presets import PRESETS
 
@@ -79,6 +79,11 @@ def test_sign_for_every_preset_verifies_with_its_config(name: str, tmp_path: Pat
     signed = run("sign", *signer, "--body-file", body)
     assert signed.returncode == 0, signed.stderr
     headers = signed.stdout.splitlines()
+    if not all(HEADER_LINE.match(line) for line in headers):
+        # A provider that signs inside the body (Mailgun's signature object, Graph's
+        # clientState): sign printed the body to send.
+        body.write_text(signed.stdout.removesuffix("\n"), encoding="utf-8")
+        headers = []
     out = verify(config, headers, body)
     assert out["ok"] is True, out
     # The same request is refused by a route that holds another key.
