@@ -9,6 +9,8 @@ key pair in the provider's own formats).
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +24,33 @@ from webhook_guard.signatures.presets import PRESETS
 BODY = json.dumps({"id": "evt_cli_1", "event_id": "evt_cli_1", "type": "ping"}).encode()
 PUBLIC_URL = "https://hooks.example.com"
 
-#: Route keys a preset needs besides provider and secrets.
-ROUTE_EXTRAS: dict[str, dict[str, Any]] = {
-    "generic": {"signature": {"header": "X-Signature"}},
-    "twilio": {"public_url": PUBLIC_URL},
-}
+#: Route keys a preset needs besides provider and secrets (and public_url, below).
+ROUTE_EXTRAS: dict[str, dict[str, Any]] = {"generic": {"signature": {"header": "X-Signature"}}}
+
+
+def _ms_now() -> int:
+    return int(time.time() * 1000)
+
+
 #: Bodies of the shape a preset's provider sends, where it matters to signing.
-BODIES: dict[str, bytes] = {
-    "msgraph": json.dumps({"value": [{"subscriptionId": "s1", "changeType": "created"}]}).encode()
+BODIES: dict[str, Callable[[], bytes]] = {
+    "msgraph": lambda: json.dumps({"value": [{"subscriptionId": "s1"}]}).encode(),
+    # Linear signs a timestamp inside the body (webhookTimestamp, Unix milliseconds).
+    "linear": lambda: json.dumps({"type": "Issue", "webhookTimestamp": _ms_now()}).encode(),
 }
-#: Options ``sign --provider`` needs for a preset.
-SIGN_EXTRAS: dict[str, list[str]] = {"twilio": ["--url", f"{PUBLIC_URL}/hooks/r"]}
+
+
+def signs_url(name: str) -> bool:
+    """Whether the preset's signature covers the URL the provider calls (Twilio...)."""
+    return "{url}" in str(PRESETS[name].signature.get("signed_content"))
+
+
+def route_extras(name: str) -> dict[str, Any]:
+    return {**ROUTE_EXTRAS.get(name, {}), **({"public_url": PUBLIC_URL} if signs_url(name) else {})}
+
+
+def sign_extras(name: str) -> list[str]:
+    return ["--url", f"{PUBLIC_URL}/hooks/r"] if signs_url(name) else []
 
 
 def keys(name: str) -> tuple[str, str]:
@@ -49,7 +67,7 @@ def keys(name: str) -> tuple[str, str]:
 
 def write_config(path: Path, name: str, held: str) -> Path:
     route = {"name": "r", "path": "/hooks/r", "provider": name, "secrets": [held]}
-    route.update(ROUTE_EXTRAS.get(name, {}))
+    route.update(route_extras(name))
     path.write_text(json.dumps({"version": 1, "routes": [route]}), encoding="utf-8")
     return path
 
@@ -67,12 +85,12 @@ def verify(config: Path, headers: list[str], body: Path) -> dict[str, Any]:
 def test_sign_for_every_preset_verifies_with_its_config(name: str, tmp_path: Path) -> None:
     signing, held = keys(name)
     body = tmp_path / "body.json"
-    body.write_bytes(BODIES.get(name, BODY))
+    body.write_bytes(BODIES[name]() if name in BODIES else BODY)
     config = write_config(tmp_path / "webhook-guard.yaml", name, held)
     checked = run("check", config)
     assert checked.returncode == 0, checked.stderr
     if name != "generic":
-        signer = ["--provider", name, "--secret", signing, *SIGN_EXTRAS.get(name, [])]
+        signer = ["--provider", name, "--secret", signing, *sign_extras(name)]
     else:
         # generic: nothing to sign with until the route says which header (sign --provider
         # says so); a route of a config names it.
@@ -105,7 +123,7 @@ def test_the_schema_describes_a_route_of_every_preset(name: str, tmp_path: Path)
     route: dict[str, Any] = {"name": "r", "path": "/hooks/r", "provider": name}
     route["secrets"] = [keys(name)[1]]
     route["handshake"] = {"verify_token": "env:META_VERIFY_TOKEN", "confirm": False}
-    route.update(ROUTE_EXTRAS.get(name, {}))
+    route.update(route_extras(name))
     config = {"version": 1, "routes": [route]}
     jsonschema.validate(config, schema)
     route["signature"] = {**route.get("signature", {}), "timestamp_format": "milliseconds"}

@@ -205,7 +205,7 @@ def twitch_case() -> Case:
         check=Req("POST", target, signed(body, secret, check), body),
         answer=("text/plain; charset=utf-8", challenge.encode()),
         forged={
-            "unsigned": (Req("POST", target, {kind: check}, body), Reason.TIMESTAMP_MISSING),
+            "unsigned": (Req("POST", target, {kind: check}, body), Reason.SIGNATURE_MISSING),
             "wrong secret": (
                 Req("POST", target, signed(body, _secret(), check), body),
                 Reason.SIGNATURE_MISMATCH,
