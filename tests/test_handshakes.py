@@ -2,7 +2,8 @@
 
 Every preset that names a ``handshake`` is one row: its provider's endpoint check, sent
 over the network to uvicorn (Starlette's GuardMiddleware, a FastAPI dependency), Flask
-under werkzeug (``flask run``), Django under gunicorn, and ``webhook-guard serve`` in
+under werkzeug (``flask run``), Django under gunicorn (the middleware, and ``protect()``
+with the CSRF middleware on), and ``webhook-guard serve`` in
 front of an upstream. The check is answered by the guard (status, content type,
 ``nosniff``, the exact answer) and never reaches the application; an unsigned or wrongly
 signed check is refused with no part of the answer in the refusal (a signing oracle or a
@@ -327,7 +328,7 @@ def _command(server: str, port: int, upstream: str) -> list[str]:
     if server == "flask-run":
         app = ["--app", "tests.handshake_apps:flask_app"]
         return [sys.executable, "-m", "flask", *app, "run", "--port", str(port)]
-    if server == "django-gunicorn":
+    if server in ("django-gunicorn", "django-protect-gunicorn"):
         bind = ["-b", f"127.0.0.1:{port}", "-w", "1"]
         return [sys.executable, "-m", "gunicorn", *bind, "tests.handshake_django:wsgi"]
     assert server == "webhook-guard-serve", server
@@ -341,6 +342,7 @@ SERVERS = [
     "fastapi-uvicorn",
     "flask-run",
     "django-gunicorn",
+    "django-protect-gunicorn",  # protect(route) on each view, CSRF middleware on
     "webhook-guard-serve",
 ]
 
@@ -390,6 +392,7 @@ def stack(
         "WG_HANDSHAKE_CONFIG": str(config),
         "WG_HANDSHAKE_LOG": str(log),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        "WG_HANDSHAKE_PROTECT": "1" if request.param == "django-protect-gunicorn" else "",
     }
     with contextlib.ExitStack() as stack, _env(env):
         upstream = ""
