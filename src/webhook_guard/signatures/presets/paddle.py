@@ -10,7 +10,7 @@ from .model import Preset
 PRESETS: dict[str, Preset] = {
     "paddle": Preset(
         issued=True,
-        secret_shape="pdl_ntfset_{hex}",
+        secret_shape="pdl_ntfset_{hex}",  # noqa: S106 (the shape of a test secret, not one)
         signature={
             "header": "paddle-signature",
             "format": "kv",

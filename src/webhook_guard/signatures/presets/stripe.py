@@ -10,7 +10,7 @@ from .model import Preset
 PRESETS: dict[str, Preset] = {
     "stripe": Preset(
         issued=True,
-        secret_shape="whsec_{hex}",
+        secret_shape="whsec_{hex}",  # noqa: S106 (the shape of a test secret, not one)
         signature={
             "header": "stripe-signature",
             "format": "kv",
