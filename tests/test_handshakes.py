@@ -319,7 +319,7 @@ def _uvicorn(app: str, port: int) -> list[str]:
     return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
 
 
-def _command(server: str, port: int, upstream: str) -> list[str]:
+def _command(server: str, port: int, upstream: str, config: Path) -> list[str]:
     """The command line that starts ``server`` on ``port``."""
     if server == "starlette-uvicorn":
         return _uvicorn("tests.handshake_apps:starlette_app", port)
@@ -332,8 +332,8 @@ def _command(server: str, port: int, upstream: str) -> list[str]:
         bind = ["-b", f"127.0.0.1:{port}", "-w", "1"]
         return [sys.executable, "-m", "gunicorn", *bind, "tests.handshake_django:wsgi"]
     assert server == "webhook-guard-serve", server
-    config = ["--config", os.environ["WG_HANDSHAKE_CONFIG"]]
-    serve = [console_script("webhook-guard"), "serve", *config, "--upstream", upstream]
+    serve = [console_script("webhook-guard"), "serve", "--config", str(config)]
+    serve += ["--upstream", upstream]
     return [*serve, "--port", str(port)]
 
 
@@ -365,20 +365,6 @@ class Stack:
         )
 
 
-@contextlib.contextmanager
-def _env(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 @pytest.fixture(scope="module", params=SERVERS)
 def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -389,24 +375,25 @@ def stack(
     config.write_text(json.dumps({"version": 1, "routes": [c.route for c in cases.values()]}))
     log = tmp / "app.log"
     env = {
+        **os.environ,
         "WG_HANDSHAKE_CONFIG": str(config),
         "WG_HANDSHAKE_LOG": str(log),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
         "WG_HANDSHAKE_PROTECT": "1" if request.param == "django-protect-gunicorn" else "",
     }
-    with contextlib.ExitStack() as stack, _env(env):
+    with contextlib.ExitStack() as stack:
         upstream = ""
         if request.param == "webhook-guard-serve":
             port = free_port()
             upstream_args = _uvicorn("tests.handshake_apps:upstream_app", port)
-            stack.enter_context(run_process(upstream_args, port, env=dict(os.environ), cwd=ROOT))
+            stack.enter_context(run_process(upstream_args, port, env=env, cwd=ROOT))
             upstream = f"http://127.0.0.1:{port}"
         port = free_port()
         stack.enter_context(
             run_process(
-                _command(request.param, port, upstream),
+                _command(request.param, port, upstream, config),
                 port,
-                env=dict(os.environ),
+                env=env,
                 cwd=ROOT,
                 output=tmp / "server.log",
             )
