@@ -641,8 +641,25 @@ def test_sign_unknown_provider_suggests_the_near_one(body_file: Path) -> None:
 )
 def test_secret_new_makes_a_secret_the_preset_accepts(provider: str, body_file: Path) -> None:
     """The printed secret loads in a config for that preset, and a delivery signed with it
-    by the sign command verifies with it."""
+    by the sign command verifies with it. For a public-key preset it prints a test key
+    pair: the private key to sign with, its public key (for the route) in the note."""
     result = run("secret", "new", "--provider", provider)
+    if PRESETS[provider].public_key:
+        assert result.returncode == 0, result.stderr
+        public = result.stderr.rpartition("for the test route:\n")[2].strip()
+        config = body_file.parent / "keypair.yaml"
+        route = f"  - name: r\n    path: /hooks/r\n    provider: {provider}\n"
+        config.write_text(f"version: 1\nroutes:\n{route}    secrets: ['{public}']\n")
+        assert run("check", config).returncode == 0
+        signed = run("sign", "--provider", provider, "--secret", result.stdout.strip(),
+                     "--body-file", body_file)  # fmt: skip
+        assert signed.returncode == 0, signed.stderr
+        args = [a for line in signed.stdout.splitlines() for a in ("-H", line)]
+        verified = run(
+            "verify", "--config", config, "--path", "/hooks/r", *args, "--body-file", body_file
+        )  # fmt: skip
+        assert verdict(verified)["ok"] is True, verified.stdout
+        return
     assert result.returncode == 0, result.stderr
     secret = result.stdout.strip()
     assert result.stdout == secret + "\n"

@@ -46,6 +46,7 @@ SECTIONS: dict[str, tuple[Any, ...]] = {
     "routes[0].token": ("routes", 0, "token"),
     "routes[0].secrets[0]": ("routes", 0, "secrets", 0),
     "routes[0].event_id": ("routes", 0, "event_id"),
+    "routes[0].handshake": ("routes", 0, "handshake"),
 }
 
 

@@ -10,8 +10,9 @@ guard = Guard.from_file("webhook-guard.yaml", metrics=PrometheusMetrics())
 Exposes, per route:
 
 - ``webhook_guard_requests_total{route,outcome,reason}``: outcome is ``accepted``,
-  ``rejected``, ``duplicate`` or ``reported`` (let through in report mode; ``reason`` is the
-  first failure recorded); ``reason`` is empty for accepted requests.
+  ``rejected``, ``duplicate``, ``handshake`` (a provider's endpoint check the guard
+  answered) or ``reported`` (let through in report mode; ``reason`` is the first failure
+  recorded); ``reason`` is empty for accepted requests.
 - ``webhook_guard_verification_seconds{route}``: time spent in ``check``/``acheck``, replay
   store round trip included.
 - ``webhook_guard_previous_secret_total{route,secret}``: requests verified by a secret other
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from .audit.record import outcome_of
 from .verdict import Verdict
 
 if TYPE_CHECKING:
@@ -58,12 +60,10 @@ class VerdictMetrics(Protocol):
 
 
 def outcome(verdict: Verdict) -> tuple[str, str]:
-    """The ``(outcome, reason)`` labels of a verdict."""
-    if verdict.reason is not None:
-        return ("duplicate" if verdict.duplicate else "rejected"), verdict.reason.value
-    if verdict.reported:
-        return "reported", verdict.reported[0].value
-    return "accepted", ""
+    """The ``(outcome, reason)`` labels of a verdict: the audit record's, with an empty
+    reason for an accepted request."""
+    kind, reason = outcome_of(verdict)
+    return kind, reason or ""
 
 
 class PrometheusMetrics:

@@ -162,44 +162,37 @@ def load_secret(
     return secret
 
 
-#: Providers that issue the signing secret themselves (in their dashboard or API): a
-#: secret made here only suits tests and local development for them.
-_ISSUED_BY_PROVIDER = {
-    "stripe",
-    "slack",
-    "shopify",
-    "twilio",
-    "paddle",
-    # Twitch and Typeform take a secret you choose, so they are not listed.
-    "zoom",
-    "hubspot",
-    "workos",
-    "meta",
-    "linear",
-    "square",
-    "intercom",
-    "sentry",
-    "paystack",
-    "mailgun",
-}
-
-#: The shape of the secrets these providers issue, so a test secret looks like theirs.
-_ISSUED_PREFIX = {"stripe": "whsec_", "paddle": "pdl_ntfset_", "paystack": "sk_test_"}
-
-
 def new_secret(provider: str) -> str:
     """A fresh random secret (256 bits; 192 for the base64 ones, as Svix issues) in the
-    form ``provider:`` expects: ``whsec_`` + base64 for ``standard``, text for the rest."""
+    form ``provider:`` expects (its preset's ``secret_shape``): ``whsec_`` + base64 for
+    ``standard``, 64 hex digits for most others.
+
+    Raises:
+        ValueError: the preset verifies the provider's public key: no secret to make.
+    """
     from .signatures.presets import PRESETS  # not at the top: signatures imports this module
 
     preset = PRESETS[provider]
-    if preset.signature.get("secret_encoding") == "base64":
-        prefix = preset.signature.get("secret_prefix", "")
-        return f"{prefix}{base64.b64encode(secrets.token_bytes(24)).decode()}"
-    return _ISSUED_PREFIX.get(provider, "") + secrets.token_hex(32)
+    if preset.public_key:
+        raise ValueError(
+            f"{provider} signs with its private key and the route holds its public key "
+            "(copy it from the provider's dashboard); for tests, make a key pair with "
+            f"webhook_guard.testing.keypair({provider!r})"
+        )
+    shape = preset.secret_shape
+    if shape is None:
+        if preset.signature.get("secret_encoding") == "base64":
+            shape = preset.signature.get("secret_prefix", "") + "{base64}"
+        else:
+            shape = "{hex}"
+    return shape.format(
+        hex=secrets.token_hex(32), base64=base64.b64encode(secrets.token_bytes(24)).decode()
+    )
 
 
 def issued_by_provider(provider: str) -> bool:
     """Whether ``provider`` issues the signing secret itself (then :func:`new_secret` only
     suits tests and local development)."""
-    return provider in _ISSUED_BY_PROVIDER
+    from .signatures.presets import PRESETS
+
+    return PRESETS[provider].issued

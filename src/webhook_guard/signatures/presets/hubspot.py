@@ -11,6 +11,7 @@ from .model import Preset
 
 PRESETS: dict[str, Preset] = {
     "hubspot": Preset(
+        issued=True,
         signature={
             "scheme": "hubspot",
             "header": "x-hubspot-signature-v3",

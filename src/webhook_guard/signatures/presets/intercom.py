@@ -10,6 +10,7 @@ from .model import Preset
 
 PRESETS: dict[str, Preset] = {
     "intercom": Preset(
+        issued=True,
         signature={
             "header": "x-hub-signature",
             "algorithm": "sha1",

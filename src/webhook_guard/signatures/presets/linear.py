@@ -11,6 +11,7 @@ from .model import UNSIGNED_ID, Preset
 
 PRESETS: dict[str, Preset] = {
     "linear": Preset(
+        issued=True,
         signature={
             "header": "linear-signature",
             "id_header": "linear-delivery",

@@ -12,6 +12,7 @@ from .model import Preset
 
 PRESETS: dict[str, Preset] = {
     "mailgun": Preset(
+        issued=True,
         signature={
             # Never read: the scheme takes the signature from the body; the name only
             # satisfies the generic block.

@@ -11,6 +11,7 @@ from .model import HUB, Preset
 
 PRESETS: dict[str, Preset] = {
     "meta": Preset(
+        issued=True,
         signature={**HUB, "header": "x-hub-signature-256"},
         handshake="meta",
         methods=("GET",),

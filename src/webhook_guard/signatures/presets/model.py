@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..base import ALGORITHMS as HMAC_ALGORITHMS
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -28,6 +30,12 @@ class Preset:
         methods: methods that check uses besides the route's own (Meta's GET).
         tolerance: the timestamp window the provider documents, used unless the route
             sets its own ``tolerance`` (Twitch: 10 minutes).
+        issued: the provider issues the secret itself (dashboard or API); a secret made
+            by ``webhook-guard secret new`` only suits tests and local development.
+        secret_shape: how ``secret new`` writes a test secret that looks like the
+            provider's: a template with ``{hex}`` (64 random hex digits) or ``{base64}``
+            (base64 of 24 random bytes); None: ``secret_prefix`` + ``{base64}`` for a
+            base64 secret, else ``{hex}``.
     """
 
     signature: Mapping[str, Any]
@@ -39,6 +47,14 @@ class Preset:
     handshake: str | None = None
     methods: tuple[str, ...] = ()
     tolerance: int | None = None
+    issued: bool = False
+    secret_shape: str | None = None
+
+    @property
+    def public_key(self) -> bool:
+        """Whether the route's ``secrets`` are the provider's public keys (the provider
+        signs with a private key no ``secret new`` can make)."""
+        return self.signature.get("algorithm", "sha256") not in HMAC_ALGORITHMS
 
 
 #: The topics of every preset's ``summary``, in the order the docs show them.

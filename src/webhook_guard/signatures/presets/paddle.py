@@ -9,6 +9,8 @@ from .model import Preset
 
 PRESETS: dict[str, Preset] = {
     "paddle": Preset(
+        issued=True,
+        secret_shape="pdl_ntfset_{hex}",  # noqa: S106 (the shape of a test secret, not one)
         signature={
             "header": "paddle-signature",
             "format": "kv",

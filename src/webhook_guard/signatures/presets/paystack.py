@@ -11,6 +11,8 @@ from .model import Preset
 
 PRESETS: dict[str, Preset] = {
     "paystack": Preset(
+        issued=True,
+        secret_shape="sk_test_{hex}",  # noqa: S106 (the shape of a test secret, not one)
         signature={
             "header": "x-paystack-signature",
             "algorithm": "sha512",

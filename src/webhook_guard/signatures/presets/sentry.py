@@ -13,6 +13,7 @@ from .model import UNSIGNED_ID, Preset
 
 PRESETS: dict[str, Preset] = {
     "sentry": Preset(
+        issued=True,
         signature={
             "header": "sentry-hook-signature",
             "id_header": "request-id",

@@ -9,6 +9,7 @@ from .model import UNSIGNED_ID, Preset
 
 PRESETS: dict[str, Preset] = {
     "shopify": Preset(
+        issued=True,
         signature={
             "header": ["x-shopify-hmac-sha256", "shopify-hmac-sha256"],
             "id_header": ["x-shopify-webhook-id", "shopify-webhook-id"],

@@ -9,6 +9,7 @@ from .model import Preset
 
 PRESETS: dict[str, Preset] = {
     "slack": Preset(
+        issued=True,
         signature={
             "header": "x-slack-signature",
             "timestamp_header": "x-slack-request-timestamp",

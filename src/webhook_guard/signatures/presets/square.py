@@ -10,6 +10,7 @@ from .model import Preset
 
 PRESETS: dict[str, Preset] = {
     "square": Preset(
+        issued=True,
         signature={
             "header": "x-square-hmacsha256-signature",
             "algorithm": "sha256",

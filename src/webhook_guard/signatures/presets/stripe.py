@@ -9,6 +9,8 @@ from .model import STRIPE_STYLE, Preset
 
 PRESETS: dict[str, Preset] = {
     "stripe": Preset(
+        issued=True,
+        secret_shape="whsec_{hex}",  # noqa: S106 (the shape of a test secret, not one)
         signature={**STRIPE_STYLE, "header": "stripe-signature"},
         event_id={"json": "/id"},
         summary={

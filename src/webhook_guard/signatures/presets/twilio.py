@@ -9,6 +9,7 @@ from .model import UNSIGNED_ID, Preset
 
 PRESETS: dict[str, Preset] = {
     "twilio": Preset(
+        issued=True,
         signature={
             "header": "x-twilio-signature",
             "id_header": "i-twilio-idempotency-token",

@@ -10,6 +10,7 @@ from .model import Preset
 
 PRESETS: dict[str, Preset] = {
     "workos": Preset(
+        issued=True,
         signature={
             "header": "workos-signature",
             "format": "kv",

@@ -12,6 +12,7 @@ from .model import Preset
 
 PRESETS: dict[str, Preset] = {
     "zoom": Preset(
+        issued=True,
         signature={
             "header": "x-zm-signature",
             "timestamp_header": "x-zm-request-timestamp",
