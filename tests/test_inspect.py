@@ -18,7 +18,7 @@ import pytest
 import yaml
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from webhook_guard import Guard, MemoryReplayStore
 from webhook_guard.audit import DeliveryLog, report
@@ -141,8 +141,7 @@ def test_page_shows_filters_and_escapes_in_chromium(db: tuple[Path, dict[str, in
         # Filter with the form, as a user would (a plain GET form: no JavaScript needed).
         Select(browser.find_element(By.ID, "f-route")).select_by_value("billing")
         Select(browser.find_element(By.ID, "f-reason")).select_by_value("accepted")
-        browser.find_element(By.ID, "apply").click()
-        assert "route=billing" in browser.current_url
+        submit(browser, "route=billing")
         assert "reason=accepted" in browser.current_url
         rows = browser.find_elements(By.CSS_SELECTOR, "#deliveries tr.delivery")
         assert rows
@@ -167,6 +166,17 @@ def test_page_shows_filters_and_escapes_in_chromium(db: tuple[Path, dict[str, in
         assert browser.find_element(By.ID, "none").text == "No delivery matches these filters."
 
 
+def submit(browser: Any, expected: str) -> None:
+    """Press the filter form's button and wait for the page it loads: click() returns
+    when the click is dispatched, and the form's navigation may still be under way
+    (CI saw the old URL once)."""
+    browser.find_element(By.ID, "apply").click()
+    WebDriverWait(browser, 10).until(lambda b: expected in b.current_url)
+    WebDriverWait(browser, 10).until(
+        lambda b: b.execute_script("return document.readyState") == "complete"
+    )
+
+
 def test_filters_work_without_javascript(db: tuple[Path, dict[str, int]]) -> None:
     path, counts = db
     args, port = inspector(path)
@@ -175,8 +185,7 @@ def test_filters_work_without_javascript(db: tuple[Path, dict[str, int]]) -> Non
         assert len(browser.find_elements(By.CSS_SELECTOR, "tr.delivery")) == sum(counts.values())
         Select(browser.find_element(By.ID, "f-route")).select_by_value("any")
         Select(browser.find_element(By.ID, "f-outcome")).select_by_value("rejected")
-        browser.find_element(By.ID, "apply").click()
-        assert "route=any" in browser.current_url
+        submit(browser, "route=any")
         assert "limit=500" in browser.current_url  # the form keeps the page size
         [row] = browser.find_elements(By.CSS_SELECTOR, "tr.delivery")
         cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
