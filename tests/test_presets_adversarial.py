@@ -660,3 +660,47 @@ def test_msgraph_body_is_not_integrity_protected(make_guard: GuardFactory) -> No
     so whoever holds it (anyone who read one notification) can change the rest."""
     guard = make_guard(graph_route())
     assert guard.check(graph_request(graph_body(resource="Users/2"))).ok
+
+
+@pytest.mark.parametrize("stripped", ["first", "second"])
+def test_replay_with_one_of_two_signatures_stripped_is_a_duplicate(stripped: str) -> None:
+    """A sender rotating its secret signs each delivery with both (Convoy's advanced
+    signatures, Stripe's roll). Where no signed event ID keys the replay check, the
+    verified HMAC does; a replay carrying only the other signature must still be the
+    same delivery, whichever of the route's secrets it matches."""
+    clock = FakeClock(NOW)
+    guard = Guard.from_dict(
+        {
+            "version": 1,
+            "routes": [
+                {
+                    "name": "c",
+                    "path": "/c",
+                    "provider": "convoy-advanced",
+                    "secrets": ["secret-one", "secret-two"],
+                }
+            ],
+        },
+        clock=clock,
+    )
+    body = b'{"event":"invoice.paid"}'
+    sigs = [
+        sign(guard, "c", body, secret=s, timestamp=int(NOW))["x-convoy-signature"]
+        for s in ("secret-one", "secret-two")
+    ]
+    t, first = sigs[0].split(",")
+    second = sigs[1].split(",")[1]
+
+    def send(signature: str, idempotency: str) -> Any:
+        headers = {"x-convoy-signature": signature, "x-convoy-idempotency-key": idempotency}
+        verdict = guard.check(WebhookRequest("POST", "/c", headers=headers, body=body))
+        assert verdict is not None
+        if verdict.ok:
+            guard.complete(verdict, status=200)
+        return verdict
+
+    assert send(f"{t},{first},{second}", "msg_1").ok
+    kept = second if stripped == "first" else first
+    replay = send(f"{t},{kept}", "msg_2")  # a fresh, unsigned idempotency key too
+    assert not replay.ok
+    assert replay.reason is Reason.DUPLICATE_EVENT

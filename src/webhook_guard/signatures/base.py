@@ -380,20 +380,28 @@ class HmacScheme:
     def match(
         parsed: ParsedSignature, keys: Sequence[tuple[Secret, Any]], chunks: Sequence[bytes]
     ) -> tuple[Secret, bytes] | None:
-        """The (secret, digest) whose HMAC over ``chunks`` equals one of the signatures sent.
+        """(the secret whose HMAC over ``chunks`` equals one of the signatures sent, the
+        HMAC of ``chunks`` under the *first* key), or None.
 
-        Every comparison is ``hmac.compare_digest``; the message is fed in pieces so the
-        body is never copied.
+        The digest identifies the delivery where no signed event ID does, so it must not
+        depend on which signature matched: a sender signing with two secrets during a
+        rotation sends two signatures, and a replay with one of them stripped would
+        otherwise match the other secret and pass as a new delivery. The first key's
+        HMAC is always computed first, so this costs nothing. Every comparison is
+        ``hmac.compare_digest``; the message is fed in pieces so the body is never copied.
         """
+        first: bytes | None = None
         for secret, base in keys:
             mac = base.copy()
             for chunk in chunks:
                 if chunk:
                     mac.update(chunk)
             digest: bytes = mac.digest()
+            if first is None:
+                first = digest
             for sig in parsed.signatures:
                 if hmac.compare_digest(digest, sig):
-                    return secret, digest
+                    return secret, first
         return None
 
     def _sign_bytes(self, key_secret: Secret, message: bytes) -> bytes:
