@@ -623,10 +623,21 @@ ERROR_CASES = [
             (
                 f"{SIG}.algorithm",
                 "must be one of sha1, sha256, sha512, ed25519, ecdsa-p256-sha256, rsa-sha256, "
-                "rsa-sha1; got 'md5'",
+                "rsa-sha1, jwt; got 'md5'",
             )
         ],
         id="algorithm",
+    ),
+    P(
+        generic(algorithm="jwt"),
+        [
+            (
+                f"{SIG}.algorithm",
+                "jwt verifies a bearer token against its issuer's published keys, which only "
+                "provider: google-pubsub knows today",
+            )
+        ],
+        id="algorithm-jwt-without-issuer",
     ),
     P(
         generic(encoding="base32"),

@@ -105,7 +105,8 @@ SIGNATURE = Section(
         ),
         Key(
             "algorithm",
-            "The HMAC digest, or a public-key algorithm (needs the pubkey extra).",
+            "The HMAC digest, or a public-key algorithm (needs the pubkey extra); jwt: a "
+            "bearer token checked against the issuer's published keys (google-pubsub).",
             "choice",
             default=_spec_default("algorithm"),
             choices=(*ALGORITHMS, *ASYMMETRIC),

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..signatures import make_scheme
-from ..signatures.base import ASYMMETRIC, SignatureSpec
+from ..signatures.base import ASYMMETRIC, JWT_SCHEMES, SignatureSpec
 from ..signatures.presets import PRESETS
 from .route_keys import SIGNATURE
 from .values import Invalid, headers, listing, mapping, pointer, read, string
@@ -21,6 +21,12 @@ def signature_spec(
     merged: dict[str, Any] = dict(preset.signature)
     user: Mapping[str, Any] = {} if raw is None else mapping(raw, where, SIGNATURE)
     merged.update(user)
+    if merged.get("algorithm") == "jwt" and merged.get("scheme") not in JWT_SCHEMES:
+        raise Invalid(
+            f"{where}.algorithm",
+            "jwt verifies a bearer token against its issuer's published keys, which only "
+            "provider: google-pubsub knows today",
+        )
     if merged.get("algorithm") in ASYMMETRIC:
         _require_pubkey_extra(f"{where}.algorithm", merged["algorithm"], merged.get("scheme"))
         merged.update({k: v for k, v in preset.ed25519.items() if k not in user})

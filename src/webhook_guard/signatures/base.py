@@ -29,7 +29,10 @@ ALGORITHMS: dict[str, Callable[[], Any]] = {
     "sha512": hashlib.sha512,
 }
 #: Public-key signature algorithms (the ``pubkey`` extra; see :mod:`.pubkey`).
-ASYMMETRIC = ("ed25519", "ecdsa-p256-sha256", "rsa-sha256", "rsa-sha1")
+ASYMMETRIC = ("ed25519", "ecdsa-p256-sha256", "rsa-sha256", "rsa-sha1", "jwt")
+#: ``jwt``: a bearer token signed by the issuer (RS256), verified against the issuer's
+#: published keys; only a fetched-key scheme can hold it (``google-pubsub``).
+JWT_SCHEMES = ("google-oidc",)
 #: Schemes verifying with keys fetched from the provider at run time (the ``pubkey``
 #: extra): scheme -> where the key comes from, for messages.
 FETCHED_KEY_SCHEMES = {

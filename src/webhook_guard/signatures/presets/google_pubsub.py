@@ -16,7 +16,7 @@ PRESETS: dict[str, Preset] = {
     "google-pubsub": Preset(
         signature={
             "header": "authorization",
-            "algorithm": "rsa-sha256",
+            "algorithm": "jwt",
             "scheme": "google-oidc",
         },
         event_id={"json": "/message/messageId"},
