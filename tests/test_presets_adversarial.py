@@ -225,8 +225,11 @@ def test_rotation_accepts_both_until_the_previous_expires(
     guard = make_guard(route(preset, secrets))
 
     def delivery(secret: str, label: str, timestamp: int = TS) -> WebhookRequest:
-        # A distinct delivery each time: its own ID header, and body ID (Stripe, Paddle).
+        # A distinct delivery each time: its own ID header, and body ID (Stripe, Paddle);
+        # Twilio's form its own MessageSid (where no signed ID exists, the signed content
+        # keys the replay check, whichever secret signed it).
         body = body_for(preset, timestamp).replace(b"evt_", f"evt_{label}_".encode())
+        body = body.replace(b"MessageSid=SM1", f"MessageSid=SM{label}".encode())
         headers = signed(preset, secret, body, timestamp, event_id=f"delivery-{label}")
         return request(preset, headers, body)
 

@@ -14,6 +14,7 @@ import signal
 import socket
 import ssl
 import threading
+from typing import TYPE_CHECKING
 
 from .adapters._common import ConfigSource, redact_query
 from .adapters.asgi import GuardMiddleware
@@ -22,6 +23,9 @@ from .errors import ConfigError
 from .guard import Guard
 from .proxy import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, create_proxy
 from .proxy_limits import ClientLimits, limit_head
+
+if TYPE_CHECKING:
+    from .tlsserver import ServerCertificates
 
 __all__ = ["cannot_listen", "reload_on_sighup", "serve"]
 
@@ -45,11 +49,9 @@ def _check_client_cert_source(config: Config, tls: TLSConfig | None) -> None:
             )
 
 
-def reload_on_sighup(
-    guard: Guard, tls: TLSConfig | None = None, context: ssl.SSLContext | None = None
-) -> None:
-    """Make SIGHUP reload ``guard``'s config file (main thread only), and with ``tls``
-    the server certificate and key ``context`` uses (``serve``'s TLS: renewals).
+def reload_on_sighup(guard: Guard, certificates: ServerCertificates | None = None) -> None:
+    """Make SIGHUP reload ``guard``'s config file (main thread only), and with
+    ``certificates`` the server certificate and key (``serve``'s TLS: renewals).
 
     The reload runs in a thread of its own, never inside the signal handler: the handler
     interrupts whatever the main thread (the event loop) was doing, possibly a check.
@@ -67,18 +69,13 @@ def reload_on_sighup(
                 announce.error("  %s", line)
         else:
             announce.info("SIGHUP: config reloaded, %d route(s)", len(config.routes))
-        if context is not None and tls is not None:
-            from .tlsserver import server_context
-
+        if certificates is not None:
             try:
-                # A scratch context first: loading a mismatched pair into the live one
-                # could leave it with the new certificate and the old key.
-                server_context(tls)
-                context.load_cert_chain(tls.certfile, tls.keyfile)
+                certificates.reload()
             except (OSError, ssl.SSLError) as exc:
                 announce.error("SIGHUP: the TLS certificate does not load (%s); kept", exc)
             else:
-                announce.info("SIGHUP: TLS certificate reloaded from %s", tls.certfile)
+                announce.info("SIGHUP: TLS certificate reloaded")
 
     def handler(signum: int, frame: object) -> None:
         threading.Thread(target=run, name="webhook-guard-reload", daemon=True).start()
@@ -148,14 +145,16 @@ def serve(
         # for the request head and body (see ClientLimits), and TLS details when it has TLS.
         **options,
     )
+    certificates = None
     if tls is not None:
-        from .tlsserver import server_context
+        from .tlsserver import ServerCertificates
 
         # uvicorn's own context has no minimum version and no optional client
         # certificates; once it has loaded, this one is what the socket uses.
         settings.load()
-        settings.ssl = server_context(tls)
-    reload_on_sighup(proxy.guard, tls, settings.ssl if tls is not None else None)
+        certificates = ServerCertificates(tls)
+        settings.ssl = certificates.listening
+    reload_on_sighup(proxy.guard, certificates)
     # After uvicorn.Config has set up logging: webhook URLs may carry a token.
     logging.getLogger("uvicorn.access").addFilter(redact_query)
     # The proxy is the server: its log level applies to the guard's lines (at info, one
