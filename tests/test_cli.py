@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import re
@@ -759,3 +760,30 @@ def test_a_server_that_cannot_start_exits_2_not_3(monkeypatch: pytest.MonkeyPatc
     code = main(["serve", "--config", str(QUICKSTART), "--upstream", "http://127.0.0.1:9",
                  "--port", "0"])  # fmt: skip
     assert code == 2
+
+
+def test_verify_prints_a_handshakes_answer(tmp_path: Path) -> None:
+    config = tmp_path / "wg.json"
+    route = {"name": "zoom", "path": "/hooks/zoom", "provider": "zoom", "secrets": ["zsecret"]}
+    config.write_text(json.dumps({"version": 1, "routes": [route]}), encoding="utf-8")
+    body = tmp_path / "b.json"
+    body.write_text(
+        '{"event":"endpoint.url_validation","payload":{"plainToken":"tok123"}}', encoding="utf-8"
+    )
+    signed = run("sign", "--config", config, "--route", "zoom", "--body-file", body)
+    assert signed.returncode == 0, signed.stderr
+    args: list[str] = []
+    for line in signed.stdout.splitlines():
+        args += ["-H", line]
+    result = run("verify", "--config", config, "--path", "/hooks/zoom", *args, "--body-file", body)
+    assert result.returncode == 1
+    out = json.loads(result.stdout)
+    assert out["reason"] == "handshake"
+    answer = json.loads(out["answer"]["body"])
+    expected = hmac.new(b"zsecret", b"tok123", "sha256").hexdigest()
+    assert answer == {"plainToken": "tok123", "encryptedToken": expected}
+    assert out["answer"]["content_type"] == "application/json"
+    # Unsigned, the same check gets no answer: a refusal, nothing of the token.
+    refused = run("verify", "--config", config, "--path", "/hooks/zoom", "--body-file", body)
+    assert "answer" not in json.loads(refused.stdout)
+    assert expected not in refused.stdout

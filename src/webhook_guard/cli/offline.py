@@ -195,7 +195,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    out = {
+    out: dict[str, Any] = {
         "ok": verdict.ok,
         "reason": verdict.reason.value if verdict.reason else None,
         "status": verdict.status,
@@ -208,6 +208,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         "duplicate": verdict.duplicate,
         "reported": [r.value for r in verdict.reported],
     }
+    if verdict.answer is not None:
+        # A handshake: what the guard sends the provider instead of calling the app.
+        content_type, body = verdict.answer
+        out["answer"] = {"content_type": content_type, "body": body.decode("utf-8", "replace")}
     try:
         print(json.dumps(out, indent=2), flush=True)
     except BrokenPipeError:  # the reader stopped early; the verdict's exit status stands
