@@ -37,13 +37,30 @@ def test_equal_work_table_has_every_preset_size_and_target() -> None:
             "convoy-advanced",
             "paddle",
             "twilio",
+            "zoom",
+            "twitch",
+            "workos",
+            "meta",
+            "linear",
+            "square",
+            "intercom",
+            "typeform",
+            "calendly",
+            "sentry",
+            "paystack",
+            "lemonsqueezy",
         ]
     )
     assert all(presets.count(p) == 3 for p in set(presets))  # 1 KiB, 64 KiB, 1 MiB
     # The targets of each row: 2.5x / 3x (ID in the body) at 1 KiB, 1.15x above.
     assert "<=2.5x" in next(r for r in rows if r.startswith("github ") and "1 KiB" in r)
     assert "<=3.0x" in next(r for r in rows if r.startswith("stripe ") and "1 KiB" in r)
+    assert "<=3.0x" in next(r for r in rows if r.startswith("linear ") and "1 KiB" in r)
+    assert "<=2.5x" in next(r for r in rows if r.startswith("zoom ") and "1 KiB" in r)
     assert all("<=1.15x" in r for r in rows if "1 KiB" not in r)
+    skipped = " ".join(lines[lines.index(rows[-1]) + 1 :])
+    for preset in ("gitlab", "hubspot", "mailgun", "discord", "sendgrid", "generic"):
+        assert preset in skipped  # named in the note under the table
 
 
 def test_sdk_table_has_a_row_per_sdk() -> None:
