@@ -51,10 +51,17 @@ import standardwebhooks
 import stripe
 import svix.webhooks
 from convoy.utils.webhook import Webhook as ConvoyWebhook
+from hubspot.utils.signature import Signature as HubSpotSignature
+from mailgun.security import SecurityGuard as MailgunSecurity
+from nacl.signing import VerifyKey
 from paddle_billing.Notifications import Secret as PaddleSecret
 from paddle_billing.Notifications import Verifier as PaddleVerifier
+from pypaystack2 import PaystackClient
+from sendgrid.helpers.eventwebhook import EventWebhook
 from slack_sdk.signature import SignatureVerifier
+from square.utils.webhooks_helper import verify_signature as square_verify
 from twilio.request_validator import RequestValidator
+from workos.webhooks._resource import Webhooks as WorkOSWebhooks
 
 from webhook_guard import Guard, WebhookRequest
 from webhook_guard.signatures import PRESETS
@@ -387,6 +394,10 @@ def sdk_contenders() -> list[tuple[str, str, Callable[[Delivery, Seen], None]]]:
     twilio = RequestValidator("bench-secret")
     paddle, psecret = PaddleVerifier(maximum_variance=3600), PaddleSecret("pdl_ntfset_bench")
     convoy = ConvoyWebhook(secret="bench-secret")
+    discord = VerifyKey(bytes.fromhex(PAIRS["discord"].public_key))
+    sendgrid = EventWebhook(PAIRS["sendgrid"].public_key)  # converts the key to ECDSA once
+    workos = WorkOSWebhooks(None)  # type: ignore[arg-type]  # verify_header needs no client
+    paystack = PaystackClient(secret_key=SECRETS["paystack"])
 
     def standard(d: Delivery, seen: Seen) -> None:
         wh_payload = sw.verify(d.body, d.headers)  # parses the JSON, as documented
@@ -422,6 +433,64 @@ def sdk_contenders() -> list[tuple[str, str, Callable[[Delivery, Seen], None]]]:
             raise AssertionError("convoy refused")
         seen.add(d.headers["x-convoy-idempotency-key"])
 
+    def discord_(d: Delivery, seen: Seen) -> None:
+        # Discord's example: the timestamp and the decoded body, encoded, and the hex signature.
+        text, ts = d.body.decode(), d.headers["x-signature-timestamp"]
+        discord.verify(f"{ts}{text}".encode(), bytes.fromhex(d.headers["x-signature-ed25519"]))
+        seen.add(json.loads(text)["id"])  # the interaction's ID
+
+    def sendgrid_(d: Delivery, seen: Seen) -> None:
+        text = d.body.decode()
+        sig = d.headers["x-twilio-email-event-webhook-signature"]
+        if not sendgrid.verify_signature(
+            text, sig, d.headers["x-twilio-email-event-webhook-timestamp"]
+        ):
+            raise AssertionError("sendgrid refused")
+        for event in json.loads(text):  # a batch: each event has its own sg_event_id
+            seen.add(event["sg_event_id"])
+
+    def hubspot_(d: Delivery, seen: Seen) -> None:
+        sig, ts = d.headers["x-hubspot-signature-v3"], d.headers["x-hubspot-request-timestamp"]
+        url, text = f"{PUBLIC_URL}/hooks/hubspot", d.body.decode()
+        if not HubSpotSignature.is_valid(sig, "bench-secret", text, url, "POST", "v3", ts):
+            raise AssertionError("hubspot refused")
+        seen.add(sig)  # no delivery ID (each event's eventId "is not guaranteed to be unique")
+
+    def workos_(d: Delivery, seen: Seen) -> None:
+        # The SDK's default window is 180 s; a full run's batches wait longer: widen it.
+        workos.verify_header(
+            event_body=d.body,
+            event_signature=d.headers["workos-signature"],
+            secret="bench-secret",
+            tolerance=3600,
+        )
+        seen.add(json.loads(d.body)["id"])
+
+    def square_(d: Delivery, seen: Seen) -> None:
+        text = d.body.decode()
+        if not square_verify(
+            request_body=text,
+            signature_header=d.headers["x-square-hmacsha256-signature"],
+            signature_key="bench-secret",
+            notification_url=f"{PUBLIC_URL}/hooks/square",
+        ):
+            raise AssertionError("square refused")
+        seen.add(json.loads(text)["event_id"])
+
+    def mailgun_(d: Delivery, seen: Seen) -> None:
+        sig = json.loads(d.body)["signature"]
+        if not MailgunSecurity.verify_webhook(
+            "bench-secret", sig["token"], sig["timestamp"], sig["signature"]
+        ):
+            raise AssertionError("mailgun refused")
+        seen.add(sig["token"])  # Mailgun: cache the token, accept each once
+
+    def paystack_(d: Delivery, seen: Seen) -> None:
+        sig = d.headers["x-paystack-signature"]
+        if not paystack.is_verified_webhook_payload(d.body, sig):
+            raise AssertionError("pypaystack2 refused")
+        seen.add(sig)  # Paystack sends no delivery ID; a retry repeats the same bytes
+
     return [
         ("standard", "standardwebhooks", standard),
         ("standard", "svix", svix_),
@@ -430,6 +499,13 @@ def sdk_contenders() -> list[tuple[str, str, Callable[[Delivery, Seen], None]]]:
         ("twilio", "twilio", twilio_),
         ("paddle", "paddle-python-sdk", paddle_),
         ("convoy", "convoy-python", convoy_),
+        ("discord", "PyNaCl", discord_),
+        ("sendgrid", "sendgrid", sendgrid_),
+        ("hubspot", "hubspot-api-client", hubspot_),
+        ("workos", "workos", workos_),
+        ("square", "squareup", square_),
+        ("mailgun", "mailgun", mailgun_),
+        ("paystack", "pypaystack2", paystack_),
     ]
 
 
@@ -489,7 +565,10 @@ def section_sdk(quick: bool) -> None:
     print(
         "   The standardwebhooks, svix and stripe calls parse the JSON body (their documented"
         " use);\n   Twilio's SDK gets the form already parsed and the URL, as a framework "
-        "hands them over."
+        "hands them over.\n   Where the provider documents no delivery ID (HubSpot, Paystack)"
+        " the handler dedups on the\n   signature; SendGrid's on each event's sg_event_id,"
+        " Mailgun's on the signed token.\n   Discord: PyNaCl verifies with libsodium, the"
+        " guard with cryptography (OpenSSL)."
     )
 
 
