@@ -369,10 +369,10 @@ def section_raw(quick: bool) -> None:
                 )
             )
     print(
-        "   No raw HMAC to compare with: gitlab, telegram, postmark, okta, msgraph (a token, no"
-        " signed content);\n   hubspot (the method and URL before the body, the timestamp"
-        " after it); mailgun (signs the\n   body's timestamp and token, not the body);"
-        " discord, sendgrid, sns, google-pubsub, paypal\n   (public-key signatures); generic"
+        "   No raw HMAC to compare with: gitlab, telegram, postmark, okta, msgraph (a token,"
+        "\n   no signed content); hubspot (the method and URL before the body, the timestamp"
+        " after it);\n   mailgun (signs the body's timestamp and token, not the body);"
+        " discord, sendgrid, sns,\n   google-pubsub, paypal (public-key signatures); generic"
         " (no scheme of its own).\n"
     )
 
