@@ -125,6 +125,29 @@ def test_check_quickstart_lists_both_routes() -> None:
     assert "demo-url-token" not in result.stdout
 
 
+def test_check_aligns_its_columns_for_long_names_and_several_methods(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "version: 1\nroutes:\n"
+        "  - {name: meta, path: /hooks/meta, provider: meta, secrets: ['0123456789abcdef'],\n"
+        "     handshake: {verify_token: tok}}\n"
+        "  - {name: a-rather-long-route-name, path: /hooks/a/much/longer/path/than/forty/chars,\n"
+        "     provider: github, secrets: ['0123456789abcdef']}\n",
+        encoding="utf-8",
+    )
+    result = run("check", config)
+    assert result.returncode == 0, result.stderr
+    meta, other = result.stdout.splitlines()[1:]
+    assert meta.split()[1] == "GET,POST"
+    # Each column starts at the same place on both lines (method, path, what is checked).
+    for word_meta, word_other in (
+        ("GET,POST", "POST"),
+        ("/hooks/meta", "/hooks/a/"),
+        ("meta signature", "github signature"),
+    ):
+        assert meta.index(word_meta) == other.index(word_other), result.stdout
+
+
 def test_check_broken_config_names_the_exact_place(tmp_path: Path) -> None:
     config = tmp_path / "broken.yaml"
     config.write_text(

@@ -27,8 +27,14 @@ from ._common import (
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate a config and list its routes."""
     guard = load_guard(args.config)
-    print(f"{args.config}: OK, {len(guard.config.routes)} route(s)")
-    for r in guard.config.routes:
+    routes = guard.config.routes
+    print(f"{args.config}: OK, {len(routes)} route(s)")
+    methods = [",".join(sorted(r.methods)) for r in routes]
+    # Columns as wide as their longest entry, so a GET,POST route (Meta) stays aligned.
+    name_w = max((len(r.name) for r in routes), default=0)
+    method_w = max(map(len, methods), default=0)
+    path_w = max((len(r.path) for r in routes), default=0)
+    for r, method in zip(routes, methods, strict=True):
         auth = []
         if r.signature is not None and r.signature.scheme in FETCHED_KEY_SCHEMES:
             auth.append(f"{r.provider} signature, keys fetched from the provider")
@@ -42,7 +48,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if r.client_cert is not None:
             auth.append(f"client certificate {', '.join(r.client_cert.subjects)}")
         print(
-            f"  {r.name:<16} {','.join(sorted(r.methods)):<6} {r.path:<40} "
+            f"  {r.name:<{name_w}}  {method:<{method_w}}  {r.path:<{path_w}}  "
             f"{'; '.join(auth)}; mode={r.mode}"
         )
     return EXIT_OK
