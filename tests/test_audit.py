@@ -21,12 +21,13 @@ import httpx
 import pytest
 import yaml
 
-from webhook_guard import Guard, MemoryReplayStore, Reason, Verdict, load_config
+from webhook_guard import Guard, MemoryReplayStore, Reason, load_config
 from webhook_guard.audit import DeliveryLog, JsonLinesAudit, outcome_of
 from webhook_guard.audit import sqlite as audit_sqlite
 from webhook_guard.config import AuditConfig
 from webhook_guard.errors import ConfigError
 from webhook_guard.testing import FakeClock, sign
+from webhook_guard.verdict import build_verdict
 
 from .conftest import BODY, NOW, SW_SECRET, SW_SECRET_OLD, post, sw_route
 from .servers import free_port, run_process
@@ -118,7 +119,7 @@ def test_the_file_is_not_world_readable(tmp_path: Path, clock: FakeClock) -> Non
 def test_a_handshake_has_its_own_outcome() -> None:
     # Until the guard answers handshakes itself: any reason whose code is "handshake".
     handshake = SimpleNamespace(value="handshake")
-    verdict = Verdict._make(ok=False, reason=handshake, status=200, route="slack")
+    verdict = build_verdict(ok=False, reason=handshake, status=200, route="slack")
     assert outcome_of(verdict) == ("handshake", "handshake")
 
 

@@ -15,7 +15,7 @@ from ..routes import SAFE_PATH, RouteTable, normalise_path
 from ..secrets import Secret
 from ..signatures.base import FETCHED_KEY_SCHEMES, Failure, ParsedSignature
 from ..untrusted import shown
-from ..verdict import Reason, Verdict
+from ..verdict import Reason, Verdict, accepted_verdict
 from .access import AddressCheck
 from .outcome import PASS, Pending, handshake, path_invalid, reject
 from .plan import RoutePlan
@@ -252,7 +252,7 @@ class Pipeline:
         if authentic:
             event_id, key = route.event_ids.find(req, parsed, digest)
         if key is None:
-            return Verdict._accepted(
+            return accepted_verdict(
                 route.name, client_ip, None, secret_id, signed_ts, tuple(reported), None
             )
         return Pending(route, client_ip, reported, event_id, key, secret_id, signed_ts)

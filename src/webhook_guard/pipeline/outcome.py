@@ -11,7 +11,7 @@ from ..logs import logger
 from ..replay import ReplayStore
 from ..signatures.handshakes import HandshakeAnswer
 from ..untrusted import MAX_DETAIL, shown
-from ..verdict import Reason, Verdict
+from ..verdict import Reason, Verdict, accepted_verdict, build_verdict
 
 if TYPE_CHECKING:
     from .plan import RoutePlan
@@ -67,7 +67,7 @@ class Pending:
 
 def accept(pending: Pending, reservation: Pending | None) -> Verdict:
     """The passing verdict for ``pending`` (``reservation``: what complete() settles)."""
-    return Verdict._accepted(
+    return accepted_verdict(
         pending.route.name,
         pending.client_ip,
         pending.event_id,
@@ -86,7 +86,7 @@ def reject(
     headers: tuple[tuple[str, str], ...] = (),
 ) -> Verdict:
     """The refusal of a request on ``route``, with the reason's own status."""
-    return Verdict._make(
+    return build_verdict(
         ok=False,
         reason=reason,
         status=reason.status,
@@ -103,7 +103,7 @@ def handshake(
     """The guard's own answer to the provider's endpoint check (``reason=handshake``): the
     app is not called, and nothing is reserved (a check is not an event)."""
     assert route.handshake is not None
-    return Verdict._make(
+    return build_verdict(
         ok=False,
         reason=Reason.HANDSHAKE,
         status=answer.status,
