@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from webhook_guard import Reason
 from webhook_guard.signatures import handshakes
 from webhook_guard.signatures.base import Failure
-from webhook_guard.signatures.handshakes import JSON, MAX_CHALLENGE, TEXT, HandshakeAnswer
+from webhook_guard.signatures.handshakes import (
+    JSON,
+    MAX_CHALLENGE,
+    MAX_CHECK_BODY,
+    TEXT,
+    HandshakeAnswer,
+)
 
 
 def test_slack_url_verification() -> None:
@@ -163,29 +169,48 @@ def test_non_string_challenges_are_not_echoed() -> None:
         assert handshakes.slack(body) is None
 
 
-def test_an_ordinary_large_event_is_not_parsed_to_rule_out_a_check(
+def test_a_body_over_the_check_limit_is_a_delivery_and_is_not_parsed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Every Slack and Zoom delivery is asked whether it is the endpoint check: a large
-    event answers that without json.loads over its whole body, with json.loads' answer
-    (the last of duplicate keys decides)."""
+    """Every Slack, Zoom and Discord delivery is asked whether it is the endpoint check: a
+    body over MAX_CHECK_BODY is not one, whatever it says, and is not read to find out."""
+    over = MAX_CHECK_BODY + 1
     big = b'{"type":"event_callback","event":"x","data":"' + b"d" * 100_000 + b'"}'
-    dup = b'{"type":"url_verification","challenge":"c","type":"event_callback","pad":"'
-    dup += b"p" * 10_000 + b'"}'
-    zoom_dup = b'{"event":"endpoint.url_validation","event":"meeting.started","pad":"'
-    zoom_dup += b"p" * 10_000 + b'"}'
+
+    def padded(head: bytes, size: int) -> bytes:
+        return head + b',"pad":"' + b"p" * (size - len(head) - 10) + b'"}'
+
+    slack_head = b'{"type":"url_verification","challenge":"c"'
+    zoom_head = b'{"event":"endpoint.url_validation","payload":{"plainToken":"t"}'
+    ping_head = b'{"type":1'
+    slack_check, zoom_check = padded(slack_head, over), padded(zoom_head, over)
+    ping = padded(ping_head, over)
+    assert len(slack_check) == len(zoom_check) == len(ping) == over
 
     def refuse(*args: object, **kwargs: object) -> object:
         raise AssertionError("json.loads called")
 
     monkeypatch.setattr(json, "loads", refuse)
-    assert handshakes.slack(big) is None
-    assert handshakes.slack(dup) is None
-    assert handshakes.zoom(zoom_dup, b"secret") is None
+    for body in (big, slack_check):
+        assert handshakes.slack(body) is None
+    assert handshakes.zoom(zoom_check, b"secret") is None
+    assert handshakes.discord(ping) is None
     monkeypatch.undo()
+    # One byte less and each is the check.
+    assert handshakes.slack(padded(slack_head, over - 1)) == HandshakeAnswer(b"c", TEXT)
+    zoom = handshakes.zoom(padded(zoom_head, over - 1), b"secret")
+    assert zoom is not None
+    assert json.loads(zoom.body)["plainToken"] == "t"
+    assert handshakes.discord(padded(ping_head, over - 1)) == HandshakeAnswer(b'{"type":1}', JSON)
+
+
+def test_the_last_of_duplicate_keys_decides_as_in_json_loads() -> None:
+    dup = b'{"type":"url_verification","challenge":"c","type":"event_callback"}'
     assert json.loads(dup)["type"] == "event_callback"
-    check = b'{"type":"url_verification","challenge":"c","pad":"' + b"p" * 10_000 + b'"}'
-    assert handshakes.slack(check) == HandshakeAnswer(b"c", TEXT)
+    assert handshakes.slack(dup) is None
+    zoom_dup = b'{"event":"meeting.started","event":"endpoint.url_validation",'
+    zoom_dup += b'"payload":{"plainToken":"t"}}'
+    assert handshakes.zoom(zoom_dup, b"secret") is not None
 
 
 def _slack_reference(body: bytes) -> HandshakeAnswer | None:
@@ -193,6 +218,8 @@ def _slack_reference(body: bytes) -> HandshakeAnswer | None:
     try:
         event = json.loads(body)
     except (ValueError, RecursionError):
+        return None
+    if len(body) > MAX_CHECK_BODY:
         return None
     if not isinstance(event, dict) or event.get("type") != "url_verification":
         return None
@@ -209,7 +236,8 @@ def _slack_reference(body: bytes) -> HandshakeAnswer | None:
     kind=st.sampled_from(["url_verification", "event_callback", "url_verificatio", ""]),
     escaped=st.lists(st.booleans(), min_size=16, max_size=16),
     encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32-be"]),
-    pad=st.sampled_from(["", "x" * 10_000]),
+    # Under MAX_CHECK_BODY as UTF-8, over it as UTF-16 or UTF-32; and over it in any.
+    pad=st.sampled_from(["", "x" * 3_000, "x" * 10_000]),
     lead=st.sampled_from(["", " ", "\n"]),
 )
 def test_slack_check_equals_the_json_loads_reading(
