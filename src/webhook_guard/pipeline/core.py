@@ -306,6 +306,10 @@ def _unsigned_handshake(
     """The answer to a check that carries its own proof (Meta's verify token) or needs
     none (Graph's echo); its refusal; or None for an ordinary delivery."""
     assert route.handshake is not None
+    if reported:
+        # Report mode: a check that enforce mode would refuse (method, address) is not
+        # answered, so the dry run shows that refusal; it goes on as a reported delivery.
+        return None
     answered = route.handshake.answer(req, None)
     if isinstance(answered, Failure):
         if route.enforce:

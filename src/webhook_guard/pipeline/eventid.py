@@ -79,7 +79,7 @@ class EventIdRule:
                 event_id = found
             else:
                 event_id = (
-                    "sha256:" + hashlib.sha256(found.encode("utf-8", "surrogateescape")).hexdigest()
+                    "sha256:" + hashlib.sha256(found.encode("utf-8", "surrogatepass")).hexdigest()
                 )
         elif digest is not None:
             # No ID from the provider: the verified signature itself identifies the

@@ -123,8 +123,10 @@ class MailgunScheme(HmacScheme):
     ) -> tuple[Secret, bytes] | None:
         if parsed.timestamp is None:
             return None
-        token = parsed.context.encode()
-        matched = self.match(parsed, keys, (parsed.timestamp.encode(), token))
+        # surrogatepass: text from a \ud800 escape cannot verify, but must not raise.
+        token = parsed.context.encode("utf-8", "surrogatepass")
+        stamp = parsed.timestamp.encode("utf-8", "surrogatepass")
+        matched = self.match(parsed, keys, (stamp, token))
         if matched is None:
             return None
         # The delivery's identity is its signed token, not the digest that matched: a

@@ -91,7 +91,8 @@ def canonical_string(message: Mapping[str, Any]) -> bytes | Failure:
         if not isinstance(value, str):
             return Failure(Reason.SIGNATURE_MALFORMED, f"{name} must be a string in a {kind}")
         out.append(f"{name}\n{value}\n")
-    return "".join(out).encode()
+    # surrogatepass: a lone surrogate from a \ud800 escape cannot verify, but must not raise.
+    return "".join(out).encode("utf-8", "surrogatepass")
 
 
 @dataclass(frozen=True)
