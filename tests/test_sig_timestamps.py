@@ -62,6 +62,8 @@ def test_parses_each_form_to_seconds(raw: str, form: str, seconds: int) -> None:
         ("2023-11-14T25:13:20Z", "rfc3339"),
         ("2023-11-14T22:13:20+24:00", "rfc3339"),
         ("2023-11-14T22:13:20+05:60", "rfc3339"),
+        ("2023-11-14T22:13:61Z", "rfc3339"),  # only a leap second (:60) is past :59
+        ("2023-11-14T22:13:99Z", "rfc3339"),
         ("2023-11-14T22:13:20.1234567890Z", "rfc3339"),  # 10 fraction digits
         ("2023-11-14T22:13:20.Z", "rfc3339"),
         ("\uff12\uff10\uff12\uff13-11-14T22:13:20Z", "rfc3339"),  # full-width digits

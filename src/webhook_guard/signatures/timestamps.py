@@ -60,6 +60,8 @@ def parse_timestamp(raw: str, form: TimestampForm) -> int | Failure:
     zulu, sign, off_h, off_m = match.groups()[6:]
     # RFC 3339 allows a leap second (:60); datetime does not. Counting it as :59 keeps
     # a genuine delivery sent in that second instead of refusing it.
+    if second > 60:
+        return malformed
     second = min(second, 59)
     try:
         tz = datetime.timezone.utc
