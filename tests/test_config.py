@@ -734,6 +734,11 @@ ERROR_CASES = [
         id="standard-timestamp-header-removed",
     ),
     P(
+        generic(timestamp_header="X-Timestamp"),
+        [(SC, "does not use {timestamp}, so the timestamp the route checks would be unsigned")],
+        id="timestamp-header-outside-the-signed-content",
+    ),
+    P(
         generic(signed_content="{id}.{body}"),
         [(SC, "uses {id} but no id_header is set")],
         id="template-id-without-header",

@@ -155,6 +155,12 @@ def _check_template(
             f"{where}.signed_content",
             "uses {timestamp} but no timestamp_header or timestamp_key says where it is",
         )
+    if (spec.timestamp_headers or spec.timestamp_key) and "timestamp" not in scheme.fields:
+        # The window would be checked on a value anyone may rewrite.
+        raise Invalid(
+            f"{where}.signed_content",
+            "does not use {timestamp}, so the timestamp the route checks would be unsigned",
+        )
     if "timestamp" in scheme.fields and spec.timestamp_json:
         raise Invalid(
             f"{where}.signed_content",
