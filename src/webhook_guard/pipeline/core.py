@@ -193,7 +193,7 @@ class Pipeline:
                 client_ip,
             )
         shake = route.handshake
-        if shake is not None and shake.before:
+        if shake is not None and shake.before and not reported:
             early = _unsigned_handshake(route, req, client_ip, reported)
             if early is not None:
                 return early
@@ -304,12 +304,12 @@ def _unsigned_handshake(
     route: RoutePlan, req: WebhookRequest, client_ip: str | None, reported: list[Reason]
 ) -> Verdict | None:
     """The answer to a check that carries its own proof (Meta's verify token) or needs
-    none (Graph's echo); its refusal; or None for an ordinary delivery."""
+    none (Graph's echo); its refusal; or None for an ordinary delivery.
+
+    Like a signed check, it is not asked once report mode has noted a failure (method,
+    address) that enforce mode would refuse: the dry run must show that refusal.
+    """
     assert route.handshake is not None
-    if reported:
-        # Report mode: a check that enforce mode would refuse (method, address) is not
-        # answered, so the dry run shows that refusal; it goes on as a reported delivery.
-        return None
     answered = route.handshake.answer(req, None)
     if isinstance(answered, Failure):
         if route.enforce:
