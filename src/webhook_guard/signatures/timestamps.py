@@ -58,8 +58,8 @@ def parse_timestamp(raw: str, form: TimestampForm) -> int | Failure:
         return malformed
     year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
     zulu, sign, off_h, off_m = match.groups()[6:]
-    # RFC 3339 allows a leap second (:60); datetime does not. Counting it as :59 keeps
-    # a genuine delivery sent in that second instead of refusing it.
+    # RFC 3339 allows a leap second (:60) and nothing past it; datetime allows neither.
+    # Counting :60 as :59 keeps a genuine delivery sent in that second.
     if second > 60:
         return malformed
     second = min(second, 59)
