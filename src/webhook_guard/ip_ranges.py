@@ -423,9 +423,10 @@ _LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 # "private" means "cannot be a peer on the public internet, so it is inside your network":
 # RFC 1918 and IPv6 ULA (fc00::/7), plus two ranges people forget and then lose traffic on:
-# 100.64.0.0/10 (RFC 6598 shared/CGNAT space, used internally by Kubernetes CNIs, Tailscale
-# and some cloud load balancers) and link-local 169.254.0.0/16 / fe80::/10 (container and
-# VPC plumbing). Loopback is deliberately not included: list `loopback` separately.
+# 100.64.0.0/10 (RFC 6598 shared address space for CGNAT, used internally by Kubernetes
+# CNIs, Tailscale and some cloud load balancers) and link-local 169.254.0.0/16 / fe80::/10
+# (container and VPC plumbing). Loopback is deliberately not included: list `loopback`
+# separately.
 _PRIVATE = (
     "10.0.0.0/8",
     "172.16.0.0/12",
