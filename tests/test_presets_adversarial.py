@@ -707,3 +707,72 @@ def test_replay_with_one_of_two_signatures_stripped_is_a_duplicate(stripped: str
     replay = send(f"{t},{kept}", "msg_2")  # a fresh, unsigned idempotency key too
     assert not replay.ok
     assert replay.reason is Reason.DUPLICATE_EVENT
+
+
+ROTATIONS = {
+    # The rotation runbook's first step: the new secret goes first, the old one stays.
+    "new secret put first": [{"value": "gh-new", "label": "new"}, {"value": "gh-old"}],
+    "secrets reordered": [{"value": "gh-old"}, {"value": "gh-other"}],
+    "first secret expired": [
+        {"value": "gh-other", "expires": "2000-01-01T00:00:00Z"},
+        {"value": "gh-old"},
+    ],
+}
+
+
+@pytest.mark.parametrize("rotation", sorted(ROTATIONS))
+def test_a_replay_after_a_secret_rotation_is_still_a_duplicate(rotation: str) -> None:
+    """GitHub signs no delivery ID, so the replay check keys on the signature. That key
+    must not depend on the route's secret list: a reload that reorders it (the runbook's
+    first step) must not make a delivery seen just before look new."""
+
+    def config(secrets: list[Any]) -> dict[str, Any]:
+        route = {"name": "gh", "path": "/gh", "provider": "github", "secrets": secrets}
+        return {"version": 1, "routes": [route]}
+
+    guard = Guard.from_dict(config([{"value": "gh-other"}, {"value": "gh-old"}]))
+    body = b'{"action":"opened","number":1}'
+    headers = sign(guard, "gh", body, secret="gh-old")
+
+    def send(delivery: str) -> Any:
+        request_headers = {**headers, "x-github-delivery": delivery}
+        verdict = guard.check(WebhookRequest("POST", "/gh", headers=request_headers, body=body))
+        if verdict.ok:
+            guard.complete(verdict, status=200)
+        return verdict
+
+    assert send("d-1").ok
+    guard.reload(config(ROTATIONS[rotation]))
+    replay = send("d-2")  # a fresh, unsigned delivery ID
+    assert replay.reason is Reason.DUPLICATE_EVENT, replay.detail
+
+
+def test_a_replay_stripped_to_one_signature_after_a_reorder_is_a_duplicate() -> None:
+    """Both defences at once: a header carrying two signatures, a replay keeping one,
+    after a reload that put the other secret first."""
+
+    def config(secrets: list[str]) -> dict[str, Any]:
+        route = {"name": "c", "path": "/c", "provider": "convoy-advanced", "secrets": secrets}
+        return {"version": 1, "routes": [route]}
+
+    clock = FakeClock(NOW)
+    guard = Guard.from_dict(config(["one", "two"]), clock=clock)
+    body = b'{"event":"invoice.paid"}'
+    t, first = sign(guard, "c", body, secret="one", timestamp=int(NOW))["x-convoy-signature"].split(
+        ","
+    )
+    second = sign(guard, "c", body, secret="two", timestamp=int(NOW))["x-convoy-signature"].split(
+        ","
+    )[1]
+
+    def send(signature: str) -> Any:
+        request = WebhookRequest("POST", "/c", headers={"x-convoy-signature": signature}, body=body)
+        verdict = guard.check(request)
+        if verdict.ok:
+            guard.complete(verdict, status=200)
+        return verdict
+
+    assert send(f"{t},{first},{second}").ok
+    guard.reload(config(["two", "one"]))
+    for kept in (first, second):
+        assert send(f"{t},{kept}").reason is Reason.DUPLICATE_EVENT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, cast
 
 from ..config import RouteConfig
@@ -21,6 +22,7 @@ class SignatureCheck:
     """
 
     __slots__ = (
+        "_content_key",
         "_expiring",
         "_id_header",
         "_keys",
@@ -33,7 +35,7 @@ class SignatureCheck:
         "tolerance",
     )
 
-    def __init__(self, config: RouteConfig, scheme: HmacScheme) -> None:
+    def __init__(self, config: RouteConfig, scheme: HmacScheme, keys_on_signature: bool) -> None:
         self.scheme = scheme
         self.fields = scheme.fields
         #: The window for the signed timestamp, or None when the scheme signs none.
@@ -49,6 +51,13 @@ class SignatureCheck:
         # Without expiry dates the active set never changes (config allows at most
         # MAX_ACTIVE_SECRETS then), so the per-request filter can be skipped.
         self._expiring = any(s.expires is not None for s in config.secrets)
+        # A route keyed on its signature whose header may carry several (kv, list) is
+        # keyed on the SHA-256 of the signed content instead: a replay stripped to one
+        # signature matches another secret, with another HMAC. It costs a second pass
+        # over the body, so single-signature headers keep the HMAC that matched.
+        self._content_key = (
+            keys_on_signature and scheme.digest_is_match and scheme.spec.format != "plain"
+        )
         ids = scheme.spec.id_headers
         self._id_header = ids[0] if ids else "id"
 
@@ -114,6 +123,12 @@ class SignatureCheck:
                 f"no signature matched ({min(parsed.seen, 10)} examined); check the secret "
                 "and that the body is passed on unmodified",
             )
+        if self._content_key:
+            before, after = self.scheme.signed_parts(values)
+            content = hashlib.sha256(before)
+            content.update(req.body)
+            content.update(after)
+            return matched[0], content.digest()
         return matched
 
     def _values(self, parsed: ParsedSignature, req: WebhookRequest) -> Failure | dict[str, str]:

@@ -152,6 +152,9 @@ class HmacScheme:
     #: Schemes whose keys are fetched from the provider (AWS SNS, Google) take no
     #: ``secrets``; what they match is reported as this secret label instead.
     fetched_key_label: str | None = None
+    #: Whether the digest :meth:`verify` returns is the HMAC that matched (schemes that
+    #: identify a delivery otherwise, by its signed bytes or token, say False).
+    digest_is_match: bool = True
 
     def __init__(self, spec: SignatureSpec) -> None:
         self.spec = spec
@@ -383,28 +386,26 @@ class HmacScheme:
     def match(
         parsed: ParsedSignature, keys: Sequence[tuple[Secret, Any]], chunks: Sequence[bytes]
     ) -> tuple[Secret, bytes] | None:
-        """(the secret whose HMAC over ``chunks`` equals one of the signatures sent, the
-        HMAC of ``chunks`` under the *first* key), or None.
+        """(the secret whose HMAC over ``chunks`` equals one of the signatures sent, that
+        HMAC), or None.
 
-        The digest identifies the delivery where no signed event ID does, so it must not
-        depend on which signature matched: a sender signing with two secrets during a
-        rotation sends two signatures, and a replay with one of them stripped would
-        otherwise match the other secret and pass as a new delivery. The first key's
-        HMAC is always computed first, so this costs nothing. Every comparison is
-        ``hmac.compare_digest``; the message is fed in pieces so the body is never copied.
+        The HMAC that matched is a signature the request carries, so a replay of the same
+        bytes gives the same one whatever the order, expiry or number of the route's
+        secrets. A header that can carry several signatures can also be stripped to one
+        of them: :class:`webhook_guard.pipeline.signature.SignatureCheck` keys such routes
+        on the signed content instead (docs/architecture.md, "Event IDs and replay keys").
+        Every comparison is ``hmac.compare_digest``; the message is fed in pieces so the
+        body is never copied.
         """
-        first: bytes | None = None
         for secret, base in keys:
             mac = base.copy()
             for chunk in chunks:
                 if chunk:
                     mac.update(chunk)
             digest: bytes = mac.digest()
-            if first is None:
-                first = digest
             for sig in parsed.signatures:
                 if hmac.compare_digest(digest, sig):
-                    return secret, first
+                    return secret, digest
         return None
 
     def _sign_bytes(self, key_secret: Secret, message: bytes) -> bytes:

@@ -130,6 +130,7 @@ class GoogleOidcScheme(HmacScheme):
     keys the replay check.
     """
 
+    digest_is_match = False
     fetched_key_label = "google-oidc"
 
     def __init__(self, spec: SignatureSpec, fetcher: KeyFetcher | None = None) -> None:

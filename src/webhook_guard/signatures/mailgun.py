@@ -71,6 +71,8 @@ def _text(value: object) -> str | None:
 class MailgunScheme(HmacScheme):
     """HMAC-SHA256 (hex) of ``timestamp + token``, both read from the body."""
 
+    digest_is_match = False
+
     def __init__(self, spec: Any) -> None:
         super().__init__(spec)
         # The timestamp lives in the body, not in a header the generic parser reads.

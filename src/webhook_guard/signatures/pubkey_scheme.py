@@ -41,6 +41,8 @@ _SHOWN_SIZE = {"ed25519": ED25519_SIGNATURE_SIZE, "ecdsa-p256-sha256": 72}
 class PublicKeyScheme(HmacScheme):
     """Verifies ``spec.algorithm`` (one of :data:`.pubkey.ALGORITHMS`) signatures."""
 
+    digest_is_match = False
+
     def __init__(self, spec: SignatureSpec) -> None:
         if spec.algorithm not in ALGORITHMS:
             raise ValueError(

@@ -224,6 +224,7 @@ class SnsScheme(HmacScheme):
     a template's); the route's ``signature.topics`` are the accepted ``TopicArn`` values.
     """
 
+    digest_is_match = False
     fetched_key_label = "aws-sns"
 
     def __init__(self, spec: SignatureSpec, fetcher: KeyFetcher | None = None) -> None:
