@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from webhook_guard import ConfigError, Guard, MemoryReplayStore, Reason, ReplayState, Verdict
+from webhook_guard import (
+    ConfigError,
+    Guard,
+    MemoryReplayStore,
+    Reason,
+    ReplayState,
+    Verdict,
+    WebhookRequest,
+)
 from webhook_guard.testing import FakeClock, sign
 
 from .conftest import NOW, SW_SECRET, SW_SECRET_OLD, GuardFactory, post, sw_route
@@ -976,3 +984,48 @@ def test_check_never_raises_on_hostile_input(make_guard: GuardFactory) -> None:
                 post(path, headers, value.encode("utf-8", "surrogatepass"), query=value)
             )
             assert isinstance(verdict, Verdict)
+
+
+# -- a signed endpoint check uses up its key -------------------------------------------------
+
+
+def _twitch_check(guard: Guard, message_type: str) -> WebhookRequest:
+    body = b'{"challenge":"chlg-0123","subscription":{"id":"f1c2"}}'
+    headers = sign(guard, "tw", body, event_id="msg-check-1")
+    headers["twitch-eventsub-message-type"] = message_type
+    return post("/hooks/tw", headers, body)
+
+
+def _twitch_guard(clock: FakeClock, store: Any = None, **replay: Any) -> Guard:
+    route = {"name": "tw", "path": "/hooks/tw", "provider": "twitch", "secrets": ["t" * 32]}
+    config = {"version": 1, "replay": replay, "routes": [route]}
+    return Guard.from_dict(config, store=store, clock=clock)
+
+
+@pytest.mark.parametrize("run", ["sync", "async"])
+def test_an_answered_check_resent_as_a_notification_is_a_duplicate(
+    clock: FakeClock, run: str
+) -> None:
+    guard = _twitch_guard(clock)
+
+    def check(req: WebhookRequest) -> Verdict:
+        return guard.check(req) if run == "sync" else asyncio.run(guard.acheck(req))
+
+    answered = check(_twitch_check(guard, "webhook_callback_verification"))
+    assert answered.reason is Reason.HANDSHAKE
+    assert answered.response_body() == b"chlg-0123"
+    relabelled = check(_twitch_check(guard, "notification"))
+    assert relabelled.reason is Reason.DUPLICATE_EVENT
+    again = check(_twitch_check(guard, "webhook_callback_verification"))
+    assert again.reason is Reason.HANDSHAKE  # a repeated check is answered again
+
+
+def test_a_check_with_the_store_down_follows_on_store_error(clock: FakeClock) -> None:
+    closed = _twitch_guard(clock, BrokenStore())
+    refused = closed.check(_twitch_check(closed, "webhook_callback_verification"))
+    assert refused.reason is Reason.REPLAY_STORE_UNAVAILABLE
+    assert refused.status == 503
+    opened = _twitch_guard(clock, BrokenStore(), on_store_error="fail_open")
+    answered = opened.check(_twitch_check(opened, "webhook_callback_verification"))
+    assert answered.reason is Reason.HANDSHAKE
+    assert answered.response_body() == b"chlg-0123"

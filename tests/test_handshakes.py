@@ -69,6 +69,9 @@ class Case:
     of :attr:`answer`."""
     event: Req
     """An ordinary signed delivery on the same route: it reaches the application."""
+    relabelled: Req | None = None
+    """The check's own signed message, with the unsigned part that makes it a check
+    changed: an ordinary delivery to look at, which must not reach the application."""
     private: tuple[bytes, ...] = ()
     """Values no refusal may carry any part of: the challenge the answer echoes, what the
     answer derives from the secret, the secret itself. (A fixed answer such as Discord's
@@ -201,9 +204,10 @@ def twitch_case() -> Case:
 
     check = "webhook_callback_verification"
     target = "/hooks/twitch"
+    check_headers = signed(body, secret, check)
     return Case(
         route=_route("twitch", secret),
-        check=Req("POST", target, signed(body, secret, check), body),
+        check=Req("POST", target, check_headers, body),
         answer=("text/plain; charset=utf-8", challenge.encode()),
         forged={
             "unsigned": (Req("POST", target, {kind: check}, body), Reason.SIGNATURE_MISSING),
@@ -213,6 +217,8 @@ def twitch_case() -> Case:
             ),
         },
         event=Req("POST", target, signed(event, secret, "notification"), event),
+        # Twitch signs the message ID, timestamp and body, not the message type.
+        relabelled=Req("POST", target, {**check_headers, kind: "notification"}, body),
         private=(challenge.encode(), secret.encode()),
     )
 
@@ -454,6 +460,22 @@ def test_an_ordinary_delivery_still_reaches_the_app(stack: Stack, name: str) -> 
     assert [(s["method"], s["body"].encode("latin-1")) for s in stack.seen()[before:]] == [
         (case.event.method, case.event.body)
     ]
+
+
+@pytest.mark.parametrize("name", [n for n in ROWS if CASES[n]().relabelled is not None])
+def test_a_check_resent_as_an_event_does_not_reach_the_app(stack: Stack, name: str) -> None:
+    """An answered check uses up its signed message ID: the captured check, relabelled as
+    an ordinary delivery in a header the provider does not sign, is a duplicate."""
+    case = stack.cases[name]
+    assert case.relabelled is not None
+    before = len(stack.seen())
+    assert stack.send(case.check).content == case.answer[1]
+    r = stack.send(case.relabelled)
+    assert r.content != APP_ANSWER, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["reason"] == Reason.DUPLICATE_EVENT.value
+    assert stack.seen()[before:] == []
+    assert stack.send(case.check).content == case.answer[1]  # still answered when repeated
 
 
 @pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "PUT"])

@@ -184,14 +184,8 @@ class Pipeline:
         if isinstance(started, Verdict):
             return started
         route, client_ip, reported = started
-        limit = route.max_body_bytes
-        if len(req.body) > limit:
-            return reject(
-                route,
-                Reason.BODY_TOO_LARGE,
-                f"the body has {len(req.body)} bytes; the limit is {limit}",
-                client_ip,
-            )
+        if len(req.body) > route.max_body_bytes:
+            return _too_large(route, req, client_ip)
         shake = route.handshake
         if shake is not None and shake.before and not reported:
             early = _unsigned_handshake(route, req, client_ip, reported)
@@ -241,21 +235,22 @@ class Pipeline:
                     if isinstance(window, Verdict):
                         return window
                     signed_ts = window
+        answer: Verdict | None = None
         if shake is not None and authentic and not shake.before and not reported:
             # Only now: the check's answer may be derived from the secret (Zoom).
             answered = shake.answer(req, secret)
             if isinstance(answered, Failure):
                 return reject(route, answered.reason, answered.detail, client_ip)
             if answered is not None:
-                return handshake(route, answered, client_ip, secret_id)
+                answer = handshake(route, answered, client_ip, secret_id)
         event_id = key = None
         if authentic:
             event_id, key = route.event_ids.find(req, parsed, digest)
         if key is None:
-            return accepted_verdict(
+            return answer or accepted_verdict(
                 route.name, client_ip, None, secret_id, signed_ts, tuple(reported), None
             )
-        return Pending(route, client_ip, reported, event_id, key, secret_id, signed_ts)
+        return Pending(route, client_ip, reported, event_id, key, secret_id, signed_ts, answer)
 
     # -- after routing -----------------------------------------------------------------
 
@@ -317,6 +312,16 @@ def _unsigned_handshake(
         reported.append(answered.reason)
         return None
     return None if answered is None else handshake(route, answered, client_ip, None)
+
+
+def _too_large(route: RoutePlan, req: WebhookRequest, client_ip: str | None) -> Verdict:
+    """The refusal of a body over the route's limit."""
+    return reject(
+        route,
+        Reason.BODY_TOO_LARGE,
+        f"the body has {len(req.body)} bytes; the limit is {route.max_body_bytes}",
+        client_ip,
+    )
 
 
 def _declared_too_large(

@@ -29,6 +29,7 @@ class Pending:
     """
 
     __slots__ = (
+        "answer",
         "client_ip",
         "event_id",
         "key",
@@ -50,6 +51,7 @@ class Pending:
         key: str | None,
         secret_id: str | None,
         timestamp: int | None,
+        answer: Verdict | None = None,
     ) -> None:
         self.route = route
         self.client_ip = client_ip
@@ -58,6 +60,9 @@ class Pending:
         self.key = key
         self.secret_id = secret_id
         self.timestamp = timestamp
+        #: The guard's answer to a signed endpoint check: its key is used up, not handed
+        #: to the app (docs/architecture.md, "Handshakes").
+        self.answer = answer
         self.token: str | None = None
         self.settled = False
         # The store that holds the reservation: it is settled there even when a reload
@@ -101,7 +106,7 @@ def handshake(
     route: RoutePlan, answer: HandshakeAnswer, client_ip: str | None, secret_id: str | None
 ) -> Verdict:
     """The guard's own answer to the provider's endpoint check (``reason=handshake``): the
-    app is not called, and nothing is reserved (a check is not an event)."""
+    app is not called. A signed check's key is still used up (see :class:`Pending`)."""
     assert route.handshake is not None
     return build_verdict(
         ok=False,

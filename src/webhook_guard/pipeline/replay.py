@@ -18,11 +18,13 @@ _NEW = ReplayState.NEW  # a module global: cheaper than the enum attribute per r
 
 class ReplayStep:
     """Reserves each authenticated delivery's key in the store: NEW passes (and is settled
-    by :func:`settle` once the handler answered), IN_FLIGHT and DONE are refused."""
+    by :func:`settle` once the handler answered), IN_FLIGHT and DONE are refused. A signed
+    endpoint check is answered in every state, its key committed when NEW."""
 
     def __init__(self, store: ReplayStore, config: ReplayConfig) -> None:
         self.store = store
         self._timeout = config.processing_timeout
+        self._retention = config.retention
         self._fail_open = config.on_store_error == "fail_open"
         # Reservation tokens: unique per pipeline (random prefix) and per request.
         self._token_prefix = os.urandom(6).hex() + "-"
@@ -34,6 +36,10 @@ class ReplayStep:
         token = self._token_prefix + str(next(self._counter))
         try:
             state = self.store.reserve(pending.key, self._timeout, token)
+            if pending.answer is not None:  # a signed check uses its key up
+                if state is _NEW:
+                    self.store.commit(pending.key, self._retention, token)
+                return pending.answer
         except Exception as exc:
             return self._failed(pending, exc)
         if state is _NEW:
@@ -48,6 +54,10 @@ class ReplayStep:
         token = self._token_prefix + str(next(self._counter))
         try:
             state = await self.store.areserve(pending.key, self._timeout, token)
+            if pending.answer is not None:  # a signed check uses its key up
+                if state is _NEW:
+                    await self.store.acommit(pending.key, self._retention, token)
+                return pending.answer
         except Exception as exc:
             return self._failed(pending, exc)
         if state is _NEW:
@@ -97,7 +107,7 @@ class ReplayStep:
         )
         if self._fail_open or not pending.route.enforce:
             pending.reported.append(Reason.REPLAY_STORE_UNAVAILABLE)
-            return accept(pending, None)
+            return pending.answer or accept(pending, None)
         return Verdict(
             False,
             Reason.REPLAY_STORE_UNAVAILABLE,
