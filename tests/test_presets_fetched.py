@@ -269,6 +269,22 @@ def test_sns_failed_confirmation_is_503_so_sns_retries(setup: Setup) -> None:
     assert verdict.status == 503
 
 
+def test_sns_retry_of_a_failed_confirmation_visits_aws_again(setup: Setup) -> None:
+    """SNS retries a confirmation its endpoint answered 503 (20 s later by default): the
+    retry must reach AWS again, not the memory of the failure."""
+    serve_cert(setup)
+    confirm_path = SUBSCRIBE.removeprefix(f"https://{SNS_HOST}")
+    setup.server.serve(confirm_path, "try again", 503)
+    guard = setup.guard(sns_route(handshake={"confirm": True}))
+    body = sns_body(confirmation(), SNS_PAIR.private_key)
+    assert guard.check(sns_post(body)).reason is Reason.KEY_UNAVAILABLE
+    setup.server.serve(confirm_path, "<ConfirmSubscriptionResponse/>")
+    setup.clock.advance(20)
+    retried = guard.check(sns_post(body))
+    assert retried.reason is Reason.HANDSHAKE, retried.detail
+    assert setup.server.requests.count(confirm_path) == 2
+
+
 @pytest.mark.parametrize(
     ("route", "error"),
     [

@@ -227,3 +227,81 @@ def test_refresh_is_rate_limited(server: KeyServer) -> None:
     clock.now += 61
     assert fetcher.get(CERT_URL, refresh=True) == b"v2"
     assert len(server.requests) == 2
+
+
+def _cert_url(i: int) -> tuple[str, str]:
+    path = f"/SimpleNotificationService-{i:032x}.pem"
+    return path, f"https://{SNS_HOST}{path}"
+
+
+def test_failing_urls_never_evict_a_key_in_use(server: KeyServer) -> None:
+    """Forged messages naming well-shaped certificate URLs that do not exist fill the
+    failure memory only: the real certificate stays cached, and is not fetched again."""
+    server.serve(SNS_CERT_PATH, b"real")
+    fetcher = fetcher_for(server, max_entries=3, max_failures=5)
+    assert fetcher.get(CERT_URL) == b"real"
+    for i in range(1, 50):
+        assert isinstance(fetcher.get(_cert_url(i)[1]), KeyUnavailable)
+    assert fetcher.get(CERT_URL) == b"real"
+    assert server.requests.count(SNS_CERT_PATH) == 1
+    assert len(fetcher) == 1
+
+
+def test_a_failed_refetch_serves_the_key_it_had(server: KeyServer) -> None:
+    server.serve(SNS_CERT_PATH, b"v1")
+    clock = Clock()
+    fetcher = fetcher_for(server, clock, ttl=60, failure_ttl=30, max_stale=3600)
+    assert fetcher.get(CERT_URL) == b"v1"
+    server.serve(SNS_CERT_PATH, b"gone", 503)
+    clock.now += 61  # expired, and the provider is down
+    assert fetcher.get(CERT_URL) == b"v1"
+    assert fetcher.get(CERT_URL) == b"v1"  # the failure is remembered: no second fetch
+    assert len(server.requests) == 2
+    clock.now += 3600  # too old to stand in any longer
+    outcome = fetcher.get(CERT_URL)
+    assert outcome == KeyUnavailable(f"fetching {CERT_URL} answered HTTP 503")
+    server.serve(SNS_CERT_PATH, b"v2")
+    clock.now += 31
+    assert fetcher.get(CERT_URL) == b"v2"
+
+
+def test_a_failed_refresh_keeps_the_key_set_it_had(server: KeyServer) -> None:
+    """A token naming an unknown ``kid`` asks for a refresh; when that fails, the key set
+    in the cache is kept, so genuine tokens signed with a known key still verify."""
+    server.serve(SNS_CERT_PATH, b"jwks-v1")
+    clock = Clock()
+    fetcher = fetcher_for(server, clock, min_refresh=60)
+    assert fetcher.get(CERT_URL) == b"jwks-v1"
+    server.serve(SNS_CERT_PATH, b"", 500)
+    clock.now += 61
+    assert fetcher.get(CERT_URL, refresh=True) == b"jwks-v1"
+    assert fetcher.get(CERT_URL) == b"jwks-v1"
+
+
+def test_busy_fetch_slots_serve_a_cached_key(server: KeyServer) -> None:
+    server.serve(SNS_CERT_PATH, b"v1")
+    clock = Clock()
+    fetcher = fetcher_for(server, clock, ttl=60, max_concurrent=1)
+    assert fetcher.get(CERT_URL) == b"v1"
+    clock.now += 61
+    fetcher._slots.acquire()  # every slot taken by other fetches
+    try:
+        assert fetcher.get(CERT_URL) == b"v1"
+        outcome = fetcher.get(_cert_url(7)[1])
+        assert outcome == KeyUnavailable("too many key fetches in progress")
+    finally:
+        fetcher._slots.release()
+    assert len(server.requests) == 1
+
+
+def test_an_uncached_fetch_remembers_nothing(server: KeyServer) -> None:
+    """What confirming an SNS subscription uses: SNS retries a failed confirmation 20 s
+    later, and that retry must reach AWS again."""
+    fetcher = fetcher_for(server, failure_ttl=30)
+    server.serve(SNS_CERT_PATH, b"", 503)
+    assert isinstance(fetcher.get(CERT_URL, cache=False), KeyUnavailable)
+    server.serve(SNS_CERT_PATH, b"confirmed")
+    assert fetcher.get(CERT_URL, cache=False) == b"confirmed"
+    assert fetcher.get(CERT_URL, cache=False) == b"confirmed"
+    assert len(server.requests) == 3
+    assert len(fetcher) == 0

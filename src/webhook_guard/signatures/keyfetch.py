@@ -5,7 +5,8 @@ that is a forgery kit: the attacker points at their own certificate. So every UR
 checked against the shape the provider documents before anything is fetched: https, the
 provider's own host pattern, no userinfo, no port, no query, and a path of the documented
 shape. The fetch itself follows no redirect and reads a bounded response; results are
-cached with a TTL and a bound on entries and bytes.
+cached with a TTL and a bound on entries and bytes, failures apart from keys (see
+:class:`KeyFetcher`).
 
 A fetch failure is a :class:`KeyUnavailable` value, never an exception and never an
 accept: the caller answers 503 ``key_unavailable`` so the provider retries later.
@@ -139,10 +140,9 @@ class _PinnedConnection(http.client.HTTPSConnection):
 
 @dataclass
 class _Entry:
-    body: bytes | None
+    body: bytes
     expires: float
     fetched: float
-    failure: str = ""
 
 
 class KeyFetcher:
@@ -150,15 +150,23 @@ class KeyFetcher:
 
     Thread-safe. ``get`` blocks for at most ``timeout`` seconds on a cache miss.
 
+    Keys and failures are cached apart, so forged requests naming many failing URLs on a
+    pinned host (any ``SimpleNotificationService-<hex>.pem``) evict only other failures,
+    never a key in use. A key whose refetch fails (expiry, a JWKS refresh, every fetch
+    slot busy) is served as it was for up to ``max_stale`` seconds: a provider's or the
+    network's outage does not turn into refusals of genuine deliveries.
+
     Args:
         allowed: predicate every URL must pass before it is fetched (e.g.
             :func:`sns_certificate_url_ok`); the caller's pin. Default: any URL a preset
             may fetch (:func:`pinned_key_url`), what a :class:`~webhook_guard.Guard` uses.
-        ttl: seconds a fetched key is reused.
+        ttl: seconds a fetched key is reused before it is fetched again.
         failure_ttl: seconds a failed fetch is remembered, so a burst of forged requests
             naming one bad URL costs one outbound request, not one each.
+        max_stale: seconds a key is still served while its refetch fails.
         min_refresh: seconds before ``get(refresh=True)`` may refetch a cached key.
-        max_entries, max_bytes: cache bounds; least recently used entries go first.
+        max_entries, max_bytes: key cache bounds; least recently used keys go first.
+        max_failures: failures remembered at once; the oldest go first.
         max_response: largest response body accepted (bytes).
         max_concurrent: fetches in flight at once; more are refused as unavailable, so
             forged requests naming many URLs cannot tie up every worker.
@@ -173,9 +181,11 @@ class KeyFetcher:
         *,
         ttl: float = 3600.0,
         failure_ttl: float = 30.0,
+        max_stale: float = 86400.0,
         min_refresh: float = 60.0,
         max_entries: int = 64,
         max_bytes: int = 1 << 20,
+        max_failures: int = 256,
         max_response: int = 64 * 1024,
         max_concurrent: int = 4,
         timeout: float = 5.0,
@@ -186,9 +196,11 @@ class KeyFetcher:
         self._allowed = allowed or pinned_key_url
         self._ttl = ttl
         self._failure_ttl = failure_ttl
+        self._max_stale = max_stale
         self._min_refresh = min_refresh
         self._max_entries = max_entries
         self._max_bytes = max_bytes
+        self._max_failures = max_failures
         self._max_response = max_response
         self._timeout = timeout
         self._pins = dict(pins or {})
@@ -197,38 +209,60 @@ class KeyFetcher:
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self._cache: collections.OrderedDict[str, _Entry] = collections.OrderedDict()
+        #: url -> (remembered until, why): failed fetches, kept apart from the keys.
+        self._failures: collections.OrderedDict[str, tuple[float, str]] = collections.OrderedDict()
         self._bytes = 0
         #: Outbound requests made (tests assert on caching through it).
         self.fetches = 0
 
-    def get(self, url: str, *, refresh: bool = False) -> bytes | KeyUnavailable:
+    def get(self, url: str, *, refresh: bool = False, cache: bool = True) -> bytes | KeyUnavailable:
         """The body served at ``url``, from the cache when fresh.
 
         Args:
             refresh: skip a cached success older than ``min_refresh`` seconds (a JWKS
                 that lacks the token's ``kid`` may have rotated). Forged requests cannot
                 use it to make a fetch each: a younger entry is still served.
+            cache: False to fetch now and remember nothing, success or failure (an SNS
+                ``SubscribeURL``: SNS's retry of a failed confirmation must visit again).
         """
         if not self._allowed(url):
             # The URL is the sender's choice: not repeated in a detail that gets logged.
             return KeyUnavailable("the key URL is not one this key may come from")
+        if not cache:
+            return self._fetch_in_slot(url) or KeyUnavailable("too many key fetches in progress")
         now = self._clock()
         with self._lock:
             entry = self._cache.get(url)
-            stale = refresh and now - (entry.fetched if entry else now) >= self._min_refresh
-            if entry is not None and entry.expires > now and not (stale and entry.body):
+            if entry is not None:
                 self._cache.move_to_end(url)
-                if entry.body is None:
-                    return KeyUnavailable(entry.failure)
-                return entry.body
+                if entry.expires > now and (not refresh or now - entry.fetched < self._min_refresh):
+                    return entry.body
+            failed = self._failures.get(url)
+            if failed is not None and failed[0] > now:
+                return self._stale(entry, now) or KeyUnavailable(failed[1])
+        result = self._fetch_in_slot(url)
+        if result is None:  # no slot: the URL did not fail, nothing to remember
+            return self._stale(entry, now) or KeyUnavailable("too many key fetches in progress")
+        if isinstance(result, KeyUnavailable):
+            self._remember_failure(url, result.detail, now)
+            return self._stale(entry, now) or result
+        self._store(url, result, now)
+        return result
+
+    def _stale(self, entry: _Entry | None, now: float) -> bytes | None:
+        """The key ``entry`` holds while it may still stand in for a failed refetch."""
+        if entry is not None and now - entry.fetched < self._max_stale:
+            return entry.body
+        return None
+
+    def _fetch_in_slot(self, url: str) -> bytes | KeyUnavailable | None:
+        """The fetch's outcome, or None when every fetch slot is busy."""
         if not self._slots.acquire(blocking=False):
-            return KeyUnavailable("too many key fetches in progress")
+            return None
         try:
-            result = self._fetch(url)
+            return self._fetch(url)
         finally:
             self._slots.release()
-        self._store(url, result)
-        return result
 
     def _fetch(self, url: str) -> bytes | KeyUnavailable:
         parts = urllib.parse.urlsplit(url)
@@ -252,23 +286,28 @@ class KeyFetcher:
             return KeyUnavailable(f"{url} served more than {self._max_response} bytes")
         return body
 
-    def _store(self, url: str, result: bytes | KeyUnavailable) -> None:
-        now = self._clock()
-        if isinstance(result, KeyUnavailable):
-            entry = _Entry(None, now + self._failure_ttl, now, result.detail)
-        else:
-            entry = _Entry(result, now + self._ttl, now)
+    def _remember_failure(self, url: str, detail: str, now: float) -> None:
         with self._lock:
+            self._failures.pop(url, None)
+            self._failures[url] = (now + self._failure_ttl, detail)
+            while len(self._failures) > self._max_failures:
+                self._failures.popitem(last=False)
+
+    def _store(self, url: str, body: bytes, now: float) -> None:
+        entry = _Entry(body, now + self._ttl, now)
+        with self._lock:
+            self._failures.pop(url, None)
             old = self._cache.pop(url, None)
-            if old is not None and old.body is not None:
+            if old is not None:
                 self._bytes -= len(old.body)
             self._cache[url] = entry
-            self._bytes += len(entry.body or b"")
+            self._bytes += len(body)
             while len(self._cache) > self._max_entries or self._bytes > self._max_bytes:
                 _, dropped = self._cache.popitem(last=False)
-                self._bytes -= len(dropped.body or b"")
+                self._bytes -= len(dropped.body)
 
     def __len__(self) -> int:
+        """Keys cached (failures are not counted)."""
         return len(self._cache)
 
     @property
