@@ -498,6 +498,67 @@ def test_paypal_delivery_verifies_and_dedups_on_the_event_id(setup: Setup) -> No
     assert setup.server.requests == [PAYPAL_CERT_PATH]
 
 
+def crc32_twin(prefix: bytes, suffix: bytes, target: int, filler: int = 48) -> bytes:
+    """``prefix + <letters> + suffix`` with CRC32 ``target``: what anyone holding one
+    genuine delivery can write, since CRC32 is affine (each letter flips known bits)."""
+    base = prefix + b"a" * filler + suffix
+    start = zlib.crc32(base)
+    flips = []  # CRC difference of turning letter i from 'a' into 'c'
+    for i in range(filler):
+        changed = bytearray(base)
+        changed[len(prefix) + i] = ord("c")
+        flips.append(zlib.crc32(bytes(changed)) ^ start)
+    basis: list[tuple[int, int]] = []  # Gaussian elimination over GF(2)
+    for i, vector in enumerate(flips):
+        chosen = 1 << i
+        for b_vector, b_chosen in basis:
+            if vector ^ b_vector < vector:
+                vector, chosen = vector ^ b_vector, chosen ^ b_chosen
+        if vector:
+            basis.append((vector, chosen))
+            basis.sort(reverse=True)
+    want, chosen = start ^ target, 0
+    for b_vector, b_chosen in basis:
+        if want ^ b_vector < want:
+            want, chosen = want ^ b_vector, chosen ^ b_chosen
+    assert want == 0
+    letters = bytes(ord("c") if chosen >> i & 1 else ord("a") for i in range(filler))
+    twin = prefix + letters + suffix
+    assert zlib.crc32(twin) == target
+    return twin
+
+
+def test_paypal_body_rewritten_under_a_captured_signature_is_a_duplicate(setup: Setup) -> None:
+    """PayPal signs the body only through its CRC32: a captured delivery's headers verify
+    another body with the same CRC32 (another event ``id``, another amount). The signed
+    transmission ID is reserved beside the event ID, so each transmission is used once."""
+    serve_paypal(setup)
+    guard = setup.guard(paypal_route())
+    headers = paypal_signed()
+    genuine = guard.check(paypal_post(headers))
+    assert genuine.ok, genuine.detail
+    twin = crc32_twin(b'{"id":"WH-FORGED-1","event_type":"PAYMENT.SALE.COMPLETED","x":"', b'"}',
+                      zlib.crc32(PAYPAL_EVENT))  # fmt: skip
+    in_flight = guard.check(paypal_post(headers, twin))
+    assert in_flight.reason is Reason.EVENT_IN_FLIGHT  # the genuine one is still being handled
+    guard.complete(genuine, 200)
+    forged = guard.check(paypal_post(headers, twin))
+    assert forged.reason is Reason.DUPLICATE_EVENT
+    assert forged.event_id == "WH-FORGED-1"
+
+
+def test_paypal_transmission_released_with_its_event(setup: Setup) -> None:
+    """Both keys settle together: a handler's failure releases the transmission too, so
+    PayPal's retry of it is processed, not refused."""
+    serve_paypal(setup)
+    guard = setup.guard(paypal_route())
+    first = guard.check(paypal_post(paypal_signed()))
+    assert first.ok
+    guard.complete(first, 500)
+    again = guard.check(paypal_post(paypal_signed()))
+    assert again.ok, again.detail
+
+
 def test_paypal_testing_sign_matches_the_documented_algorithm(setup: Setup) -> None:
     guard = setup.guard(paypal_route())
     when = int(NOW)

@@ -242,6 +242,68 @@ def test_guard_async_lifecycle(redis_url: str, raw: redis.Redis) -> None:
     assert raw.get("a:sw:evt_async") == b"d"
 
 
+@pytest.mark.parametrize("run", ["sync", "async"])
+def test_a_second_key_settles_with_the_first(redis_url: str, raw: redis.Redis, run: str) -> None:
+    """PayPal's signed transmission ID is reserved beside its event ID (its body is
+    signed only through a CRC32): both are held, committed and released together."""
+    import zlib
+
+    from webhook_guard.signatures.paypal import TEST_CERT_URL
+    from webhook_guard.testing import StaticKeyFetcher, keypair
+
+    from .test_presets_fetched import crc32_twin
+
+    pair = keypair("paypal")
+    route = {"name": "pp", "path": "/pp", "provider": "paypal", "signature": {"webhook_id": "W1"}}
+    guard = Guard.from_dict(
+        {"version": 1, "replay": {"store": redis_url, "prefix": f"{run}:"}, "routes": [route]},
+        key_fetcher=StaticKeyFetcher({TEST_CERT_URL: pair.public_key}),
+    )
+    body = b'{"id":"WH-1","event_type":"PAYMENT.SALE.COMPLETED"}'
+    headers = sign(guard, "pp", body, secret=pair.private_key, event_id="tx-1")
+    twin = crc32_twin(b'{"id":"WH-2","x":"', b'"}', zlib.crc32(body))
+
+    def request(content: bytes) -> WebhookRequest:
+        return WebhookRequest("POST", "/pp", headers=headers, body=content, peer="127.0.0.1")
+
+    async def scenario() -> list[Reason | None]:
+        out: list[Reason | None] = []
+        taken = await guard.acheck(request(body))
+        out.append(taken.reason)
+        out.append((await guard.acheck(request(twin))).reason)
+        await guard.acomplete(taken, 503)  # released: both keys
+        retry = await guard.acheck(request(body))
+        out.append(retry.reason)
+        await guard.acomplete(retry, 200)
+        out.append((await guard.acheck(request(twin))).reason)
+        await guard.aclose()  # its connections belong to this event loop
+        return out
+
+    def sync_scenario() -> list[Reason | None]:
+        out: list[Reason | None] = []
+        taken = guard.check(request(body))
+        out.append(taken.reason)
+        out.append(guard.check(request(twin)).reason)
+        guard.complete(taken, 503)
+        retry = guard.check(request(body))
+        out.append(retry.reason)
+        guard.complete(retry, 200)
+        out.append(guard.check(request(twin)).reason)
+        return out
+
+    if run == "sync":
+        try:
+            got = sync_scenario()
+        finally:
+            guard.close()
+    else:
+        got = asyncio.run(scenario())
+    assert got == [None, Reason.EVENT_IN_FLIGHT, None, Reason.DUPLICATE_EVENT]
+    assert raw.get(f"{run}:pp:WH-1") == b"d"
+    assert raw.get(f"{run}:pp:transmission:tx-1") == b"d"
+    assert raw.get(f"{run}:pp:WH-2") is None  # the twin's own key was let go
+
+
 # -- many worker processes -----------------------------------------------------------------
 
 

@@ -250,7 +250,10 @@ class Pipeline:
             return answer or accepted_verdict(
                 route.name, client_ip, None, secret_id, signed_ts, tuple(reported), None
             )
-        return Pending(route, client_ip, reported, event_id, key, secret_id, signed_ts, answer)
+        second = route.event_ids.second_key(parsed) if authentic else None
+        return Pending(
+            route, client_ip, reported, event_id, key, secret_id, signed_ts, answer, second
+        )
 
     # -- after routing -----------------------------------------------------------------
 

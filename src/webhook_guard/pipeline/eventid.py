@@ -17,7 +17,15 @@ _PRINTABLE_ID = re.compile(r"[\x21-\x7e]{1,128}")
 class EventIdRule:
     """A route's ``event_id:`` setting, compiled against its signature scheme."""
 
-    __slots__ = ("_header", "_key_prefix", "_pointer", "_source", "headers", "keys_on_signature")
+    __slots__ = (
+        "_header",
+        "_key_prefix",
+        "_pointer",
+        "_source",
+        "_transmissions",
+        "headers",
+        "keys_on_signature",
+    )
 
     def __init__(self, name: str, ids: EventIdConfig, scheme: HmacScheme | None) -> None:
         self._key_prefix = name + ":"
@@ -45,6 +53,14 @@ class EventIdRule:
             and ids.source in ("auto", "header")
             and not (signs_id and (ids.source == "auto" or signed_header))
         )
+        #: A body the signature covers only through a checksum (PayPal's CRC32) can be
+        #: rewritten to another event ID under a captured delivery's signature: the
+        #: signed transmission ID is then reserved too, so each is used once.
+        self._transmissions = (
+            name + ":transmission:"
+            if signs_id and scheme is not None and scheme.weak_body and ids.source == "json"
+            else None
+        )
         #: The headers delivery IDs come from (none for JSON pointers or no IDs).
         self.headers: tuple[str, ...] = ()
         if ids.source == "header" and ids.header:
@@ -56,6 +72,13 @@ class EventIdRule:
     def replays(self) -> bool:
         """Whether deliveries are checked against the replay store at all."""
         return self._source != "none"
+
+    def second_key(self, parsed: ParsedSignature | None) -> str | None:
+        """The key reserved beside the replay key: the signed transmission ID where the
+        body is covered only by a checksum, else None."""
+        if self._transmissions is None or parsed is None or parsed.event_id is None:
+            return None
+        return self._transmissions + _shown_id(parsed.event_id)
 
     def find(
         self, req: WebhookRequest, parsed: ParsedSignature | None, digest: bytes | None
@@ -75,12 +98,7 @@ class EventIdRule:
             found = find_pointer(req.body, self._pointer)
         event_id: str
         if found is not None:
-            if _PRINTABLE_ID.fullmatch(found):
-                event_id = found
-            else:
-                event_id = (
-                    "sha256:" + hashlib.sha256(found.encode("utf-8", "surrogatepass")).hexdigest()
-                )
+            event_id = _shown_id(found)
         elif digest is not None:
             # No ID from the provider: the verified signature itself identifies the
             # delivery (a replay carries the same one).
@@ -91,6 +109,14 @@ class EventIdRule:
         if self.keys_on_signature and digest is not None:
             return event_id, self._key_prefix + digest_id(digest)
         return event_id, self._key_prefix + event_id
+
+
+def _shown_id(found: str) -> str:
+    """``found`` as reported and keyed: itself when 1 to 128 printable ASCII characters,
+    else its SHA-256."""
+    if _PRINTABLE_ID.fullmatch(found):
+        return found
+    return "sha256:" + hashlib.sha256(found.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def digest_id(digest: bytes) -> str:

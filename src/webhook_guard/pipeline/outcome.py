@@ -35,6 +35,7 @@ class Pending:
         "key",
         "reported",
         "route",
+        "second",
         "secret_id",
         "settled",
         "store",
@@ -52,6 +53,7 @@ class Pending:
         secret_id: str | None,
         timestamp: int | None,
         answer: Verdict | None = None,
+        second: str | None = None,
     ) -> None:
         self.route = route
         self.client_ip = client_ip
@@ -63,6 +65,9 @@ class Pending:
         #: The guard's answer to a signed endpoint check: its key is used up, not handed
         #: to the app (docs/architecture.md, "Handshakes").
         self.answer = answer
+        #: A second key reserved, settled and refused with ``key`` (PayPal's signed
+        #: transmission ID beside its event ID).
+        self.second = second
         self.token: str | None = None
         self.settled = False
         # The store that holds the reservation: it is settled there even when a reload

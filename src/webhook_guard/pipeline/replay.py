@@ -42,6 +42,13 @@ class ReplayStep:
                 return pending.answer
         except Exception as exc:
             return self._failed(pending, exc)
+        if state is _NEW and pending.second is not None:
+            try:
+                state = self.store.reserve(pending.second, self._timeout, token)
+                if state is not _NEW:
+                    self.store.release(pending.key, token)
+            except Exception as exc:
+                return self._failed(pending, exc)
         if state is _NEW:
             pending.token = token
             pending.store = self.store
@@ -60,6 +67,13 @@ class ReplayStep:
                 return pending.answer
         except Exception as exc:
             return self._failed(pending, exc)
+        if state is _NEW and pending.second is not None:
+            try:
+                state = await self.store.areserve(pending.second, self._timeout, token)
+                if state is not _NEW:
+                    await self.store.arelease(pending.key, token)
+            except Exception as exc:
+                return self._failed(pending, exc)
         if state is _NEW:
             pending.token = token
             pending.store = self.store
@@ -121,15 +135,16 @@ class ReplayStep:
         )
 
 
-def _claim(verdict: Verdict) -> tuple[ReplayStore, str, str, RoutePlan] | None:
-    """(store that holds it, key, token, route) of the verdict's reservation, the first
+def _claim(verdict: Verdict) -> tuple[ReplayStore, tuple[str, ...], str, RoutePlan] | None:
+    """(store that holds it, keys, token, route) of the verdict's reservation, the first
     time only."""
     res = verdict.reservation
     if not isinstance(res, Pending) or res.settled or res.key is None or res.token is None:
         return None
     res.settled = True
     assert res.store is not None
-    return res.store, res.key, res.token, res.route
+    keys = (res.key,) if res.second is None else (res.key, res.second)
+    return res.store, keys, res.token, res.route
 
 
 def commits(route: RoutePlan, status: int | None) -> bool:
@@ -145,12 +160,13 @@ def settle(verdict: Verdict, status: int | None, retention: int) -> None:
     claim = _claim(verdict)
     if claim is None:
         return
-    store, key, token, route = claim
+    store, keys, token, route = claim
     try:
-        if commits(route, status):
-            store.commit(key, retention, token)
-        else:
-            store.release(key, token)
+        for key in keys:
+            if commits(route, status):
+                store.commit(key, retention, token)
+            else:
+                store.release(key, token)
     except Exception as exc:
         _log_settle_error(verdict, exc)
 
@@ -160,12 +176,13 @@ async def asettle(verdict: Verdict, status: int | None, retention: int) -> None:
     claim = _claim(verdict)
     if claim is None:
         return
-    store, key, token, route = claim
+    store, keys, token, route = claim
     try:
-        if commits(route, status):
-            await store.acommit(key, retention, token)
-        else:
-            await store.arelease(key, token)
+        for key in keys:
+            if commits(route, status):
+                await store.acommit(key, retention, token)
+            else:
+                await store.arelease(key, token)
     except Exception as exc:
         _log_settle_error(verdict, exc)
 

@@ -155,6 +155,9 @@ class HmacScheme:
     #: Whether the digest :meth:`verify` returns is the HMAC that matched (schemes that
     #: identify a delivery otherwise, by its signed bytes or token, say False).
     digest_is_match: bool = True
+    #: Whether the signature covers the body only through a checksum anyone can match
+    #: (PayPal's CRC32): the signed delivery ID is then reserved beside the event ID.
+    weak_body: bool = False
 
     def __init__(self, spec: SignatureSpec) -> None:
         self.spec = spec

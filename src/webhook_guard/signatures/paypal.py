@@ -114,6 +114,7 @@ class PaypalScheme(PublicKeyScheme):
     """
 
     fetched_key_label = "paypal"
+    weak_body = True
 
     def __init__(self, spec: SignatureSpec, fetcher: KeyFetcher | None = None) -> None:
         super().__init__(spec)
