@@ -41,7 +41,8 @@ PRESETS: dict[str, Preset] = {
             "quirks": "a certificate that cannot be fetched is 503 `key_unavailable`; the "
             "signed webhook ID ties a delivery to your webhook, so one signed for another "
             "PayPal account's webhook does not verify; the body counts only through its "
-            "CRC32, so the replay check keys on the event `id` in it",
+            "CRC32, so the replay check keys on the event `id` in it and on the signed "
+            "transmission ID (below)",
         },
     ),
 }
