@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from webhook_guard import Guard, Reason, WebhookRequest
 from webhook_guard.errors import ConfigError
-from webhook_guard.replay import MemoryReplayStore
+from webhook_guard.replay import MemoryReplayStore, ReplayState
 from webhook_guard.signatures.keyfetch import KeyFetcher
 from webhook_guard.signatures.paypal import TEST_CERT_URL
 from webhook_guard.testing import FakeClock, google_push_token, keypair, sign, sns_body
@@ -557,6 +557,28 @@ def test_paypal_transmission_released_with_its_event(setup: Setup) -> None:
     guard.complete(first, 500)
     again = guard.check(paypal_post(paypal_signed()))
     assert again.ok, again.detail
+
+
+def test_paypal_store_failing_on_the_transmission_lets_the_event_go(setup: Setup) -> None:
+    """A store that fails between the two reservations must not leave the event's key
+    held: PayPal's retry after the 503 is processed, not answered 409 until it expires."""
+
+    class FailsOnTransmissions(MemoryReplayStore):
+        broken = True
+
+        def reserve(self, key: str, ttl: float, token: str) -> ReplayState:
+            if self.broken and ":transmission:" in key:
+                raise ConnectionError("store down")
+            return super().reserve(key, ttl, token)
+
+    serve_paypal(setup)
+    store = FailsOnTransmissions(1000, clock=setup.clock)
+    config = {"version": 1, "routes": [paypal_route()]}
+    guard = Guard.from_dict(config, store=store, clock=setup.clock, key_fetcher=setup.fetcher)
+    failed = guard.check(paypal_post(paypal_signed()))
+    assert (failed.reason, failed.status) == (Reason.REPLAY_STORE_UNAVAILABLE, 503)
+    store.broken = False
+    assert guard.check(paypal_post(paypal_signed())).ok
 
 
 def test_paypal_testing_sign_matches_the_documented_algorithm(setup: Setup) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 
@@ -43,12 +44,10 @@ class ReplayStep:
         except Exception as exc:
             return self._failed(pending, exc)
         if state is _NEW and pending.second is not None:
-            try:
-                state = self.store.reserve(pending.second, self._timeout, token)
-                if state is not _NEW:
-                    self.store.release(pending.key, token)
-            except Exception as exc:
-                return self._failed(pending, exc)
+            second = self._reserve_second(pending, token)
+            if isinstance(second, Verdict):
+                return second
+            state = second
         if state is _NEW:
             pending.token = token
             pending.store = self.store
@@ -68,17 +67,47 @@ class ReplayStep:
         except Exception as exc:
             return self._failed(pending, exc)
         if state is _NEW and pending.second is not None:
-            try:
-                state = await self.store.areserve(pending.second, self._timeout, token)
-                if state is not _NEW:
-                    await self.store.arelease(pending.key, token)
-            except Exception as exc:
-                return self._failed(pending, exc)
+            second = await self._areserve_second(pending, token)
+            if isinstance(second, Verdict):
+                return second
+            state = second
         if state is _NEW:
             pending.token = token
             pending.store = self.store
             return accept(pending, pending)
         return self._outcome(pending, state)
+
+    def _reserve_second(self, pending: Pending, token: str) -> ReplayState | Verdict:
+        """The state of ``pending.second``; when it is not NEW (or the store failed), the
+        first key is let go at once, so the provider's retry is not held off until the
+        reservation times out."""
+        assert pending.key is not None
+        assert pending.second is not None
+        try:
+            state = self.store.reserve(pending.second, self._timeout, token)
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                self.store.release(pending.key, token)
+            return self._failed(pending, exc)
+        if state is not _NEW:
+            with contextlib.suppress(Exception):
+                self.store.release(pending.key, token)
+        return state
+
+    async def _areserve_second(self, pending: Pending, token: str) -> ReplayState | Verdict:
+        """Async twin of :meth:`_reserve_second`."""
+        assert pending.key is not None
+        assert pending.second is not None
+        try:
+            state = await self.store.areserve(pending.second, self._timeout, token)
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                await self.store.arelease(pending.key, token)
+            return self._failed(pending, exc)
+        if state is not _NEW:
+            with contextlib.suppress(Exception):
+                await self.store.arelease(pending.key, token)
+        return state
 
     def _outcome(self, pending: Pending, state: ReplayState) -> Verdict:
         """The verdict for a key already IN_FLIGHT or DONE."""
