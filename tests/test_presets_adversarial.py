@@ -776,3 +776,77 @@ def test_a_replay_stripped_to_one_signature_after_a_reorder_is_a_duplicate() -> 
     guard.reload(config(["two", "one"]))
     for kept in (first, second):
         assert send(f"{t},{kept}").reason is Reason.DUPLICATE_EVENT
+
+
+def test_convoy_replay_with_other_whitespace_is_a_duplicate() -> None:
+    """Convoy signs the compacted JSON, so a body verifies with any whitespace between
+    its tokens: a replay re-spaced must still be the same delivery."""
+    clock = FakeClock(NOW)
+    route = {"name": "c", "path": "/c", "provider": "convoy-advanced", "secrets": ["one"]}
+    guard = Guard.from_dict({"version": 1, "routes": [route]}, clock=clock)
+    body = b'{"event":"invoice.paid","amount":1}'
+    headers = sign(guard, "c", body, secret="one", timestamp=int(NOW))
+    first = guard.check(WebhookRequest("POST", "/c", headers=headers, body=body))
+    assert first.ok, first.detail
+    guard.complete(first, status=200)
+    for spaced in (
+        b'{ "event": "invoice.paid", "amount": 1 }',
+        b'{"event":"invoice.paid",\n"amount":1}',
+    ):
+        replay = guard.check(WebhookRequest("POST", "/c", headers=headers, body=spaced))
+        assert replay.reason is Reason.DUPLICATE_EVENT, spaced
+
+
+@pytest.mark.parametrize("kept", [0, 1])
+def test_a_body_without_its_id_stripped_to_one_signature_is_a_duplicate(kept: int) -> None:
+    """Stripe's ID is in the body; a body without one is identified by its signature,
+    and a Stripe-Signature header may carry one per secret during a roll."""
+    clock = FakeClock(NOW)
+    route = {"name": "s", "path": "/s", "provider": "stripe", "secrets": ["whsec_one", "whsec_two"]}
+    guard = Guard.from_dict({"version": 1, "routes": [route]}, clock=clock)
+    body = b'{"object":"event","type":"ping"}'
+    sigs = [
+        sign(guard, "s", body, secret=s, timestamp=int(NOW))["stripe-signature"]
+        for s in ("whsec_one", "whsec_two")
+    ]
+    t = sigs[0].split(",")[0]
+    both = ",".join([t, sigs[0].split(",")[1], sigs[1].split(",")[1]])
+
+    def send(header: str) -> Any:
+        headers = {"stripe-signature": header}
+        verdict = guard.check(WebhookRequest("POST", "/s", headers=headers, body=body))
+        if verdict.ok:
+            guard.complete(verdict, status=200)
+        return verdict
+
+    assert send(both).ok
+    assert send(sigs[kept]).reason is Reason.DUPLICATE_EVENT
+
+
+def test_an_event_id_cannot_name_another_deliverys_second_key() -> None:
+    """PayPal's transmission key and its event keys live apart: a body ``id`` spelled
+    like a transmission key reserves nothing but itself."""
+    from webhook_guard.pipeline.eventid import EventIdRule
+
+    route = Guard.from_dict(
+        {
+            "version": 1,
+            "routes": [
+                {
+                    "name": "pp",
+                    "path": "/pp",
+                    "provider": "paypal",
+                    "signature": {"webhook_id": "W1"},
+                }
+            ],
+        }
+    ).plan("pp")
+    rule: EventIdRule = route.event_ids
+    parsed = route.signature.scheme.parse(  # type: ignore[union-attr]
+        WebhookRequest("POST", "/pp", headers={"paypal-transmission-id": "tx-1"}, body=b"{}")
+    )
+    second = rule.second_key(parsed)
+    assert second is not None
+    body = b'{"id":"' + second.split(":", 1)[1].encode() + b'"}'
+    _, key = rule.find(WebhookRequest("POST", "/pp", body=body), parsed, None)
+    assert key != second

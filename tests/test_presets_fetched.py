@@ -283,6 +283,10 @@ def test_sns_retry_of_a_failed_confirmation_visits_aws_again(setup: Setup) -> No
     retried = guard.check(sns_post(body))
     assert retried.reason is Reason.HANDSHAKE, retried.detail
     assert setup.server.requests.count(confirm_path) == 2
+    # Once confirmed, replays of the captured confirmation do not each visit AWS.
+    for _ in range(3):
+        assert guard.check(sns_post(body)).reason is Reason.HANDSHAKE
+    assert setup.server.requests.count(confirm_path) == 2
 
 
 @pytest.mark.parametrize(
@@ -567,7 +571,7 @@ def test_paypal_store_failing_on_the_transmission_lets_the_event_go(setup: Setup
         broken = True
 
         def reserve(self, key: str, ttl: float, token: str) -> ReplayState:
-            if self.broken and ":transmission:" in key:
+            if self.broken and ":transmission " in key:
                 raise ConnectionError("store down")
             return super().reserve(key, ttl, token)
 
@@ -579,6 +583,29 @@ def test_paypal_store_failing_on_the_transmission_lets_the_event_go(setup: Setup
     assert (failed.reason, failed.status) == (Reason.REPLAY_STORE_UNAVAILABLE, 503)
     store.broken = False
     assert guard.check(paypal_post(paypal_signed())).ok
+
+
+def test_paypal_transmission_committed_when_the_event_commit_fails(setup: Setup) -> None:
+    """Each key is settled on its own: a store failing to commit the event key still
+    commits the transmission key, so the CRC32 forgery stays closed."""
+
+    class EventCommitFails(MemoryReplayStore):
+        def commit(self, key: str, ttl: float, token: str) -> None:
+            if " " not in key:
+                raise ConnectionError("store down")
+            super().commit(key, ttl, token)
+
+    serve_paypal(setup)
+    store = EventCommitFails(1000, clock=setup.clock)
+    config = {"version": 1, "routes": [paypal_route()]}
+    guard = Guard.from_dict(config, store=store, clock=setup.clock, key_fetcher=setup.fetcher)
+    headers = paypal_signed()
+    genuine = guard.check(paypal_post(headers))
+    assert genuine.ok
+    guard.complete(genuine, 200)
+    twin = crc32_twin(b'{"id":"WH-FORGED-2","x":"', b'"}', zlib.crc32(PAYPAL_EVENT))
+    setup.clock.advance(120)  # the event key's reservation has timed out
+    assert guard.check(paypal_post(headers, twin)).reason is Reason.DUPLICATE_EVENT
 
 
 def test_paypal_testing_sign_matches_the_documented_algorithm(setup: Setup) -> None:

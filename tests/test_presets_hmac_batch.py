@@ -614,16 +614,19 @@ def test_typeform_hex_after_the_prefix_is_malformed(make_guard: GuardFactory) ->
     assert verdict.reason is Reason.SIGNATURE_MALFORMED
 
 
-def test_a_handshake_reserves_nothing() -> None:
-    # A check is not an event: answering it leaves the replay store empty.
+def test_a_signed_handshake_uses_up_its_key_and_is_answered_again() -> None:
+    # A check is not an event, but its signed message is used up: the same signed bytes
+    # cannot come back as an event (Twitch labels checks in an unsigned header). The
+    # provider repeating its check is answered each time.
     guard = Guard.from_dict(
         {"version": 1, "routes": [route("zoom", ZOOM_SECRET)]},
         store=MemoryReplayStore(10),
         clock=FakeClock(NOW),
     )
-    verdict = guard.check(post("/hooks/zoom", zoom_headers(ZOOM_CHECK), ZOOM_CHECK))
-    assert verdict.reason is Reason.HANDSHAKE
-    assert len(guard.store) == 0
+    for _ in range(2):
+        verdict = guard.check(post("/hooks/zoom", zoom_headers(ZOOM_CHECK), ZOOM_CHECK))
+        assert verdict.reason is Reason.HANDSHAKE
+        assert len(guard.store) == 1
 
 
 # -- the handshakes through a real `webhook-guard serve` in front of a real upstream ------

@@ -300,7 +300,7 @@ def test_a_second_key_settles_with_the_first(redis_url: str, raw: redis.Redis, r
         got = asyncio.run(scenario())
     assert got == [None, Reason.EVENT_IN_FLIGHT, None, Reason.DUPLICATE_EVENT]
     assert raw.get(f"{run}:pp:WH-1") == b"d"
-    assert raw.get(f"{run}:pp:transmission:tx-1") == b"d"
+    assert raw.get(f"{run}:pp:transmission tx-1") == b"d"
     assert raw.get(f"{run}:pp:WH-2") is None  # the twin's own key was let go
 
 

@@ -266,16 +266,20 @@ def test_a_failed_refetch_serves_the_key_it_had(server: KeyServer) -> None:
 
 
 def test_a_failed_refresh_keeps_the_key_set_it_had(server: KeyServer) -> None:
-    """A token naming an unknown ``kid`` asks for a refresh; when that fails, the key set
-    in the cache is kept, so genuine tokens signed with a known key still verify."""
+    """A token naming an unknown ``kid`` asks for a refresh. When that fails the caller is
+    told the key is unavailable (a 503 the provider retries, not a 401 for a key it never
+    saw), and the key set in the cache is kept for tokens signed with a known key."""
     server.serve(SNS_CERT_PATH, b"jwks-v1")
     clock = Clock()
     fetcher = fetcher_for(server, clock, min_refresh=60)
     assert fetcher.get(CERT_URL) == b"jwks-v1"
     server.serve(SNS_CERT_PATH, b"", 500)
     clock.now += 61
-    assert fetcher.get(CERT_URL, refresh=True) == b"jwks-v1"
+    failed = fetcher.get(CERT_URL, refresh=True)
+    assert failed == KeyUnavailable(f"fetching {CERT_URL} answered HTTP 500")
+    assert fetcher.get(CERT_URL, refresh=True) == failed  # remembered: no second fetch
     assert fetcher.get(CERT_URL) == b"jwks-v1"
+    assert len(server.requests) == 2
 
 
 def test_busy_fetch_slots_serve_a_cached_key(server: KeyServer) -> None:
@@ -294,14 +298,14 @@ def test_busy_fetch_slots_serve_a_cached_key(server: KeyServer) -> None:
     assert len(server.requests) == 1
 
 
-def test_an_uncached_fetch_remembers_nothing(server: KeyServer) -> None:
+def test_a_fetch_that_remembers_no_failure(server: KeyServer) -> None:
     """What confirming an SNS subscription uses: SNS retries a failed confirmation 20 s
-    later, and that retry must reach AWS again."""
+    later, and that retry must reach AWS again; once confirmed, replays of the captured
+    confirmation do not each visit AWS."""
     fetcher = fetcher_for(server, failure_ttl=30)
     server.serve(SNS_CERT_PATH, b"", 503)
-    assert isinstance(fetcher.get(CERT_URL, cache=False), KeyUnavailable)
+    assert isinstance(fetcher.get(CERT_URL, remember_failure=False), KeyUnavailable)
     server.serve(SNS_CERT_PATH, b"confirmed")
-    assert fetcher.get(CERT_URL, cache=False) == b"confirmed"
-    assert fetcher.get(CERT_URL, cache=False) == b"confirmed"
-    assert len(server.requests) == 3
-    assert len(fetcher) == 0
+    assert fetcher.get(CERT_URL, remember_failure=False) == b"confirmed"
+    assert fetcher.get(CERT_URL, remember_failure=False) == b"confirmed"
+    assert len(server.requests) == 2

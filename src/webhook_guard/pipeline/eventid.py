@@ -21,6 +21,7 @@ class EventIdRule:
         "_header",
         "_key_prefix",
         "_pointer",
+        "_scheme",
         "_source",
         "_transmissions",
         "headers",
@@ -29,6 +30,7 @@ class EventIdRule:
 
     def __init__(self, name: str, ids: EventIdConfig, scheme: HmacScheme | None) -> None:
         self._key_prefix = name + ":"
+        self._scheme = scheme
         self._pointer = ids.pointer
         self._header = (ids.header or "").lower().encode("latin-1", "replace")
         signs_id = scheme is not None and "id" in scheme.fields
@@ -55,9 +57,10 @@ class EventIdRule:
         )
         #: A body the signature covers only through a checksum (PayPal's CRC32) can be
         #: rewritten to another event ID under a captured delivery's signature: the
-        #: signed transmission ID is then reserved too, so each is used once.
+        #: signed transmission ID is then reserved too, so each is used once (the space
+        #: keeps it apart from every event key: IDs are printable without spaces).
         self._transmissions = (
-            name + ":transmission:"
+            name + ":transmission "
             if signs_id and scheme is not None and scheme.weak_body and ids.source == "json"
             else None
         )
@@ -96,6 +99,12 @@ class EventIdRule:
             found = lines[0] if lines is not None and len(lines) == 1 and lines[0] else None
         else:
             found = find_pointer(req.body, self._pointer)
+        signed = parsed.signed if parsed is not None else None
+        if digest is not None and signed is not None and (found is None or self.keys_on_signature):
+            # The digest will identify the delivery, and a replay may carry another of its
+            # signatures: the signed content does instead.
+            assert self._scheme is not None
+            digest = self._scheme.content_digest(signed[0], req.body, signed[1])
         event_id: str
         if found is not None:
             event_id = _shown_id(found)

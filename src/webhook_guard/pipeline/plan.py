@@ -66,12 +66,8 @@ class RoutePlan:
         )
         self.token = TokenCheck(config.token) if config.token is not None else None
         scheme = make_scheme(config.signature, key_fetcher) if config.signature else None
+        self.signature = SignatureCheck(config, scheme) if scheme is not None else None
         self.event_ids = EventIdRule(config.name, config.event_id, scheme)
-        self.signature = (
-            SignatureCheck(config, scheme, self.event_ids.keys_on_signature)
-            if scheme is not None
-            else None
-        )
         preset = PRESETS.get(config.provider or "")
         kind = preset.handshake if preset is not None else None
         self.handshake = HandshakeStep(kind, config, key_fetcher) if kind is not None else None

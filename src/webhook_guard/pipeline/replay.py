@@ -190,14 +190,15 @@ def settle(verdict: Verdict, status: int | None, retention: int) -> None:
     if claim is None:
         return
     store, keys, token, route = claim
-    try:
-        for key in keys:
-            if commits(route, status):
+    done = commits(route, status)
+    for key in keys:  # each on its own: one failing must not leave the other held
+        try:
+            if done:
                 store.commit(key, retention, token)
             else:
                 store.release(key, token)
-    except Exception as exc:
-        _log_settle_error(verdict, exc)
+        except Exception as exc:
+            _log_settle_error(verdict, exc)
 
 
 async def asettle(verdict: Verdict, status: int | None, retention: int) -> None:
@@ -206,14 +207,15 @@ async def asettle(verdict: Verdict, status: int | None, retention: int) -> None:
     if claim is None:
         return
     store, keys, token, route = claim
-    try:
-        for key in keys:
-            if commits(route, status):
+    done = commits(route, status)
+    for key in keys:
+        try:
+            if done:
                 await store.acommit(key, retention, token)
             else:
                 await store.arelease(key, token)
-    except Exception as exc:
-        _log_settle_error(verdict, exc)
+        except Exception as exc:
+            _log_settle_error(verdict, exc)
 
 
 def _log_settle_error(verdict: Verdict, exc: Exception) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, cast
 
 from ..config import RouteConfig
@@ -22,7 +21,7 @@ class SignatureCheck:
     """
 
     __slots__ = (
-        "_content_key",
+        "_by_content",
         "_expiring",
         "_id_header",
         "_keys",
@@ -35,7 +34,7 @@ class SignatureCheck:
         "tolerance",
     )
 
-    def __init__(self, config: RouteConfig, scheme: HmacScheme, keys_on_signature: bool) -> None:
+    def __init__(self, config: RouteConfig, scheme: HmacScheme) -> None:
         self.scheme = scheme
         self.fields = scheme.fields
         #: The window for the signed timestamp, or None when the scheme signs none.
@@ -51,13 +50,10 @@ class SignatureCheck:
         # Without expiry dates the active set never changes (config allows at most
         # MAX_ACTIVE_SECRETS then), so the per-request filter can be skipped.
         self._expiring = any(s.expires is not None for s in config.secrets)
-        # A route keyed on its signature whose header may carry several (kv, list) is
-        # keyed on the SHA-256 of the signed content instead: a replay stripped to one
-        # signature matches another secret, with another HMAC. It costs a second pass
-        # over the body, so single-signature headers keep the HMAC that matched.
-        self._content_key = (
-            keys_on_signature and scheme.digest_is_match and scheme.spec.format != "plain"
-        )
+        # Where the header may carry several signatures (kv, list), a replay stripped to
+        # one of them matches another secret, with another HMAC: such a delivery is
+        # identified by its signed content instead, whose parts are kept for that.
+        self._by_content = scheme.digest_is_match and scheme.spec.format != "plain"
         ids = scheme.spec.id_headers
         self._id_header = ids[0] if ids else "id"
 
@@ -123,12 +119,8 @@ class SignatureCheck:
                 f"no signature matched ({min(parsed.seen, 10)} examined); check the secret "
                 "and that the body is passed on unmodified",
             )
-        if self._content_key:
-            before, after = self.scheme.signed_parts(values)
-            content = hashlib.sha256(before)
-            content.update(req.body)
-            content.update(after)
-            return matched[0], content.digest()
+        if self._by_content:
+            parsed.signed = self.scheme.signed_parts(values)
         return matched
 
     def _values(self, parsed: ParsedSignature, req: WebhookRequest) -> Failure | dict[str, str]:

@@ -104,6 +104,7 @@ class ParsedSignature:
         "payload",
         "seen",
         "signatures",
+        "signed",
         "timestamp",
         "ts_failure",
     )
@@ -119,6 +120,9 @@ class ParsedSignature:
         self.ts_failure: Failure | None = None
         self.event_id: str | None = None
         self.seen = 0
+        #: The bytes signed before and after the body, kept once verified where the
+        #: delivery is identified by its signed content (see :meth:`HmacScheme.content_digest`).
+        self.signed: tuple[bytes, bytes] | None = None
 
 
 def _parse_template(template: str) -> tuple[list[str | bytes], list[str | bytes]]:
@@ -392,13 +396,11 @@ class HmacScheme:
         """(the secret whose HMAC over ``chunks`` equals one of the signatures sent, that
         HMAC), or None.
 
-        The HMAC that matched is a signature the request carries, so a replay of the same
-        bytes gives the same one whatever the order, expiry or number of the route's
-        secrets. A header that can carry several signatures can also be stripped to one
-        of them: :class:`webhook_guard.pipeline.signature.SignatureCheck` keys such routes
-        on the signed content instead (docs/architecture.md, "Event IDs and replay keys").
-        Every comparison is ``hmac.compare_digest``; the message is fed in pieces so the
-        body is never copied.
+        The HMAC that matched is a signature the request carries, so a replay gives the
+        same one whatever the order, expiry or number of the route's secrets (a header
+        with several signatures is identified by :meth:`content_digest` instead; see
+        docs/architecture.md, "Event IDs and replay keys"). Every comparison is
+        ``hmac.compare_digest``; the message is fed in pieces so the body is never copied.
         """
         for secret, base in keys:
             mac = base.copy()
@@ -410,6 +412,14 @@ class HmacScheme:
                 if hmac.compare_digest(digest, sig):
                     return secret, digest
         return None
+
+    def content_digest(self, before: bytes, body: bytes, after: bytes) -> bytes:
+        """The SHA-256 of the signed content: what identifies a delivery whose header may
+        carry several signatures (a replay can keep any one of them)."""
+        digest = hashlib.sha256(before)
+        digest.update(body)
+        digest.update(after)
+        return digest.digest()
 
     def _sign_bytes(self, key_secret: Secret, message: bytes) -> bytes:
         mac = self.prepare(key_secret)

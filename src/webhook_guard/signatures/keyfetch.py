@@ -154,7 +154,8 @@ class KeyFetcher:
     pinned host (any ``SimpleNotificationService-<hex>.pem``) evict only other failures,
     never a key in use. A key whose refetch fails (expiry, a JWKS refresh, every fetch
     slot busy) is served as it was for up to ``max_stale`` seconds: a provider's or the
-    network's outage does not turn into refusals of genuine deliveries.
+    network's outage does not turn into refusals of genuine deliveries. (A refresh,
+    which asks for a newer key than the one held, is unavailable instead.)
 
     Args:
         allowed: predicate every URL must pass before it is fetched (e.g.
@@ -215,21 +216,24 @@ class KeyFetcher:
         #: Outbound requests made (tests assert on caching through it).
         self.fetches = 0
 
-    def get(self, url: str, *, refresh: bool = False, cache: bool = True) -> bytes | KeyUnavailable:
+    def get(
+        self, url: str, *, refresh: bool = False, remember_failure: bool = True
+    ) -> bytes | KeyUnavailable:
         """The body served at ``url``, from the cache when fresh.
 
         Args:
             refresh: skip a cached success older than ``min_refresh`` seconds (a JWKS
                 that lacks the token's ``kid`` may have rotated). Forged requests cannot
-                use it to make a fetch each: a younger entry is still served.
-            cache: False to fetch now and remember nothing, success or failure (an SNS
-                ``SubscribeURL``: SNS's retry of a failed confirmation must visit again).
+                use it to make a fetch each: a younger entry is still served. When the
+                refetch cannot be made, the answer is unavailable (the caller wants a
+                newer key than it has), and the cached key stays for other callers.
+            remember_failure: False to try again on the next call after a failure (an
+                SNS ``SubscribeURL``: SNS's retry of a failed confirmation must visit
+                again); a success is still cached.
         """
         if not self._allowed(url):
             # The URL is the sender's choice: not repeated in a detail that gets logged.
             return KeyUnavailable("the key URL is not one this key may come from")
-        if not cache:
-            return self._fetch_in_slot(url) or KeyUnavailable("too many key fetches in progress")
         now = self._clock()
         with self._lock:
             entry = self._cache.get(url)
@@ -238,14 +242,17 @@ class KeyFetcher:
                 if entry.expires > now and (not refresh or now - entry.fetched < self._min_refresh):
                     return entry.body
             failed = self._failures.get(url)
-            if failed is not None and failed[0] > now:
-                return self._stale(entry, now) or KeyUnavailable(failed[1])
+        # What stands in when the fetch fails: the key held, unless a newer one is wanted.
+        fallback = None if refresh else self._stale(entry, now)
+        if failed is not None and failed[0] > now:
+            return fallback or KeyUnavailable(failed[1])
         result = self._fetch_in_slot(url)
         if result is None:  # no slot: the URL did not fail, nothing to remember
-            return self._stale(entry, now) or KeyUnavailable("too many key fetches in progress")
+            return fallback or KeyUnavailable("too many key fetches in progress")
         if isinstance(result, KeyUnavailable):
-            self._remember_failure(url, result.detail, now)
-            return self._stale(entry, now) or result
+            if remember_failure:
+                self._remember_failure(url, result.detail, now)
+            return fallback or result
         self._store(url, result, now)
         return result
 

@@ -302,8 +302,9 @@ def confirm_subscription(message: SnsMessage, fetcher: KeyFetcher) -> KeyUnavail
     still visited only on a pinned SNS host, for the message's own topic.
 
     Args:
-        fetcher: the route's fetcher; the URL is checked against the SNS pin here and
-            visited uncached, so SNS's retry of a failed confirmation visits it again.
+        fetcher: the route's fetcher; the URL is checked against the SNS pin here. A
+            failed visit is not remembered, so SNS's retry visits again; a successful
+            one is, so replays of a captured confirmation do not each visit AWS.
 
     Returns:
         ``None`` when AWS answered 200, else why not (the caller may answer 503 so SNS
@@ -315,7 +316,7 @@ def confirm_subscription(message: SnsMessage, fetcher: KeyFetcher) -> KeyUnavail
     topics = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("TopicArn")
     if topics != [message.topic_arn]:
         return KeyUnavailable("the SubscribeURL is for another topic")
-    outcome = fetcher.get(url, cache=False)
+    outcome = fetcher.get(url, remember_failure=False)
     return outcome if isinstance(outcome, KeyUnavailable) else None
 
 
