@@ -99,12 +99,13 @@ class EventIdRule:
             found = lines[0] if lines is not None and len(lines) == 1 and lines[0] else None
         else:
             found = find_pointer(req.body, self._pointer)
-        signed = parsed.signed if parsed is not None else None
-        if digest is not None and signed is not None and (found is None or self.keys_on_signature):
+        by_content = parsed is not None and parsed.signed is not None
+        if by_content and digest is not None and (found is None or self.keys_on_signature):
             # The digest will identify the delivery, and a replay may carry another of its
             # signatures: the signed content does instead.
             assert self._scheme is not None
-            digest = self._scheme.content_digest(signed[0], req.body, signed[1])
+            assert parsed is not None
+            digest = self._scheme.content_digest(parsed, req.body)
         event_id: str
         if found is not None:
             event_id = _shown_id(found)

@@ -413,12 +413,13 @@ class HmacScheme:
                     return secret, digest
         return None
 
-    def content_digest(self, before: bytes, body: bytes, after: bytes) -> bytes:
-        """The SHA-256 of the signed content: what identifies a delivery whose header may
-        carry several signatures (a replay can keep any one of them)."""
-        digest = hashlib.sha256(before)
+    def content_digest(self, parsed: ParsedSignature, body: bytes) -> bytes:
+        """The SHA-256 of the verified content (``parsed.signed`` around ``body``): what
+        identifies a delivery whose header may carry several signatures."""
+        assert parsed.signed is not None
+        digest = hashlib.sha256(parsed.signed[0])
         digest.update(body)
-        digest.update(after)
+        digest.update(parsed.signed[1])
         return digest.digest()
 
     def _sign_bytes(self, key_secret: Secret, message: bytes) -> bytes:
