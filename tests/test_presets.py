@@ -19,6 +19,8 @@ from typing import Any
 
 import convoy.utils.webhook as convoy_webhook
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from paddle_billing.Notifications import Secret as PaddleSecret
 from paddle_billing.Notifications.PaddleSignature import PaddleSignature
 from paddle_billing.Notifications.Verifier import Verifier as PaddleVerifier
@@ -621,3 +623,50 @@ def test_gitlab_signing_token_is_standard_webhooks(make_guard: GuardFactory) -> 
     verdict = guard.check(post("/hooks/gitlab", headers, JSON_BODY))
     assert verdict.ok, verdict.detail
     assert verdict.event_id == key
+
+
+def _compact_by_hand(raw: bytes) -> bytes:
+    """Go's json.Compact for valid JSON, one byte at a time: whitespace outside strings
+    goes, everything in a string stays (a backslash takes the next byte with it)."""
+    out = bytearray()
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            out.append(byte)
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte not in b" \t\r\n":
+            out.append(byte)
+            in_string = byte == 0x22
+    return bytes(out)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet=' "\\\t\nab\u00e9\u2028'),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(alphabet=' "\\ab', max_size=4), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=_JSON_VALUES,
+    indent=st.sampled_from([None, 0, 2, "\t"]),
+    ascii_only=st.booleans(),
+    separators=st.sampled_from([None, (" , ", " :  "), (",", ":")]),
+)
+def test_go_compact_matches_a_byte_by_byte_reading(
+    value: Any, indent: Any, ascii_only: bool, separators: Any
+) -> None:
+    from webhook_guard.signatures.convoy import go_compact
+
+    raw = json.dumps(value, indent=indent, ensure_ascii=ascii_only, separators=separators)
+    body = b" \r\n" + raw.encode() + b"\n "
+    assert go_compact(body) == _compact_by_hand(body)
