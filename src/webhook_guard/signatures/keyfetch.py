@@ -229,7 +229,8 @@ class KeyFetcher:
                 newer key than it has), and the cached key stays for other callers.
             remember_failure: False to try again on the next call after a failure (an
                 SNS ``SubscribeURL``: SNS's retry of a failed confirmation must visit
-                again); a success is still cached.
+                again), and to report a failure as it is, never with an expired success;
+                a success is still cached for ``ttl``.
         """
         if not self._allowed(url):
             # The URL is the sender's choice: not repeated in a detail that gets logged.
@@ -242,8 +243,9 @@ class KeyFetcher:
                 if entry.expires > now and (not refresh or now - entry.fetched < self._min_refresh):
                     return entry.body
             failed = self._failures.get(url)
-        # What stands in when the fetch fails: the key held, unless a newer one is wanted.
-        fallback = None if refresh else self._stale(entry, now)
+        # What stands in when the fetch fails: the key held, unless a newer one is wanted
+        # or the fetch is a visit whose every failure counts.
+        fallback = None if refresh or not remember_failure else self._stale(entry, now)
         if failed is not None and failed[0] > now:
             return fallback or KeyUnavailable(failed[1])
         result = self._fetch_in_slot(url)
