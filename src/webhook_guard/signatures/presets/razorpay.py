@@ -24,8 +24,7 @@ PRESETS: dict[str, Preset] = {
             "headers": "`X-Razorpay-Signature: <hex>`, `x-razorpay-event-id`",
             "signature": "HMAC-SHA256, lowercase hex, no prefix",
             "signed bytes": "the raw body",
-            "key": "the webhook secret you typed in the Dashboard (Accounts & Settings > "
-            "Webhooks), UTF-8 bytes",
+            "key": "the secret you typed when you set up the webhook in the Dashboard, UTF-8 bytes",
             "event id": "`x-razorpay-event-id`" + UNSIGNED_ID,
             "timestamp": "none signed: replay protection is dedup only",
             "tolerance": "none: no timestamp is signed, so replays are stopped by dedup alone",
