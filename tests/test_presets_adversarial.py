@@ -54,6 +54,11 @@ SECRETS: dict[str, tuple[str, str]] = {
     "square": ("square-current", "square-other"),
     "intercom": ("intercom-current", "intercom-other"),
     "typeform": ("typeform-current", "typeform-other"),
+    "razorpay": ("rzp-current", "rzp-other"),
+    "coinbase-commerce": ("cc-current", "cc-other"),
+    "checkout": ("cko-current", "cko-other"),
+    "mux": ("mux-current", "mux-other"),
+    "box": ("box-primary-current", "box-primary-other"),
 }
 #: Public-key presets: SECRETS holds private keys (to sign with; "wrong key" is another
 #: key pair), and a route lists the matching public keys, as the dashboard shows them.
@@ -81,9 +86,11 @@ TIMESTAMPED = [
     "discord",
     "sendgrid",
     "calendly",
+    "mux",
+    "box",
 ]
 #: Presets with their provider's own window instead of the default 300 s.
-WINDOW = {"twitch": 600, "linear": 60}
+WINDOW = {"twitch": 600, "linear": 60, "box": 600}
 #: Presets that sign the URL they are called at, so their routes need public_url.
 SIGNS_URL = ("twilio", "hubspot", "square")
 
@@ -319,6 +326,11 @@ WRONG_VERSION = {
     "sentry": _hex_to_b64,
     "paystack": _hex_to_b64,
     "lemonsqueezy": _hex_to_b64,
+    "razorpay": _hex_to_b64,
+    "coinbase-commerce": _hex_to_b64,
+    "checkout": _hex_to_b64,
+    "mux": lambda v: v.replace("v1=", "v0="),
+    "box": _b64_to_hex,
 }
 
 
@@ -385,6 +397,7 @@ ID_HEADERS = {
     "twitch": "Twitch-Eventsub-Message-Id",
     "linear": "Linear-Delivery",
     "sentry": "Request-ID",
+    "razorpay": "x-razorpay-event-id",
 }
 #: Presets whose signature covers the ID header, so a fresh ID breaks the signature.
 SIGNS_ID = ("standard", "twitch")

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from . import (
     bitbucket,
+    box,
     calendly,
+    checkout,
+    coinbase_commerce,
     convoy,
     discord,
     generic,
@@ -25,11 +28,13 @@ from . import (
     mailgun,
     meta,
     msgraph,
+    mux,
     okta,
     paddle,
     paypal,
     paystack,
     postmark,
+    razorpay,
     sendgrid,
     sentry,
     shopify,
@@ -83,6 +88,11 @@ PRESETS: dict[str, Preset] = {
     **okta.PRESETS,
     **mailgun.PRESETS,
     **msgraph.PRESETS,
+    **razorpay.PRESETS,
+    **coinbase_commerce.PRESETS,
+    **checkout.PRESETS,
+    **mux.PRESETS,
+    **box.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]
