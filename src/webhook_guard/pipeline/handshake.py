@@ -6,7 +6,8 @@ A check the provider signs (Slack, Zoom, Twitch, Discord, Okta's authenticated G
 *after* the route's signature or token verified: answering an unsigned Zoom validation
 with its HMAC would make the endpoint a signing oracle. A check that carries no
 signature (Meta's GET, proved by the route's ``verify_token``; Microsoft Graph's
-``validationToken``, a plain echo) runs *before* authentication, and a request that is
+``validationToken`` and Dropbox's ``challenge``, plain echoes; WooCommerce's activation
+ping, answered with an empty 200) runs *before* authentication, and a request that is
 not such a check goes on to the ordinary checks.
 """
 
@@ -109,6 +110,17 @@ def _sns(
     return handshakes.HandshakeAnswer(b"subscription confirmed\n", handshakes.TEXT)
 
 
+def _dropbox(req: WebhookRequest, config: RouteConfig, secret: Secret | None) -> Answer:
+    return handshakes.dropbox(_query(req)) if req.method == "GET" else None
+
+
+def _woocommerce(req: WebhookRequest, config: RouteConfig, secret: Secret | None) -> Answer:
+    if req.method != "POST":
+        return None
+    signed = req.values(b"x-wc-webhook-signature") is not None
+    return handshakes.woocommerce(req.body, signed)
+
+
 #: Every check a preset may name (``Preset.handshake``).
 HANDSHAKES: dict[str, Handshake] = {
     "slack": Handshake("after", lambda req, config, secret: handshakes.slack(req.body)),
@@ -118,6 +130,8 @@ HANDSHAKES: dict[str, Handshake] = {
     "okta": Handshake("after", _okta),
     "meta": Handshake("before", _meta),
     "msgraph": Handshake("before", lambda req, config, secret: handshakes.msgraph(_query(req))),
+    "dropbox": Handshake("before", _dropbox),
+    "woocommerce": Handshake("before", _woocommerce),
     "sns": Handshake("after", _sns, fetches=True),  # type: ignore[arg-type]
 }
 

@@ -6,8 +6,9 @@ it is an ordinary delivery (or not a well-formed handshake: the app sees it as u
 Callers must verify the request's signature first wherever the provider signs the
 handshake (Slack, Zoom, Twitch, Discord): answering an unsigned Zoom validation with its
 HMAC would make the endpoint a signing oracle. Meta's GET is checked here, against the
-route's ``verify_token``; Okta's and Microsoft Graph's carry no signature, and answering
-them only echoes a value the caller sent.
+route's ``verify_token``; Okta's, Microsoft Graph's and Dropbox's carry no signature, and
+answering them only echoes a value the caller sent (WooCommerce's ping echoes nothing: its
+answer is an empty 200).
 
 Echoed values are bounded and restricted to visible ASCII, and answered as
 ``text/plain`` or JSON, so the echo cannot carry markup or header tricks.
@@ -193,6 +194,34 @@ def msgraph(query: Mapping[str, str]) -> HandshakeAnswer | None:
     return _text(token)
 
 
+def dropbox(query: Mapping[str, str]) -> HandshakeAnswer | None:
+    """Dropbox verification GET: echo the ``challenge`` query parameter as text/plain
+    (unsigned; Dropbox asks for ``X-Content-Type-Options: nosniff``, which every answer
+    carries).
+
+    https://www.dropbox.com/developers/reference/webhooks#documentation
+    """
+    challenge = _challenge(query.get("challenge"))
+    return None if challenge is None else _text(challenge)
+
+
+#: WooCommerce's activation ping, the whole body: ``webhook_id=`` and the webhook's ID.
+_WC_PING = re.compile(rb"webhook_id=[0-9]{1,20}")
+
+
+def woocommerce(body: bytes, signed: bool) -> HandshakeAnswer | None:
+    """WooCommerce activation ping: an unsigned POST whose body is exactly
+    ``webhook_id=<n>``, answered 200 with an empty body (``signed``: whether the request
+    carries a signature header; a signed request is a delivery, never the ping).
+
+    https://github.com/woocommerce/woocommerce/blob/trunk/plugins/woocommerce/includes/class-wc-webhook.php
+    (``deliver_ping``)
+    """
+    if signed or _WC_PING.fullmatch(body) is None:
+        return None
+    return HandshakeAnswer(b"", TEXT)
+
+
 __all__ = [
     "JSON",
     "MAX_CHALLENGE",
@@ -200,10 +229,12 @@ __all__ = [
     "TEXT",
     "HandshakeAnswer",
     "discord",
+    "dropbox",
     "meta",
     "msgraph",
     "okta",
     "slack",
     "twitch",
+    "woocommerce",
     "zoom",
 ]

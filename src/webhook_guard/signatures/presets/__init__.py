@@ -12,15 +12,20 @@ from __future__ import annotations
 from . import (
     bitbucket,
     box,
+    buildkite,
     calendly,
     checkout,
+    circleci,
     coinbase_commerce,
     convoy,
     discord,
+    dropbox,
     generic,
+    gitea,
     github,
     gitlab,
     google_pubsub,
+    heroku,
     hubspot,
     intercom,
     lemonsqueezy,
@@ -47,7 +52,10 @@ from . import (
     twilio,
     twitch,
     typeform,
+    vercel,
+    woocommerce,
     workos,
+    xero,
     zoom,
 )
 from .model import SUMMARY_KEYS, Preset
@@ -93,6 +101,14 @@ PRESETS: dict[str, Preset] = {
     **checkout.PRESETS,
     **mux.PRESETS,
     **box.PRESETS,
+    **circleci.PRESETS,
+    **buildkite.PRESETS,
+    **vercel.PRESETS,
+    **heroku.PRESETS,
+    **gitea.PRESETS,
+    **xero.PRESETS,
+    **dropbox.PRESETS,
+    **woocommerce.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]
