@@ -130,6 +130,15 @@ RAW = {
     "sentry": Raw("sha256", _utf8, lambda i, t: ""),
     "paystack": Raw("sha512", _utf8, lambda i, t: ""),
     "lemonsqueezy": Raw("sha256", _utf8, lambda i, t: ""),
+    "circleci": Raw("sha256", _utf8, lambda i, t: ""),
+    "buildkite": Raw("sha256", _utf8, lambda i, t: f"{t}."),
+    "vercel": Raw("sha1", _utf8, lambda i, t: ""),
+    "heroku": Raw("sha256", _utf8, lambda i, t: ""),
+    "gitea": Raw("sha256", _utf8, lambda i, t: ""),
+    "forgejo": Raw("sha256", _utf8, lambda i, t: ""),
+    "xero": Raw("sha256", _utf8, lambda i, t: ""),
+    "dropbox": Raw("sha256", _utf8, lambda i, t: ""),  # no replay check (event_id: none)
+    "woocommerce": Raw("sha256", _utf8, lambda i, t: ""),
 }
 
 
@@ -369,7 +378,8 @@ def section_raw(quick: bool) -> None:
                 )
             )
     print(
-        "   No raw HMAC to compare with: gitlab, telegram, postmark, okta, msgraph (a token,"
+        "   No raw HMAC to compare with: gitlab, telegram, postmark, okta, msgraph,"
+        " buildkite-token (a token,"
         "\n   no signed content); hubspot (the method and URL before the body, the timestamp"
         " after it);\n   mailgun (signs the body's timestamp and token, not the body);"
         " discord, sendgrid, sns,\n   google-pubsub, paypal (public-key signatures); generic"

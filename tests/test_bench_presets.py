@@ -49,6 +49,15 @@ def test_equal_work_table_has_every_preset_size_and_target() -> None:
             "sentry",
             "paystack",
             "lemonsqueezy",
+            "circleci",
+            "buildkite",
+            "vercel",
+            "heroku",
+            "gitea",
+            "forgejo",
+            "xero",
+            "dropbox",
+            "woocommerce",
         ]
     )
     assert all(presets.count(p) == 3 for p in set(presets))  # 1 KiB, 64 KiB, 1 MiB
@@ -59,7 +68,15 @@ def test_equal_work_table_has_every_preset_size_and_target() -> None:
     assert "<=2.5x" in next(r for r in rows if r.startswith("zoom ") and "1 KiB" in r)
     assert all("<=1.15x" in r for r in rows if "1 KiB" not in r)
     skipped = " ".join(lines[lines.index(rows[-1]) + 1 :])
-    for preset in ("gitlab", "hubspot", "mailgun", "discord", "sendgrid", "generic"):
+    for preset in (
+        "gitlab",
+        "buildkite-token",
+        "hubspot",
+        "mailgun",
+        "discord",
+        "sendgrid",
+        "generic",
+    ):
         assert preset in skipped  # named in the note under the table
 
 
