@@ -133,6 +133,42 @@ def test_msgraph_validation_token_is_echoed_as_text() -> None:
     assert handshakes.msgraph({}) is None
 
 
+def test_dropbox_challenge_is_echoed_as_text() -> None:
+    # Dropbox's docs: echo the challenge parameter as the body, as text/plain.
+    assert handshakes.dropbox({"challenge": "4Kp9zQ2xR7"}) == HandshakeAnswer(b"4Kp9zQ2xR7", TEXT)
+    assert handshakes.dropbox({}) is None
+    assert handshakes.dropbox({"hub.challenge": "x"}) is None
+
+
+def test_woocommerce_ping_is_answered_with_an_empty_200() -> None:
+    # WC_Webhook::deliver_ping posts 'webhook_id=' . $this->get_id(), unsigned.
+    for body in (b"webhook_id=1", b"webhook_id=17", b"webhook_id=" + b"9" * 20):
+        assert handshakes.woocommerce(body, signed=False) == HandshakeAnswer(b"", TEXT, 200)
+    # A signed request is a delivery, whatever its body.
+    assert handshakes.woocommerce(b"webhook_id=17", signed=True) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"webhook_id=",
+        b"webhook_id=" + b"9" * 21,
+        b"webhook_id=17&x=1",
+        b"webhook_id=17\n",
+        b" webhook_id=17",
+        b"webhook_id=-1",
+        b"webhook_id=1e3",
+        b"webhook_id=\xd9\xa1",  # an Arabic-Indic digit: not [0-9]
+        b"WEBHOOK_ID=17",
+        b'{"webhook_id":17}',
+        b"webhook_id=17" * 1000,
+    ],
+)
+def test_woocommerce_anything_but_the_exact_ping_is_a_delivery(body: bytes) -> None:
+    assert handshakes.woocommerce(body, signed=False) is None
+
+
 @pytest.mark.parametrize(
     "value",
     ["", "a" * (MAX_CHALLENGE + 1), "line\r\nSet-Cookie: x=1", "é", "tab\there", "nul\x00"],
@@ -149,6 +185,7 @@ def test_hostile_challenges_are_not_echoed(value: str) -> None:
         is None
     )
     assert handshakes.okta({"x-okta-verification-challenge": value}) is None
+    assert handshakes.dropbox({"challenge": value}) is None
     if value and " " not in value:
         assert handshakes.msgraph({"validationToken": value}) is None
     zoom = json.dumps({"event": "endpoint.url_validation", "payload": {"plainToken": value}})
