@@ -154,6 +154,9 @@ def sign(
         }
         headers.update(_signature_headers(config, payload, secret, now, values, query))
     headers.update(_token_headers(config, secret, now))
+    preset = PRESETS.get(config.provider or "")
+    if preset is not None:
+        headers.update(preset.sent_headers)
     if config.event_id.source == "header" and config.event_id.header:
         headers.setdefault(config.event_id.header, delivery)
     return headers

@@ -29,6 +29,8 @@ PRESETS: dict[str, Preset] = {
         },
         event_id={"json": "/id"},
         tolerance=600,
+        # box-sdk-gen refuses a delivery without them; the guard checks the signature.
+        sent_headers={"box-signature-version": "1", "box-signature-algorithm": "HmacSHA256"},
         summary={
             "headers": "`BOX-SIGNATURE-PRIMARY: <base64>`, `BOX-DELIVERY-TIMESTAMP`",
             "signature": "HMAC-SHA256, base64, no prefix",

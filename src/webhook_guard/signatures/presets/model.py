@@ -36,6 +36,9 @@ class Preset:
             provider's: a template with ``{hex}`` (64 random hex digits) or ``{base64}``
             (base64 of 24 random bytes); None: ``secret_prefix`` + ``{base64}`` for a
             base64 secret, else ``{hex}``.
+        sent_headers: fixed headers the provider sends with every delivery, which
+            ``testing.sign`` adds so the provider's own SDK accepts what it signs (Box's
+            version and algorithm); the guard does not read them.
     """
 
     signature: Mapping[str, Any]
@@ -49,6 +52,7 @@ class Preset:
     tolerance: int | None = None
     issued: bool = False
     secret_shape: str | None = None
+    sent_headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def public_key(self) -> bool:
