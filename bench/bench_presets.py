@@ -47,9 +47,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+import razorpay
 import standardwebhooks
 import stripe
 import svix.webhooks
+from coinbase_commerce.webhook import WebhookSignature as CoinbaseSignature
 from convoy.utils.webhook import Webhook as ConvoyWebhook
 from hubspot.utils.signature import Signature as HubSpotSignature
 from mailgun.security import SecurityGuard as MailgunSecurity
@@ -139,6 +141,10 @@ RAW = {
     "xero": Raw("sha256", _utf8, lambda i, t: ""),
     "dropbox": Raw("sha256", _utf8, lambda i, t: ""),  # no replay check (event_id: none)
     "woocommerce": Raw("sha256", _utf8, lambda i, t: ""),
+    "razorpay": Raw("sha256", _utf8, lambda i, t: ""),
+    "coinbase-commerce": Raw("sha256", _utf8, lambda i, t: ""),
+    "checkout": Raw("sha256", _utf8, lambda i, t: ""),
+    "mux": Raw("sha256", _utf8, lambda i, t: f"{t}."),
 }
 
 
@@ -165,6 +171,8 @@ def make_body(preset: str, size: int, eid: str, ts: int) -> bytes:
         head, tail = f"MessageSid={eid}&From=%2B14158675310&To=%2B18005551212&Body=", ""
     elif preset == "sendgrid":  # a batch of events, each with its own ID
         head, tail = f'[{{"sg_event_id":"{eid}","event":"delivered","data":"', '"}]'
+    elif preset == "coinbase-commerce":  # the event's ID, inside its envelope
+        head = f'{{"attempt_number":1,"event":{{"id":"{eid}"}},"id":"{eid}","data":"'
     elif preset == "linear":
         head = f'{{"webhookTimestamp":{ts * 1000},"id":"{eid}","type":"Issue","data":"'
     elif preset == "mailgun":  # sign_body adds the signature object (about 170 bytes)
@@ -381,7 +389,8 @@ def section_raw(quick: bool) -> None:
         "   No raw HMAC to compare with: gitlab, telegram, postmark, okta, msgraph,"
         " buildkite-token (a token,"
         "\n   no signed content); hubspot (the method and URL before the body, the timestamp"
-        " after it);\n   mailgun (signs the body's timestamp and token, not the body);"
+        " after it);\n   box (the timestamp after the body); mailgun (signs the body's"
+        " timestamp and token, not the body);"
         " discord, sendgrid, sns,\n   google-pubsub, paypal (public-key signatures); generic"
         " (no scheme of its own).\n"
     )
@@ -408,6 +417,7 @@ def sdk_contenders() -> list[tuple[str, str, Callable[[Delivery, Seen], None]]]:
     sendgrid = EventWebhook(PAIRS["sendgrid"].public_key)  # converts the key to ECDSA once
     workos = WorkOSWebhooks(None)  # type: ignore[arg-type]  # verify_header needs no client
     paystack = PaystackClient(secret_key=SECRETS["paystack"])
+    razorpay_utility = razorpay.Client(auth=("rzp_test_bench", "bench")).utility
 
     def standard(d: Delivery, seen: Seen) -> None:
         wh_payload = sw.verify(d.body, d.headers)  # parses the JSON, as documented
@@ -501,6 +511,19 @@ def sdk_contenders() -> list[tuple[str, str, Callable[[Delivery, Seen], None]]]:
             raise AssertionError("pypaystack2 refused")
         seen.add(sig)  # Paystack sends no delivery ID; a retry repeats the same bytes
 
+    def razorpay_(d: Delivery, seen: Seen) -> None:
+        # The SDK takes the body as text and raises SignatureVerificationError on a mismatch.
+        sig = d.headers["x-razorpay-signature"]
+        razorpay_utility.verify_webhook_signature(d.body.decode(), sig, "bench-secret")
+        seen.add(d.headers["x-razorpay-event-id"])
+
+    def coinbase_(d: Delivery, seen: Seen) -> None:
+        text = d.body.decode()
+        CoinbaseSignature.verify_sig_header(
+            text, d.headers["x-cc-webhook-signature"], "bench-secret"
+        )
+        seen.add(json.loads(text)["event"]["id"])  # each retry is re-signed: dedup the event
+
     return [
         ("standard", "standardwebhooks", standard),
         ("standard", "svix", svix_),
@@ -516,6 +539,8 @@ def sdk_contenders() -> list[tuple[str, str, Callable[[Delivery, Seen], None]]]:
         ("square", "squareup", square_),
         ("mailgun", "mailgun", mailgun_),
         ("paystack", "pypaystack2", paystack_),
+        ("razorpay", "razorpay", razorpay_),
+        ("coinbase-commerce", "coinbase-commerce", coinbase_),
     ]
 
 
