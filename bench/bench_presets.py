@@ -568,7 +568,7 @@ def section_sdk(quick: bool) -> None:
         "2. Guard.check + complete vs each SDK doing a handler's work (verify, the event "
         f"ID as documented, a dict for dedup), 1 KiB; us per request, min of {rounds} rounds"
     )
-    fmt = "{:<10} {:<20} {:>9} {:>9} {:>7}  {}"
+    fmt = "{:<17} {:<20} {:>9} {:>9} {:>7}  {}"  # 17: coinbase-commerce
     print(fmt.format("preset", "SDK", "SDK us", "guard us", "ratio", "target: guard faster"))
     for preset, sdk, handle in sdk_contenders():
         guard = make_guard(preset, capacity=2 * rounds * n + 10)
