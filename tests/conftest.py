@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -74,3 +76,22 @@ def sdk_signed(
         "webhook-signature": standardwebhooks.Webhook(secret).sign(msg_id, when, body),
         "content-type": "application/json",
     }
+
+
+def preset_route(provider: str, secret: str, **extra: Any) -> dict[str, Any]:
+    """A route named and pathed after its preset (``/hooks/<provider>``), one secret."""
+    return {
+        "name": provider,
+        "path": f"/hooks/{provider}",
+        "provider": provider,
+        "secrets": [secret],
+        **extra,
+    }
+
+
+def hex_hmac(key: str, message: bytes, digest: Any = hashlib.sha256) -> str:
+    return hmac.new(key.encode(), message, digest).hexdigest()
+
+
+def b64_hmac(key: str, message: bytes) -> str:
+    return base64.b64encode(hmac.new(key.encode(), message, hashlib.sha256).digest()).decode()

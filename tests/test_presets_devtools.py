@@ -10,38 +10,18 @@ test_handshakes.py.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
-from typing import Any
 
 import pytest
 
 from webhook_guard import Reason, WebhookRequest
 from webhook_guard.testing import FakeClock, sign
 
-from .conftest import NOW, GuardFactory, post
+from .conftest import NOW, GuardFactory, b64_hmac, hex_hmac, post
+from .conftest import preset_route as route
 
 TS = int(NOW)
-
-
-def route(provider: str, secret: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "name": provider,
-        "path": f"/hooks/{provider}",
-        "provider": provider,
-        "secrets": [secret],
-        **extra,
-    }
-
-
-def hex_hmac(key: str, message: bytes, digest: Any = hashlib.sha256) -> str:
-    return hmac.new(key.encode(), message, digest).hexdigest()
-
-
-def b64_hmac(key: str, message: bytes) -> str:
-    return base64.b64encode(hmac.new(key.encode(), message, hashlib.sha256).digest()).decode()
 
 
 # -- CircleCI (circleci-docs .../integration/pages/outbound-webhooks.adoc) ------------------

@@ -27,29 +27,12 @@ from workos.webhooks._resource import Webhooks as WorkOSWebhooks
 from webhook_guard import Guard, MemoryReplayStore, Reason, Verdict
 from webhook_guard.testing import FakeClock, sign
 
-from .conftest import NOW, GuardFactory, post
+from .conftest import NOW, GuardFactory, b64_hmac, hex_hmac, post
+from .conftest import preset_route as route
 from .servers import free_port, run_process, serve_asgi
 
 TS = int(NOW)
 PUBLIC_URL = "https://hooks.example.com"
-
-
-def route(provider: str, secret: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "name": provider,
-        "path": f"/hooks/{provider}",
-        "provider": provider,
-        "secrets": [secret],
-        **extra,
-    }
-
-
-def hex_hmac(key: str, message: bytes, digest: Any = hashlib.sha256) -> str:
-    return hmac.new(key.encode(), message, digest).hexdigest()
-
-
-def b64_hmac(key: str, message: bytes) -> str:
-    return base64.b64encode(hmac.new(key.encode(), message, hashlib.sha256).digest()).decode()
 
 
 def nothing_of(verdict: Verdict, *secrets: str) -> None:
