@@ -887,5 +887,5 @@ def test_an_event_id_cannot_name_another_deliverys_second_key() -> None:
     second = rule.second_key(parsed)
     assert second is not None
     body = b'{"id":"' + second.split(":", 1)[1].encode() + b'"}'
-    _, key = rule.find(WebhookRequest("POST", "/pp", body=body), parsed, None)
+    _, key, _ = rule.find(WebhookRequest("POST", "/pp", body=body), parsed, None)
     assert key != second

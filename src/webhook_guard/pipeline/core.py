@@ -243,14 +243,13 @@ class Pipeline:
                 return reject(route, answered.reason, answered.detail, client_ip)
             if answered is not None:
                 answer = handshake(route, answered, client_ip, secret_id)
-        event_id = key = None
+        event_id = key = second = None
         if authentic:
-            event_id, key = route.event_ids.find(req, parsed, digest)
+            event_id, key, second = route.event_ids.find(req, parsed, digest)
         if key is None:
             return answer or accepted_verdict(
                 route.name, client_ip, None, secret_id, signed_ts, tuple(reported), None
             )
-        second = route.event_ids.second_key(parsed) if authentic else None
         return Pending(
             route, client_ip, reported, event_id, key, secret_id, signed_ts, answer, second
         )

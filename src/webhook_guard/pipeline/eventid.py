@@ -85,12 +85,12 @@ class EventIdRule:
 
     def find(
         self, req: WebhookRequest, parsed: ParsedSignature | None, digest: bytes | None
-    ) -> tuple[str | None, str | None]:
-        """The (event ID reported, replay key) of an authenticated request; (None, None)
-        for a route with ``event_id: none``."""
+    ) -> tuple[str | None, str | None, str | None]:
+        """The (event ID reported, replay key, second key: see :meth:`second_key`) of an
+        authenticated request; all None for a route with ``event_id: none``."""
         source = self._source
         if source == "none":
-            return None, None
+            return None, None, None
         found: str | None
         if source == "auto":
             found = parsed.event_id if parsed is not None else None
@@ -116,9 +116,10 @@ class EventIdRule:
         else:
             # Token-only routes fall back to the body.
             event_id = "body:" + hashlib.sha256(req.body).hexdigest()
+        second = None if self._transmissions is None else self.second_key(parsed)
         if self.keys_on_signature and digest is not None:
-            return event_id, self._key_prefix + digest_id(digest)
-        return event_id, self._key_prefix + event_id
+            return event_id, self._key_prefix + digest_id(digest), second
+        return event_id, self._key_prefix + event_id, second
 
 
 def _shown_id(found: str) -> str:

@@ -52,7 +52,7 @@ class SignatureCheck:
         self._expiring = any(s.expires is not None for s in config.secrets)
         # Where the header may carry several signatures (kv, list), a replay stripped to
         # one of them matches another secret, with another HMAC: such a delivery is
-        # identified by its signed content instead, whose parts are kept for that.
+        # identified by its signed content instead, whose values are kept for that.
         self._by_content = scheme.digest_is_match and scheme.spec.format != "plain"
         ids = scheme.spec.id_headers
         self._id_header = ids[0] if ids else "id"
@@ -120,7 +120,7 @@ class SignatureCheck:
                 "and that the body is passed on unmodified",
             )
         if self._by_content:
-            parsed.signed = self.scheme.signed_parts(values)
+            parsed.signed = values
         return matched
 
     def _values(self, parsed: ParsedSignature, req: WebhookRequest) -> Failure | dict[str, str]:

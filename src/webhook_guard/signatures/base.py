@@ -120,9 +120,8 @@ class ParsedSignature:
         self.ts_failure: Failure | None = None
         self.event_id: str | None = None
         self.seen = 0
-        #: The bytes signed before and after the body, kept once verified where the
-        #: delivery is identified by its signed content (see :meth:`HmacScheme.content_digest`).
-        self.signed: tuple[bytes, bytes] | None = None
+        #: The placeholder values the signature verified with (see content_digest).
+        self.signed: dict[str, str] | None = None
 
 
 def _parse_template(template: str) -> tuple[list[str | bytes], list[str | bytes]]:
@@ -414,12 +413,13 @@ class HmacScheme:
         return None
 
     def content_digest(self, parsed: ParsedSignature, body: bytes) -> bytes:
-        """The SHA-256 of the verified content (``parsed.signed`` around ``body``): what
-        identifies a delivery whose header may carry several signatures."""
+        """The SHA-256 of the verified content (rendered only now, for ``parsed.signed``):
+        what identifies a delivery whose header may carry several signatures."""
         assert parsed.signed is not None
-        digest = hashlib.sha256(parsed.signed[0])
+        before, after = self.signed_parts(parsed.signed)
+        digest = hashlib.sha256(before)
         digest.update(body)
-        digest.update(parsed.signed[1])
+        digest.update(after)
         return digest.digest()
 
     def _sign_bytes(self, key_secret: Secret, message: bytes) -> bytes:
