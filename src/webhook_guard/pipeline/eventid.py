@@ -18,6 +18,7 @@ class EventIdRule:
     """A route's ``event_id:`` setting, compiled against its signature scheme."""
 
     __slots__ = (
+        "_by_content",
         "_header",
         "_key_prefix",
         "_pointer",
@@ -31,6 +32,12 @@ class EventIdRule:
     def __init__(self, name: str, ids: EventIdConfig, scheme: HmacScheme | None) -> None:
         self._key_prefix = name + ":"
         self._scheme = scheme
+        # Where the header may carry several signatures (kv, list), a replay stripped to
+        # one of them matches another secret, with another HMAC: a delivery the digest
+        # identifies is identified by its signed content instead.
+        self._by_content = (
+            scheme is not None and scheme.digest_is_match and scheme.spec.format != "plain"
+        )
         self._pointer = ids.pointer
         self._header = (ids.header or "").lower().encode("latin-1", "replace")
         signs_id = scheme is not None and "id" in scheme.fields
@@ -99,12 +106,9 @@ class EventIdRule:
             found = lines[0] if lines is not None and len(lines) == 1 and lines[0] else None
         else:
             found = find_pointer(req.body, self._pointer)
-        by_content = parsed is not None and parsed.signed is not None
-        if by_content and digest is not None and (found is None or self.keys_on_signature):
-            # The digest will identify the delivery, and a replay may carry another of its
-            # signatures: the signed content does instead.
+        if self._by_content and digest is not None and (found is None or self.keys_on_signature):
             assert self._scheme is not None
-            assert parsed is not None
+            assert parsed is not None  # a digest comes from a verified signature
             digest = self._scheme.content_digest(parsed, req.body)
         event_id: str
         if found is not None:

@@ -21,7 +21,6 @@ class SignatureCheck:
     """
 
     __slots__ = (
-        "_by_content",
         "_expiring",
         "_id_header",
         "_keys",
@@ -50,10 +49,6 @@ class SignatureCheck:
         # Without expiry dates the active set never changes (config allows at most
         # MAX_ACTIVE_SECRETS then), so the per-request filter can be skipped.
         self._expiring = any(s.expires is not None for s in config.secrets)
-        # Where the header may carry several signatures (kv, list), a replay stripped to
-        # one of them matches another secret, with another HMAC: such a delivery is
-        # identified by its signed content instead, whose values are kept for that.
-        self._by_content = scheme.digest_is_match and scheme.spec.format != "plain"
         ids = scheme.spec.id_headers
         self._id_header = ids[0] if ids else "id"
 
@@ -119,8 +114,7 @@ class SignatureCheck:
                 f"no signature matched ({min(parsed.seen, 10)} examined); check the secret "
                 "and that the body is passed on unmodified",
             )
-        if self._by_content:
-            parsed.signed = values
+        parsed.signed = values  # for a content digest (pipeline/eventid.py decides)
         return matched
 
     def _values(self, parsed: ParsedSignature, req: WebhookRequest) -> Failure | dict[str, str]:
