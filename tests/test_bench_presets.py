@@ -120,10 +120,10 @@ def test_sdk_table_has_a_row_per_sdk() -> None:
     ]
 
 
-def test_floor_section_times_all_three() -> None:
+def test_floor_section_times_all_four() -> None:
     lines = quick_run("bench_presets.py", "--section", "floor")
     rows = [line for line in lines if line.endswith("x raw")]
-    assert [r.split(" ")[0] for r in rows] == ["raw", "the", "Guard.check"]
+    assert [r.split(" ")[0] for r in rows] == ["raw", "the", "straight-line,", "Guard.check"]
 
 
 def test_jsonid_bench_compares_both_on_every_shape() -> None:
