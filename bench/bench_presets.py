@@ -19,7 +19,9 @@
    base64, a prepared HMAC copied, the ID's printable check, an OrderedDict
    reservation, a Verdict, the commit), with none of the guard's generality (header
    families, report mode, other presets, refusal details). It shows how much of the
-   guard's cost at 1 KiB is Python work any equal verifier pays.
+   guard's cost at 1 KiB is Python work any equal verifier pays. Beside it, the same
+   route as straight-line code with the guard's generality kept (``straightline.py``):
+   what generating one function per route would reach.
 
 Method (as bench_core.py): each figure is the MINIMUM over rounds of the per-round mean;
 within a round the contenders take turns in an order rotated every round, each on its own
