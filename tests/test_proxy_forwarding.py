@@ -153,6 +153,34 @@ def test_sets_forwarded_headers_and_strips_client_copies(proxied: str) -> None:
     assert header(data, "host") == [upstream_host(proxied, data)]
 
 
+def test_headers_that_would_redirect_the_upstream_are_not_forwarded(proxied: str) -> None:
+    """An underscore name is mapped onto the dash name by CGI-style servers (merged with
+    the proxy's own X-Forwarded-For) and gunicorn routes below a SCRIPT_NAME header sent
+    from loopback, where the proxy is: the upstream would dispatch another path than the
+    one verified. Path and method override headers would do the same."""
+    sent = [
+        ("SCRIPT_NAME", "/hooks"),
+        ("PATH_INFO", "/admin"),
+        ("X_Forwarded_For", "10.0.0.1"),
+        ("X-Webhook_Guard-Route", "admin"),
+        ("X-Original-URL", "/admin"),
+        ("X-Rewrite-URL", "/admin"),
+        ("X-HTTP-Method-Override", "DELETE"),
+        ("X-HTTP-Method", "DELETE"),
+        ("X-Method-Override", "DELETE"),
+        ("X-Kept", "1"),
+    ]
+    data = echo(httpx.post(f"{proxied}/hooks/admin", content=b"{}", headers=sent))
+    names = {n for n, _ in data["headers"]}
+    assert not {n for n in names if "_" in n}, names
+    for name in ("x-original-url", "x-rewrite-url", "x-http-method-override", "x-http-method"):
+        assert name not in names, name
+    assert "x-method-override" not in names
+    assert header(data, "x-forwarded-for") == ["203.0.113.9"]
+    assert header(data, "x-webhook-guard-route") == ["hooks"]
+    assert header(data, "x-kept") == ["1"]
+
+
 def upstream_host(proxied: str, data: dict[str, Any]) -> str:
     hosts = header(data, "host")
     assert len(hosts) == 1

@@ -244,14 +244,18 @@ class Guard:
 
     # -- the request lifecycle ---------------------------------------------------------
 
-    def begin(self, req: WebhookRequest, dispatched_path: str | None = None) -> Delivery:
+    def begin(
+        self, req: WebhookRequest, dispatched_path: str | tuple[str, ...] | None = None
+    ) -> Delivery:
         """Start one request's way through the guard, for an adapter to drive: the body
         limit, the check, the settling (see :class:`~webhook_guard.pipeline.Delivery`).
 
         Args:
             req: the request, without its body yet.
             dispatched_path: the decoded path the framework routes on; the verdict is
-                bound to the route covering it (see :meth:`check_dispatch`).
+                bound to the route covering it (see :meth:`check_dispatch`). Several
+                when the app is mounted under a prefix (``SCRIPT_NAME``, ``root_path``):
+                the full path and the path the framework matches its routes against.
         """
         verdict = self.precheck(req)
         if dispatched_path is not None:
@@ -323,10 +327,15 @@ class Guard:
             self._observe(verdict, req, t0, live)
         return verdict
 
-    def check_dispatch(self, req: WebhookRequest, verdict: Verdict, path: str) -> Verdict:
+    def check_dispatch(
+        self, req: WebhookRequest, verdict: Verdict, path: str | tuple[str, ...]
+    ) -> Verdict:
         """Bind ``verdict`` to where the application dispatches the request.
 
-        Adapters call this with the decoded ``path`` the framework routes on. When a
+        Adapters call this with the decoded ``path`` the framework routes on (or a tuple
+        of them: under a mount prefix, the full path and the mount-relative path the
+        framework's routes are matched against, which a server may have cut from a
+        target the guard read whole). When a
         route covers that path but ``verdict`` is not for that route, the server or
         framework read the request target differently from the guard, so the handler of
         a guarded route would run without its check: refused with ``path_invalid``

@@ -70,6 +70,22 @@ SET_BY_PROXY = frozenset(
 )
 VERDICT_HEADER_PREFIX = b"x-webhook-guard-"
 
+#: Client headers that make common upstream servers and frameworks dispatch another path
+#: or method than the one the guard verified (IIS, Zend/Laminas, old Symfony; method
+#: override middleware). Never forwarded, nor is any name with an underscore: CGI-style
+#: servers map ``X_Forwarded_For`` onto ``X-Forwarded-For`` (merging it with the proxy's
+#: own), and gunicorn takes ``SCRIPT_NAME`` from a header sent from loopback and routes
+#: the rest of the path (nginx drops such names too, by default).
+NOT_FORWARDED = frozenset(
+    {
+        b"x-original-url",
+        b"x-rewrite-url",
+        b"x-http-method-override",
+        b"x-http-method",
+        b"x-method-override",
+    }
+)
+
 #: Upstream response headers not passed back: hop-by-hop ones, and the upstream's
 #: ``Server``/``Date`` (the proxy's server sends its own Date; hiding Server keeps the
 #: application behind it from being fingerprinted).
@@ -242,7 +258,7 @@ class ForwardingApp:
         """The request headers sent upstream: the client's, minus hop-by-hop ones and
         any copy of a header the proxy sets, plus ``X-Forwarded-*`` and the verdict."""
         received: list[tuple[bytes, bytes]] = list(scope.get("headers", ()))
-        drop = HOP_BY_HOP | SET_BY_PROXY | _connection_listed(received)
+        drop = HOP_BY_HOP | SET_BY_PROXY | NOT_FORWARDED | _connection_listed(received)
         credential = _credential_header(self.credentials(str(verdict.route)))
         if credential is not None:
             drop = drop | {credential}
@@ -255,7 +271,7 @@ class ForwardingApp:
                 host = value
             elif name == b"x-forwarded-proto":
                 proto = value if proto is None else b""  # sent twice: believe neither
-            if name in drop or name.startswith(VERDICT_HEADER_PREFIX):
+            if name in drop or b"_" in name or name.startswith(VERDICT_HEADER_PREFIX):
                 continue
             out.append((name, value))
         client = scope.get("client")

@@ -42,6 +42,7 @@ ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 __all__ = [
     "GuardMiddleware",
+    "dispatched_paths",
     "read_body",
     "replay_body",
     "send_verdict",
@@ -82,9 +83,9 @@ class GuardMiddleware:
             await self.app(scope, receive, send)  # lifespan, websocket: passed through
             return
         guard = self.guard
-        # scope["path"] is what the app routes on (Starlette, FastAPI, Django): the
-        # verdict is bound to the route that covers it.
-        delivery = guard.begin(webhook_request(scope), scope["path"])
+        # scope["path"] (less root_path) is what the app routes on (Starlette, FastAPI,
+        # Django): the verdict is bound to the route that covers it.
+        delivery = guard.begin(webhook_request(scope), dispatched_paths(scope))
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
@@ -138,6 +139,23 @@ class GuardMiddleware:
             return message
 
         return wrapped
+
+
+def dispatched_paths(scope: Scope) -> str | tuple[str, ...]:
+    """The decoded paths an app may route an HTTP scope on: ``scope["path"]`` and, under a
+    ``root_path``, the path less that prefix, as Starlette (``get_route_path``) and Django
+    (``removeprefix``) match their routes. Servers disagree on whether ``path`` holds the
+    root path (uvicorn prepends it; hypercorn and gunicorn's ASGI worker do not), so a
+    target sent with the prefix reaches the same handler as one without it; the guard
+    read only the target, so the verdict is bound to both."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path") or ""
+    if not root or not path.startswith(root):
+        return path
+    rest = path[len(root) :]
+    if rest[:1] not in ("", "/") and not root.endswith("/"):
+        return path
+    return (path, rest or "/")
 
 
 def webhook_request(scope: Scope, body: bytes = b"") -> WebhookRequest:
@@ -243,7 +261,7 @@ async def webhook_verdict(request: Request) -> Verdict:
         checked = state.get("webhook_request")
         if not isinstance(checked, WebhookRequest):
             checked = webhook_request(scope)
-        bound = guard.check_dispatch(checked, verdict, scope["path"])
+        bound = guard.check_dispatch(checked, verdict, dispatched_paths(scope))
         if bound is not verdict:
             state["webhook"] = bound
             raise HTTPException(bound.status, bound.detail)

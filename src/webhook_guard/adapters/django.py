@@ -178,12 +178,14 @@ def _read(request: HttpRequest, delivery: Delivery) -> tuple[bytes, int] | None:
     return body, limit
 
 
-def _dispatched_path(request: HttpRequest) -> str:
-    """The path Django resolves the view from (script prefix and ``path_info``), as it is
-    now: the verdict is bound to the route that covers it."""
-    prefix: str = get_script_prefix()
+def _dispatched_path(request: HttpRequest) -> str | tuple[str, ...]:
+    """The paths Django resolves the view from, as they are now: ``path_info``, which its
+    URL resolver matches, and with the script prefix before it. The verdict is bound to
+    the route that covers either: a server may have cut a ``SCRIPT_NAME`` (gunicorn,
+    from a header) or ``root_path`` (hypercorn) from the target the guard read whole."""
+    prefix: str = get_script_prefix().rstrip("/")
     path_info: str = request.path_info
-    return prefix.rstrip("/") + path_info
+    return (prefix + path_info, path_info) if prefix else path_info
 
 
 def _terminated_wsgi_body(request: HttpRequest, limit: int) -> bytes | None:

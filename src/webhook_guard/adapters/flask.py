@@ -181,8 +181,12 @@ def _check(guard: Guard) -> Verdict:
         b"",
         wsgi_peer(environ),
     )
-    # Flask matched its URL rule against this path: the verdict is bound to its route.
-    delivery = guard.begin(req, current.script_root + current.path)
+    # Flask matches its URL rules against request.path (PATH_INFO), below SCRIPT_NAME,
+    # which a server may have cut from the target the guard read (gunicorn takes it from
+    # a SCRIPT_NAME header): the verdict is bound to the route covering either spelling.
+    path = current.path
+    script = current.script_root
+    delivery = guard.begin(req, (script + path, path) if script else path)
     if not delivery.needs_body:
         return delivery.verdict
     limit = delivery.body_limit

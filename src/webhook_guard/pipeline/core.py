@@ -256,9 +256,21 @@ class Pipeline:
 
     # -- after routing -----------------------------------------------------------------
 
-    def dispatch(self, req: WebhookRequest, verdict: Verdict, path: str) -> Verdict | None:
-        """The refusal when the application dispatches ``req`` (on its decoded ``path``)
-        to another route than ``verdict``'s; None when they agree."""
+    def dispatch(
+        self, req: WebhookRequest, verdict: Verdict, path: str | tuple[str, ...]
+    ) -> Verdict | None:
+        """The refusal when the application dispatches ``req`` (on its decoded ``path``,
+        or any of several: the full path and the one a mounted app matches its routes
+        against) to another route than ``verdict``'s; None when they agree."""
+        if isinstance(path, str):
+            return self._dispatch_one(req, verdict, path)
+        for one in path:
+            refusal = self._dispatch_one(req, verdict, one)
+            if refusal is not None:
+                return refusal
+        return None
+
+    def _dispatch_one(self, req: WebhookRequest, verdict: Verdict, path: str) -> Verdict | None:
         if not verdict.ok or (path == req.path and "%" not in path):
             return None  # the path the verdict was reached on, read the same way
         norm = normalise_path(quote(path, safe=SAFE_PATH, errors="surrogatepass"))
