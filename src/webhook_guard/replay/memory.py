@@ -104,6 +104,20 @@ class MemoryReplayStore:
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def max_entries(self) -> int:
+        """Upper bound on remembered events; lowering it evicts the oldest at once."""
+        return self._max_entries
+
+    @max_entries.setter
+    def max_entries(self, value: int) -> None:
+        if value < 1:
+            raise ValueError("max_entries must be at least 1")
+        self._max_entries = value
+        now = self._clock()
+        while len(self._entries) > value:
+            self._evict(now)
+
     def reserve(self, key: str, ttl: float, token: str) -> ReplayState:
         """See :meth:`ReplayStore.reserve`."""
         now = self._clock()
