@@ -127,12 +127,43 @@ def test_replay_store_and_its_events_survive_a_reload() -> None:
     assert (again.ok, again.reason) == (False, Reason.DUPLICATE_EVENT)
 
 
-def test_a_changed_replay_section_opens_a_new_store_but_settles_in_the_old() -> None:
+def test_a_changed_replay_setting_keeps_the_memory_store_and_what_it_holds() -> None:
+    """Raising processing_timeout (or retention, max_entries...) used to open an empty
+    memory store: the retry of an event processed before the reload, and a copy of one
+    still in flight, were both processed again."""
+    guard = Guard.from_dict(config("orders", (OLD, "old")))
+    store = guard.store
+    guard.complete(guard.check(delivery(OLD, "evt_done")), 200)
+    in_flight = guard.check(delivery(OLD, "evt_running"))
+
+    guard.reload(config("orders", (OLD, "old"), processing_timeout=120, max_entries=500))
+
+    assert guard.store is store
+    assert isinstance(store, MemoryReplayStore)
+    assert store.max_entries == 500
+    assert guard.check(delivery(OLD, "evt_done")).reason == Reason.DUPLICATE_EVENT
+    assert guard.check(delivery(OLD, "evt_running")).reason == Reason.EVENT_IN_FLIGHT
+    guard.complete(in_flight, 200)
+    assert guard.check(delivery(OLD, "evt_running")).reason == Reason.DUPLICATE_EVENT
+
+
+def test_lowering_max_entries_evicts_down_to_it() -> None:
+    store = MemoryReplayStore(10)
+    for n in range(10):
+        store.commit(f"k{n}", 60, "t")
+    store.max_entries = 3
+    assert len(store) == 3
+    assert store.reserve("k9", 60, "t").value == "done"
+    assert store.reserve("k0", 60, "t").value == "new"
+
+
+def test_another_store_opens_a_new_one_but_settles_in_the_old() -> None:
     guard = Guard.from_dict(config("orders", (OLD, "old")))
     old_store = guard.store
     in_flight = guard.check(delivery(OLD, "evt_1"))  # reserved in the old store
 
-    guard.reload(config("orders", (OLD, "old"), max_entries=500))
+    # A Redis store connects on first use: none is needed to build it.
+    guard.reload(config("orders", (OLD, "old"), store="redis://127.0.0.1:1/0"))
     guard.complete(in_flight, 200)
 
     assert guard.store is not old_store

@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
+from collections import OrderedDict
 from fractions import Fraction
+from typing import Any
 
 import pytest
 
@@ -164,3 +168,30 @@ def test_guard_with_an_int_clock_acknowledges_duplicates() -> None:
     again = guard.check(post("/hooks/sw", headers, BODY))
     assert again.reason is Reason.DUPLICATE_EVENT
     assert again.status == 200
+
+
+class _SlowReads(OrderedDict[str, Any]):
+    """Entries whose read lets other threads run before the caller acts on it (the GIL
+    may switch there too, only more rarely)."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        found = super().get(key, default)
+        time.sleep(0.02)
+        return found
+
+
+def test_threads_reserving_one_key_at_once_get_one_reservation() -> None:
+    """gunicorn gthread workers, runserver and thread pools share one memory store: two
+    copies of a delivery reserved at once must not both find the key free."""
+    store = MemoryReplayStore()
+    store._entries = _SlowReads()
+    results: list[ReplayState] = []
+    threads = [
+        threading.Thread(target=lambda i=i: results.append(store.reserve("k", 60, f"t{i}")))
+        for i in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [ReplayState.IN_FLIGHT] * 3 + [ReplayState.NEW]

@@ -18,7 +18,7 @@ from .config import Config, load_config
 from .errors import ConfigError
 from .logs import logger
 from .pipeline import Delivery, Pipeline, RoutePlan, asettle, log_verdict, settle
-from .replay import ReplayStore, open_store
+from .replay import MemoryReplayStore, ReplayStore, open_store, same_store
 from .request import WebhookRequest
 from .verdict import Verdict
 
@@ -167,9 +167,11 @@ class Guard:
         The new configuration is built completely before one reference is swapped: a
         request in progress finishes under the configuration it started with, the next
         one runs under the new one. The replay store is kept (with the events it
-        remembers) unless the ``replay`` section changed; a store passed as ``store=``
-        is always kept. A replaced store is not closed: requests in flight still settle
-        their events in it. Safe to call from any thread (not inside a signal handler:
+        remembers and the reservations it holds) unless ``replay.store`` names another
+        one (or, for Redis, ``prefix`` or ``socket_timeout`` changed); a memory store
+        takes the new ``max_entries``, and a store passed as ``store=`` is always kept.
+        A replaced store is not closed: requests in flight still settle their events
+        in it. Safe to call from any thread (not inside a signal handler:
         start a thread there, as :func:`webhook_guard.proxy.reload_on_sighup` does).
 
         Returns:
@@ -194,8 +196,10 @@ class Guard:
                     if isinstance(where, Config)
                     else load_config(where, env=self._env if source is None else None)
                 )
-                keep = not self._own_store or config.replay == live.config.replay
+                keep = not self._own_store or same_store(config.replay, live.config.replay)
                 store = live.store if keep else open_store(config.replay)
+                if self._own_store and isinstance(store, MemoryReplayStore):
+                    store.max_entries = config.replay.max_entries
                 new = Pipeline(config, store, self._clock, live.key_fetcher)
             except ConfigError as exc:
                 logger.error(

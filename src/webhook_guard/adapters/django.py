@@ -26,6 +26,7 @@ protection.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import io
 import os
@@ -37,7 +38,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import get_script_prefix
 
 from ..config import Config
@@ -46,13 +47,12 @@ from ..guard import Guard
 from ..pipeline import NOT_SET_UP, Delivery, misrouted
 from ..request import WebhookRequest
 from ..verdict import Verdict
-from ._common import (
-    SettleWhenSent,
-    asettle_when_sent,
-    resolve_guard,
-    wsgi_headers,
-    wsgi_path,
-    wsgi_peer,
+from ._common import resolve_guard, wsgi_headers, wsgi_path, wsgi_peer
+from ._django_settle import (
+    AllDatabases,
+    asettle_when_done,
+    in_transactions,
+    settle_streamed,
 )
 from .asgi import webhook_request
 
@@ -281,7 +281,7 @@ def _handle(
     except BaseException:
         guard.complete(verdict, None)
         raise
-    if not _settle_streamed(response, guard, verdict):
+    if not settle_streamed(response, guard, verdict):
         guard.complete(verdict, response.status_code)
     return response
 
@@ -301,31 +301,23 @@ async def _ahandle(
     refusal = _admit(request, verdict, route)
     if refusal is not None:
         return refusal
+    # Django's ASGI handler cancels a request whose client left, but a sync view's thread
+    # goes on with the event: the view runs shielded, and its own answer settles it.
+    task = asyncio.ensure_future(call())
     try:
-        response = await call()
+        response = await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            await asettle_when_done(task, guard, verdict)
+        else:
+            await guard.acomplete(verdict, None)
+        raise
     except BaseException:
         await guard.acomplete(verdict, None)
         raise
-    if not _settle_streamed(response, guard, verdict):
+    if not settle_streamed(response, guard, verdict):
         await guard.acomplete(verdict, response.status_code)
     return response
-
-
-def _settle_streamed(response: HttpResponseBase, guard: Guard, verdict: Verdict) -> bool:
-    """For a streaming response below 500: settle the event once its body was sent (the
-    view's iterator runs while it is sent); True then."""
-    if not isinstance(response, StreamingHttpResponse) or response.status_code >= 500:
-        return False
-    # The documented way for a middleware to wrap a streaming body (as GZipMiddleware).
-    if response.is_async:
-        response.streaming_content = asettle_when_sent(
-            response.streaming_content, guard, verdict, response.status_code
-        )
-    else:
-        response.streaming_content = SettleWhenSent(
-            response.streaming_content, guard, verdict, response.status_code
-        )
-    return True
 
 
 class WebhookGuardMiddleware:
@@ -403,7 +395,16 @@ def protect(route: str) -> Callable[[V], V]:
 
             @functools.wraps(view)
             def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                return _handle(request, lambda: view(request, *args, **kwargs), route)
+                skip = {*getattr(view, "_non_atomic_requests", ()), *wrapper._non_atomic_requests}
+                return _handle(
+                    request,
+                    lambda: in_transactions(skip, lambda: view(request, *args, **kwargs)),
+                    route,
+                )
+
+            # ATOMIC_REQUESTS transactions are opened inside, so the event is settled
+            # only once they committed (see _django_settle.in_transactions).
+            wrapper._non_atomic_requests = AllDatabases()
 
         wrapper.csrf_exempt = True
         return cast(V, wrapper)

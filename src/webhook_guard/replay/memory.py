@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -80,7 +81,9 @@ class MemoryReplayStore:
     ``__setitem__``/``popitem``/``__delitem__`` calls and keeps a dict *and* an
     OrderedDict); the leanest cachetools usage measured 2.1 us without the eviction
     warning. ``OrderedDict`` does insert, ``move_to_end`` and ``popitem(last=False)`` in C:
-    about 1.1 us, and one map instead of two (see bench/README.md).
+    about 1.1 us, and one map instead of two (see bench/README.md). Each operation holds a
+    lock (about 0.1 us): between reading a key's state and writing it, another thread may
+    run, and two copies of a delivery would both be reserved.
 
     Args:
         max_entries: upper bound on remembered events.
@@ -99,50 +102,82 @@ class MemoryReplayStore:
         self._max_entries = max_entries
         self._clock = clock
         self._warned_at = float("-inf")
+        self._lock = threading.Lock()
         warn_if_many_workers()
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def max_entries(self) -> int:
+        """Upper bound on remembered events; lowering it evicts the oldest at once."""
+        return self._max_entries
+
+    @max_entries.setter
+    def max_entries(self, value: int) -> None:
+        if value < 1:
+            raise ValueError("max_entries must be at least 1")
+        with self._lock:
+            self._max_entries = value
+            now = self._clock()
+            while len(self._entries) > value:
+                self._evict(now)
+
     def reserve(self, key: str, ttl: float, token: str) -> ReplayState:
         """See :meth:`ReplayStore.reserve`."""
-        now = self._clock()
-        entries = self._entries
-        entry = entries.get(key)
-        if entry is None:
+        # Under the lock, reading the state and taking the key are one step for threads
+        # too (gunicorn gthread, runserver, a threadpool): else two could both find the
+        # key free between the read and the write, and both run the handler. Taken with
+        # acquire/release, which costs half of what `with` does here.
+        self._lock.acquire()
+        try:
+            now = self._clock()
+            entries = self._entries
+            entry = entries.get(key)
+            if entry is None:
+                entries[key] = (now + ttl, token)
+                if len(entries) > self._max_entries:
+                    self._evict(now)
+                return _NEW
+            # A reservation is the tuple; anything else is a DONE deadline, whatever
+            # number type the clock returns (an int clock is allowed by the type hints).
+            if entry.__class__ is tuple:
+                if entry[0] > now:  # type: ignore[index,unused-ignore]
+                    return _IN_FLIGHT
+            elif entry > now:  # type: ignore[operator,unused-ignore]
+                return _DONE
+            # An expired entry is taken over; it moves to the back like a new one.
             entries[key] = (now + ttl, token)
-            if len(entries) > self._max_entries:
-                self._evict(now)
+            entries.move_to_end(key)
             return _NEW
-        # A reservation is the tuple; anything else is a DONE deadline, whatever number
-        # type the clock returns (an int clock is allowed by the type hints).
-        if entry.__class__ is tuple:
-            if entry[0] > now:  # type: ignore[index,unused-ignore]
-                return _IN_FLIGHT
-        elif entry > now:  # type: ignore[operator,unused-ignore]
-            return _DONE
-        # An expired entry is taken over; it moves to the back like a new one.
-        entries[key] = (now + ttl, token)
-        entries.move_to_end(key)
-        return _NEW
+        finally:
+            self._lock.release()
 
     def commit(self, key: str, ttl: float, token: str) -> None:
         """See :meth:`ReplayStore.commit`."""
         # Even if our reservation lapsed and another worker took the key, this event has
         # now been processed, so DONE is the truth. Retention counts from now, so the
         # event moves to the back of the eviction queue.
-        entries = self._entries
-        now = self._clock()
-        entries[key] = now + ttl
-        entries.move_to_end(key)
-        if len(entries) > self._max_entries:
-            self._evict(now)
+        self._lock.acquire()
+        try:
+            entries = self._entries
+            now = self._clock()
+            entries[key] = now + ttl
+            entries.move_to_end(key)
+            if len(entries) > self._max_entries:
+                self._evict(now)
+        finally:
+            self._lock.release()
 
     def release(self, key: str, token: str) -> None:
         """See :meth:`ReplayStore.release`."""
-        entry = self._entries.get(key)
-        if isinstance(entry, tuple) and entry[1] == token:
-            del self._entries[key]
+        self._lock.acquire()
+        try:
+            entry = self._entries.get(key)
+            if isinstance(entry, tuple) and entry[1] == token:
+                del self._entries[key]
+        finally:
+            self._lock.release()
 
     async def areserve(self, key: str, ttl: float, token: str) -> ReplayState:
         """See :meth:`ReplayStore.areserve`."""
