@@ -149,6 +149,9 @@ RAW = {
     "coinbase-commerce": Raw("sha256", _utf8, lambda i, t: ""),
     "checkout": Raw("sha256", _utf8, lambda i, t: ""),
     "mux": Raw("sha256", _utf8, lambda i, t: f"{t}."),
+    "jira": Raw("sha256", _utf8, lambda i, t: ""),
+    "segment": Raw("sha1", _utf8, lambda i, t: ""),
+    "clickup": Raw("sha256", _utf8, lambda i, t: ""),
 }
 
 
@@ -177,6 +180,8 @@ def make_body(preset: str, size: int, eid: str, ts: int) -> bytes:
         head, tail = f'[{{"sg_event_id":"{eid}","event":"delivered","data":"', '"}]'
     elif preset == "coinbase-commerce":  # the event's ID, inside its envelope
         head = f'{{"attempt_number":1,"event":{{"id":"{eid}"}},"id":"{eid}","data":"'
+    elif preset == "segment":  # a whole Segment event: its ID is messageId
+        head = f'{{"messageId":"{eid}","type":"track","event":"bench.event","data":"'
     elif preset == "linear":
         head = f'{{"webhookTimestamp":{ts * 1000},"id":"{eid}","type":"Issue","data":"'
     elif preset == "mailgun":  # sign_body adds the signature object (about 170 bytes)
@@ -393,8 +398,8 @@ def section_raw(quick: bool) -> None:
         "   No raw HMAC to compare with: gitlab, telegram, postmark, okta, msgraph,"
         " buildkite-token (a token,"
         "\n   no signed content); hubspot (the method and URL before the body, the timestamp"
-        " after it);\n   box (the timestamp after the body); mailgun (signs the body's"
-        " timestamp and token, not the body);"
+        " after it);\n   box (the timestamp after the body); trello (the URL after the body);"
+        " mailgun (signs\n   the body's timestamp and token, not the body);"
         " discord, sendgrid, sns,\n   google-pubsub, paypal (public-key signatures); generic"
         " (no scheme of its own).\n"
     )

@@ -62,6 +62,9 @@ def test_equal_work_table_has_every_preset_size_and_target() -> None:
             "coinbase-commerce",
             "checkout",
             "mux",
+            "jira",
+            "segment",
+            "clickup",
         ]
     )
     assert all(presets.count(p) == 3 for p in set(presets))  # 1 KiB, 64 KiB, 1 MiB
@@ -77,6 +80,7 @@ def test_equal_work_table_has_every_preset_size_and_target() -> None:
         "buildkite-token",
         "hubspot",
         "box",
+        "trello",
         "mailgun",
         "discord",
         "sendgrid",

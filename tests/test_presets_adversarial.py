@@ -70,6 +70,11 @@ SECRETS: dict[str, tuple[str, str]] = {
     "forgejo": ("forgejo-current", "forgejo-other"),
     "dropbox": ("dropbox-current", "dropbox-other"),
     "woocommerce": ("wc-current", "wc-other"),
+    # segment and clickup both read X-Signature: trello sits between them.
+    "jira": ("jira-current", "jira-other"),
+    "segment": ("segment-current", "segment-other"),
+    "trello": ("trello-current", "trello-other"),
+    "clickup": ("clickup-current", "clickup-other"),
 }
 #: Public-key presets: SECRETS holds private keys (to sign with; "wrong key" is another
 #: key pair), and a route lists the matching public keys, as the dashboard shows them.
@@ -107,7 +112,7 @@ TIMESTAMPED = [
 #: Presets with their provider's own window instead of the default 300 s.
 WINDOW = {"twitch": 600, "linear": 60, "box": 600}
 #: Presets that sign the URL they are called at, so their routes need public_url.
-SIGNS_URL = ("twilio", "hubspot", "square")
+SIGNS_URL = ("twilio", "hubspot", "square", "trello")
 
 
 def body_for(preset: str, timestamp: int = TS) -> bytes:
@@ -355,6 +360,10 @@ WRONG_VERSION = {
     "xero": _b64_to_hex,
     "dropbox": _hex_to_b64,
     "woocommerce": _b64_to_hex,
+    "jira": lambda v: v.replace("sha256=", "sha1="),  # only sha256 is Jira's method
+    "segment": _hex_to_b64,
+    "trello": _b64_to_hex,
+    "clickup": _hex_to_b64,
 }
 
 
@@ -424,6 +433,7 @@ ID_HEADERS = {
     "razorpay": "x-razorpay-event-id",
     "gitea": "X-Gitea-Delivery",
     "forgejo": "X-Forgejo-Delivery",
+    "jira": "X-Atlassian-Webhook-Identifier",
 }
 #: Presets whose signature covers the ID header, so a fresh ID breaks the signature.
 SIGNS_ID = ("standard", "twitch")

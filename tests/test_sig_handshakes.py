@@ -169,6 +169,27 @@ def test_woocommerce_anything_but_the_exact_ping_is_a_delivery(body: bytes) -> N
     assert handshakes.woocommerce(body, signed=False) is None
 
 
+def test_trello_head_is_answered_with_an_empty_200() -> None:
+    # Trello's docs: a HEAD to the callbackURL when the webhook is created, which must
+    # get 200 or the webhook is not created. Nothing of the request is echoed.
+    assert handshakes.trello("HEAD", b"") == HandshakeAnswer(b"", TEXT, 200)
+
+
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        ("POST", b""),
+        ("GET", b""),
+        ("head", b""),  # methods are upper case by the time they get here
+        ("HEAD", b"x"),  # a HEAD with a body is not the check
+        ("HEAD", b'{"action":{}}'),
+        ("OPTIONS", b""),
+    ],
+)
+def test_trello_anything_but_a_bodiless_head_is_a_delivery(method: str, body: bytes) -> None:
+    assert handshakes.trello(method, body) is None
+
+
 @pytest.mark.parametrize(
     "value",
     ["", "a" * (MAX_CHALLENGE + 1), "line\r\nSet-Cookie: x=1", "é", "tab\there", "nul\x00"],

@@ -16,6 +16,7 @@ from . import (
     calendly,
     checkout,
     circleci,
+    clickup,
     coinbase_commerce,
     convoy,
     discord,
@@ -28,6 +29,7 @@ from . import (
     heroku,
     hubspot,
     intercom,
+    jira,
     lemonsqueezy,
     linear,
     mailgun,
@@ -40,6 +42,7 @@ from . import (
     paystack,
     postmark,
     razorpay,
+    segment,
     sendgrid,
     sentry,
     shopify,
@@ -49,6 +52,7 @@ from . import (
     standard,
     stripe,
     telegram,
+    trello,
     twilio,
     twitch,
     typeform,
@@ -109,6 +113,10 @@ PRESETS: dict[str, Preset] = {
     **xero.PRESETS,
     **dropbox.PRESETS,
     **woocommerce.PRESETS,
+    **jira.PRESETS,
+    **trello.PRESETS,
+    **segment.PRESETS,
+    **clickup.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]
