@@ -7,7 +7,8 @@ A check the provider signs (Slack, Zoom, Twitch, Discord, Okta's authenticated G
 with its HMAC would make the endpoint a signing oracle. A check that carries no
 signature (Meta's GET, proved by the route's ``verify_token``; Microsoft Graph's
 ``validationToken`` and Dropbox's ``challenge``, plain echoes; WooCommerce's activation
-ping, answered with an empty 200) runs *before* authentication, and a request that is
+ping and Mandrill's ``HEAD`` URL check, answered with an empty 200) runs *before*
+authentication, and a request that is
 not such a check goes on to the ordinary checks.
 """
 
@@ -132,6 +133,7 @@ HANDSHAKES: dict[str, Handshake] = {
     "msgraph": Handshake("before", lambda req, config, secret: handshakes.msgraph(_query(req))),
     "dropbox": Handshake("before", _dropbox),
     "woocommerce": Handshake("before", _woocommerce),
+    "mandrill": Handshake("before", lambda req, config, secret: handshakes.mandrill(req.method)),
     "sns": Handshake("after", _sns, fetches=True),  # type: ignore[arg-type]
 }
 

@@ -7,8 +7,8 @@ Callers must verify the request's signature first wherever the provider signs th
 handshake (Slack, Zoom, Twitch, Discord): answering an unsigned Zoom validation with its
 HMAC would make the endpoint a signing oracle. Meta's GET is checked here, against the
 route's ``verify_token``; Okta's, Microsoft Graph's and Dropbox's carry no signature, and
-answering them only echoes a value the caller sent (WooCommerce's ping echoes nothing: its
-answer is an empty 200).
+answering them only echoes a value the caller sent (WooCommerce's ping and Mandrill's
+``HEAD`` echo nothing: their answer is an empty 200).
 
 Echoed values are bounded and restricted to visible ASCII, and answered as
 ``text/plain`` or JSON, so the echo cannot carry markup or header tricks.
@@ -209,6 +209,15 @@ def dropbox(query: Mapping[str, str]) -> HandshakeAnswer | None:
 _WC_PING = re.compile(rb"webhook_id=[0-9]{1,20}")
 
 
+def mandrill(method: str) -> HandshakeAnswer | None:
+    """Mandrill's URL check: a ``HEAD`` request, answered 200 with an empty body (there
+    is nothing to echo or prove: a ``HEAD`` carries no event).
+
+    mandrill.zendesk.com, "Why can't my webhook or inbound route URL be verified?"
+    """
+    return HandshakeAnswer(b"", TEXT) if method == "HEAD" else None
+
+
 def woocommerce(body: bytes, signed: bool) -> HandshakeAnswer | None:
     """WooCommerce activation ping: an unsigned POST whose body is exactly
     ``webhook_id=<n>``, answered 200 with an empty body (``signed``: whether the request
@@ -230,6 +239,7 @@ __all__ = [
     "HandshakeAnswer",
     "discord",
     "dropbox",
+    "mandrill",
     "meta",
     "msgraph",
     "okta",

@@ -10,6 +10,7 @@ Each preset's ``summary`` feeds its docs page (docs/providers/NAME.md).
 from __future__ import annotations
 
 from . import (
+    airtable,
     bitbucket,
     box,
     buildkite,
@@ -31,9 +32,11 @@ from . import (
     lemonsqueezy,
     linear,
     mailgun,
+    mandrill,
     meta,
     msgraph,
     mux,
+    notion,
     okta,
     paddle,
     paypal,
@@ -109,6 +112,9 @@ PRESETS: dict[str, Preset] = {
     **xero.PRESETS,
     **dropbox.PRESETS,
     **woocommerce.PRESETS,
+    **notion.PRESETS,
+    **airtable.PRESETS,
+    **mandrill.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]
