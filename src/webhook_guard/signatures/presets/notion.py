@@ -35,8 +35,8 @@ PRESETS: dict[str, Preset] = {
             "tolerance": "none: no timestamp is checked, so replays are stopped by dedup alone",
             "quirks": 'the one-time verification request (`{"verification_token": ...}`) is '
             "unsigned: in enforce mode it is refused (`signature_missing`) and never reaches "
-            "your app; read the token during set-up with the route in `mode: report`, or "
-            "with Notion's Resend token once the app can show it (see the provider page)",
+            "your app; read the token while setting up, with the route in `mode: report` "
+            "(see the provider page)",
         },
     ),
 }
