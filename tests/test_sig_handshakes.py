@@ -285,3 +285,13 @@ def test_slack_check_equals_the_json_loads_reading(
     text = f'{lead}{{"token":"t","type":"{value}","challenge":"c1","pad":"{pad}"}}'
     body = text.encode(encoding)
     assert handshakes.slack(body) == _slack_reference(body)
+
+
+def test_mandrill_answers_a_head_and_nothing_else() -> None:
+    """Mandrill's URL check is a HEAD (nothing to prove or echo): answered empty; any other
+    method, a lower-case ``head`` included, is no check."""
+    answer = handshakes.mandrill("HEAD")
+    assert answer is not None
+    assert answer.body == b""
+    for method in ("GET", "POST", "head", "OPTIONS", "", "HEAD "):
+        assert handshakes.mandrill(method) is None, method
