@@ -84,10 +84,12 @@ SECRETS = {
     "stripe": "whsec_bench",
     "paddle": "pdl_ntfset_bench",
     "paystack": "sk_test_bench",
+    "airtable": base64.b64encode(os.urandom(32)).decode(),  # macSecretBase64
 }
 # Public-key presets: the route lists the public key, deliveries are signed with the private.
 PAIRS = {preset: keypair(preset) for preset in ("discord", "sendgrid")}
-URL_SIGNED = ("twilio", "hubspot", "square")  # their routes need public_url
+URL_SIGNED = ("twilio", "hubspot", "square", "mandrill")  # their routes need public_url
+FORM_SIGNED = ("twilio", "mandrill")  # the URL and the sorted form fields, not the body
 # Presets that read the JSON body before the guard's verdict: the event ID, or the timestamp.
 JSON_ID = tuple(
     name
@@ -145,6 +147,10 @@ RAW = {
     "xero": Raw("sha256", _utf8, lambda i, t: ""),
     "dropbox": Raw("sha256", _utf8, lambda i, t: ""),  # no replay check (event_id: none)
     "woocommerce": Raw("sha256", _utf8, lambda i, t: ""),
+    "notion": Raw("sha256", _utf8, lambda i, t: ""),
+    "airtable": Raw("sha256", base64.b64decode, lambda i, t: ""),
+    # Mandrill signs the URL and the sorted form fields, like Twilio: see twilio_content.
+    "mandrill": Raw("sha1", _utf8, lambda i, t: ""),
     "razorpay": Raw("sha256", _utf8, lambda i, t: ""),
     "coinbase-commerce": Raw("sha256", _utf8, lambda i, t: ""),
     "checkout": Raw("sha256", _utf8, lambda i, t: ""),
@@ -176,6 +182,9 @@ def make_body(preset: str, size: int, eid: str, ts: int) -> bytes:
     head, tail = f'{{"id":"{eid}","event_id":"{eid}","type":"bench.event","data":"', '"}'
     if preset == "twilio":
         head, tail = f"MessageSid={eid}&From=%2B14158675310&To=%2B18005551212&Body=", ""
+    elif preset == "mandrill":  # mandrill_events, a JSON array, percent-encoded in a form
+        head = f"mandrill_events=%5B%7B%22_id%22%3A%22{eid}%22%2C%22event%22%3A%22open%22%2C"
+        head, tail = head + "%22data%22%3A%22", "%22%7D%5D"
     elif preset == "sendgrid":  # a batch of events, each with its own ID
         head, tail = f'[{{"sg_event_id":"{eid}","event":"delivered","data":"', '"}]'
     elif preset == "coinbase-commerce":  # the event's ID, inside its envelope
@@ -191,7 +200,8 @@ def make_body(preset: str, size: int, eid: str, ts: int) -> bytes:
 
 
 def twilio_content(body: bytes, path: str) -> bytes:
-    """Twilio's signed bytes: the URL, then each form field's name and value, sorted."""
+    """Twilio's and Mandrill's signed bytes: the URL, then each form field's name and
+    value, sorted."""
     fields = sorted(parse_qsl(body.decode(), keep_blank_values=True))
     return (PUBLIC_URL + path + "".join(k + v for k, v in fields)).encode()
 
@@ -230,7 +240,7 @@ def raw_work(
 ) -> tuple[bytes, str, bytes, bytes, bytes]:
     """Section 1's raw HMAC of one delivery, checked against the signature it was sent."""
     spec, path = RAW[preset], f"/hooks/{preset}"
-    if preset == "twilio":
+    if preset in FORM_SIGNED:
         prefix, signed = twilio_content(body, path), b""
     else:
         prefix, signed = spec.prefix(eid, str(ts)).encode(), body

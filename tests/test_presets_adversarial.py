@@ -75,6 +75,10 @@ SECRETS: dict[str, tuple[str, str]] = {
     "segment": ("segment-current", "segment-other"),
     "trello": ("trello-current", "trello-other"),
     "clickup": ("clickup-current", "clickup-other"),
+    "notion": ("secret_notionCurrent0", "secret_notionOther00"),
+    # Airtable's secret is its base64 macSecretBase64.
+    "airtable": ("YWlydGFibGUtY3VycmVudC1tYWMtc2VjcmV0", "YWlydGFibGUtb3RoZXItbWFjLXNlY3JldA=="),
+    "mandrill": ("mandrill-current", "mandrill-other"),
 }
 #: Public-key presets: SECRETS holds private keys (to sign with; "wrong key" is another
 #: key pair), and a route lists the matching public keys, as the dashboard shows them.
@@ -112,13 +116,15 @@ TIMESTAMPED = [
 #: Presets with their provider's own window instead of the default 300 s.
 WINDOW = {"twitch": 600, "linear": 60, "box": 600}
 #: Presets that sign the URL they are called at, so their routes need public_url.
-SIGNS_URL = ("twilio", "hubspot", "square", "trello")
+SIGNS_URL = ("twilio", "hubspot", "square", "trello", "mandrill")
+#: Presets whose body is a form (Twilio's and Mandrill's signed parameters).
+FORMS = ("twilio", "mandrill")
 
 
 def body_for(preset: str, timestamp: int = TS) -> bytes:
     if preset == "linear":  # Linear's timestamp is in the signed body, in milliseconds
         return JSON[:-1] + b',"webhookTimestamp":%d}' % (timestamp * 1000)
-    return FORM if preset == "twilio" else JSON
+    return FORM if preset in FORMS else JSON
 
 
 def path_for(preset: str, name: str | None = None) -> str:
@@ -218,7 +224,7 @@ def test_signed_request_verifies_and_names_the_secret(
 @pytest.mark.parametrize("preset", SIGNED)
 def test_tampered_body(make_guard: GuardFactory, preset: str) -> None:
     body = body_for(preset)
-    tampered = body.replace(b"1", b"2") if preset != "twilio" else body + b"&Extra=1"
+    tampered = body.replace(b"1", b"2") if preset not in FORMS else body + b"&Extra=1"
     verdict = make_guard(route(preset)).check(request(preset, signed(preset), tampered))
     assert verdict.reason is Reason.SIGNATURE_MISMATCH, verdict.detail
 
@@ -364,6 +370,9 @@ WRONG_VERSION = {
     "segment": _hex_to_b64,
     "trello": _b64_to_hex,
     "clickup": _hex_to_b64,
+    "notion": lambda v: v.replace("sha256=", "sha1="),
+    "airtable": lambda v: v.replace("hmac-sha256=", "hmac-sha1="),
+    "mandrill": _b64_to_hex,
 }
 
 
@@ -522,13 +531,16 @@ def test_signature_moved_between_routes(make_guard: GuardFactory, preset: str) -
     assert moved.reason is mismatch(preset), moved.detail
 
 
-def test_twilio_signature_for_another_url_with_the_same_token(make_guard: GuardFactory) -> None:
-    # Twilio signs the URL: the same Auth Token on two routes still does not transfer.
-    token = SECRETS["twilio"][0]
-    guard = make_guard(route("twilio", [token], name="a"), route("twilio", [token], name="b"))
-    headers = signed("twilio", path="/hooks/a")
-    assert guard.check(request("twilio", headers, path="/hooks/a")).ok
-    moved = guard.check(request("twilio", headers, path="/hooks/b"))
+@pytest.mark.parametrize("preset", FORMS)
+def test_form_signature_for_another_url_with_the_same_token(
+    make_guard: GuardFactory, preset: str
+) -> None:
+    # Twilio and Mandrill sign the URL: the same key on two routes still does not transfer.
+    token = SECRETS[preset][0]
+    guard = make_guard(route(preset, [token], name="a"), route(preset, [token], name="b"))
+    headers = signed(preset, path="/hooks/a")
+    assert guard.check(request(preset, headers, path="/hooks/a")).ok
+    moved = guard.check(request(preset, headers, path="/hooks/b"))
     assert moved.reason is Reason.SIGNATURE_MISMATCH
 
 
@@ -541,7 +553,8 @@ def test_request_for_one_provider_sent_to_another(make_guard: GuardFactory, inde
     guard = make_guard(route(target))
     # Signed with the target's own secret where the source's key format allows it, so
     # the refusal comes from the scheme, not the key.
-    own_key = source == "standard" or source in PUBKEY or target in PUBKEY
+    # (Standard Webhooks' and Airtable's secrets are base64: another preset's is not.)
+    own_key = source in ("standard", "airtable") or source in PUBKEY or target in PUBKEY
     headers = signed(source, secret=None if own_key else SECRETS[target][0])
     verdict = guard.check(request(target, headers, body_for(source)))
     assert verdict.reason is missing(target), (source, target, verdict.detail)

@@ -169,10 +169,10 @@ def test_woocommerce_anything_but_the_exact_ping_is_a_delivery(body: bytes) -> N
     assert handshakes.woocommerce(body, signed=False) is None
 
 
-def test_trello_head_is_answered_with_an_empty_200() -> None:
-    # Trello's docs: a HEAD to the callbackURL when the webhook is created, which must
-    # get 200 or the webhook is not created. Nothing of the request is echoed.
-    assert handshakes.trello("HEAD", b"") == HandshakeAnswer(b"", TEXT, 200)
+def test_the_head_url_check_is_answered_with_an_empty_200() -> None:
+    # Trello's and Mandrill's docs: a HEAD to the URL when the webhook is created, which
+    # must get 200 or the webhook is not created. Nothing of the request is echoed.
+    assert handshakes.head_check("HEAD", b"") == HandshakeAnswer(b"", TEXT, 200)
 
 
 @pytest.mark.parametrize(
@@ -184,10 +184,12 @@ def test_trello_head_is_answered_with_an_empty_200() -> None:
         ("HEAD", b"x"),  # a HEAD with a body is not the check
         ("HEAD", b'{"action":{}}'),
         ("OPTIONS", b""),
+        ("", b""),
+        ("HEAD ", b""),
     ],
 )
-def test_trello_anything_but_a_bodiless_head_is_a_delivery(method: str, body: bytes) -> None:
-    assert handshakes.trello(method, body) is None
+def test_anything_but_a_bodiless_head_is_a_delivery(method: str, body: bytes) -> None:
+    assert handshakes.head_check(method, body) is None
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,9 @@ A check the provider signs (Slack, Zoom, Twitch, Discord, Okta's authenticated G
 with its HMAC would make the endpoint a signing oracle. A check that carries no
 signature (Meta's GET, proved by the route's ``verify_token``; Microsoft Graph's
 ``validationToken`` and Dropbox's ``challenge``, plain echoes; WooCommerce's activation
-ping and Trello's HEAD, answered with an empty 200) runs *before* authentication, and a
-request that is not such a check goes on to the ordinary checks.
+ping and the ``HEAD`` URL checks of Trello and Mandrill, answered with an empty 200) runs
+*before* authentication, and a request that is not such a check goes on to the ordinary
+checks.
 """
 
 from __future__ import annotations
@@ -122,6 +123,11 @@ def _woocommerce(req: WebhookRequest, config: RouteConfig, secret: Secret | None
 
 
 #: Every check a preset may name (``Preset.handshake``).
+# Trello's and Mandrill's check that a new webhook's URL exists.
+_HEAD_CHECK = Handshake(
+    "before", lambda req, config, secret: handshakes.head_check(req.method, req.body)
+)
+
 HANDSHAKES: dict[str, Handshake] = {
     "slack": Handshake("after", lambda req, config, secret: handshakes.slack(req.body)),
     "zoom": Handshake("after", _zoom),
@@ -132,9 +138,8 @@ HANDSHAKES: dict[str, Handshake] = {
     "msgraph": Handshake("before", lambda req, config, secret: handshakes.msgraph(_query(req))),
     "dropbox": Handshake("before", _dropbox),
     "woocommerce": Handshake("before", _woocommerce),
-    "trello": Handshake(
-        "before", lambda req, config, secret: handshakes.trello(req.method, req.body)
-    ),
+    "trello": _HEAD_CHECK,
+    "mandrill": _HEAD_CHECK,
     "sns": Handshake("after", _sns, fetches=True),  # type: ignore[arg-type]
 }
 

@@ -8,6 +8,7 @@ from .base import ASYMMETRIC, HmacScheme, SignatureSpec
 from .convoy import ConvoyScheme
 from .hubspot import HubSpotScheme
 from .mailgun import MailgunScheme
+from .mandrill import MandrillScheme
 from .presets import PRESETS, Preset
 from .twilio import TwilioScheme
 
@@ -40,6 +41,8 @@ def make_scheme(spec: SignatureSpec, fetcher: KeyFetcher | None = None) -> HmacS
         return PaypalScheme(spec, fetcher)
     if spec.scheme == "twilio":
         return TwilioScheme(spec)
+    if spec.scheme == "mandrill":
+        return MandrillScheme(spec)
     if spec.scheme == "convoy":
         return ConvoyScheme(spec)
     if spec.scheme == "mailgun":

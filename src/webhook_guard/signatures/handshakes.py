@@ -7,8 +7,8 @@ Callers must verify the request's signature first wherever the provider signs th
 handshake (Slack, Zoom, Twitch, Discord): answering an unsigned Zoom validation with its
 HMAC would make the endpoint a signing oracle. Meta's GET is checked here, against the
 route's ``verify_token``; Okta's, Microsoft Graph's and Dropbox's carry no signature, and
-answering them only echoes a value the caller sent (WooCommerce's ping and Trello's HEAD
-echo nothing: their answer is an empty 200).
+answering them only echoes a value the caller sent (WooCommerce's ping and the ``HEAD``
+URL checks of Trello and Mandrill echo nothing: their answer is an empty 200).
 
 Echoed values are bounded and restricted to visible ASCII, and answered as
 ``text/plain`` or JSON, so the echo cannot carry markup or header tricks.
@@ -222,13 +222,14 @@ def woocommerce(body: bytes, signed: bool) -> HandshakeAnswer | None:
     return HandshakeAnswer(b"", TEXT)
 
 
-def trello(method: str, body: bytes) -> HandshakeAnswer | None:
-    """Trello's check of a new webhook's callbackURL: a ``HEAD`` request, answered 200
-    with an empty body (unsigned; nothing is echoed). Any other method, or a HEAD that
-    carries a body, is not the check.
+def head_check(method: str, body: bytes) -> HandshakeAnswer | None:
+    """A provider's check that a new webhook's URL exists: a ``HEAD`` request, answered
+    200 with an empty body (unsigned; nothing is echoed, and a ``HEAD`` carries no event).
+    Any other method, or a HEAD that carries a body, is not the check.
 
-    https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/ ("Creating a
-    Webhook")
+    Trello: https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/
+    ("Creating a Webhook"); Mandrill: mandrill.zendesk.com, "Why can't my webhook or
+    inbound route URL be verified?"
     """
     if method != "HEAD" or body:
         return None
@@ -243,11 +244,11 @@ __all__ = [
     "HandshakeAnswer",
     "discord",
     "dropbox",
+    "head_check",
     "meta",
     "msgraph",
     "okta",
     "slack",
-    "trello",
     "twitch",
     "woocommerce",
     "zoom",

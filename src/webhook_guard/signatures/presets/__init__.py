@@ -10,6 +10,7 @@ Each preset's ``summary`` feeds its docs page (docs/providers/NAME.md).
 from __future__ import annotations
 
 from . import (
+    airtable,
     bitbucket,
     box,
     buildkite,
@@ -33,9 +34,11 @@ from . import (
     lemonsqueezy,
     linear,
     mailgun,
+    mandrill,
     meta,
     msgraph,
     mux,
+    notion,
     okta,
     paddle,
     paypal,
@@ -117,6 +120,9 @@ PRESETS: dict[str, Preset] = {
     **trello.PRESETS,
     **segment.PRESETS,
     **clickup.PRESETS,
+    **notion.PRESETS,
+    **airtable.PRESETS,
+    **mandrill.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]
