@@ -18,6 +18,7 @@ from . import (
     circleci,
     coinbase_commerce,
     convoy,
+    customerio,
     discord,
     dropbox,
     generic,
@@ -56,6 +57,7 @@ from . import (
     woocommerce,
     workos,
     xero,
+    zendesk,
     zoom,
 )
 from .model import SUMMARY_KEYS, Preset
@@ -109,6 +111,8 @@ PRESETS: dict[str, Preset] = {
     **xero.PRESETS,
     **dropbox.PRESETS,
     **woocommerce.PRESETS,
+    **zendesk.PRESETS,
+    **customerio.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]
