@@ -46,8 +46,9 @@ PRESETS: dict[str, Preset] = {
             "signature": "HMAC-SHA256, base64, no prefix",
             "signed bytes": "`{timestamp}{body}`: the timestamp header's text, then the raw "
             "body (none for a GET or DELETE), no separator",
-            "key": "the webhook's signing secret (Admin Center > Webhooks > the webhook > "
-            "Reveal secret), UTF-8 bytes as shown: not base64-decoded",
+            "key": "the webhook's signing secret (shown with the webhook in Admin Center, or "
+            "`GET /api/v2/webhooks/{id}/signing_secret`), UTF-8 bytes as shown: not "
+            "base64-decoded",
             "event id": "`X-Zendesk-Webhook-Invocation-Id`" + UNSIGNED_ID + "; a trigger "
             "body's `id` is not used (it may be the ticket's)",
             "timestamp": "`X-Zendesk-Webhook-Signature-Timestamp`, ISO 8601 in UTC "
