@@ -70,6 +70,8 @@ SECRETS: dict[str, tuple[str, str]] = {
     "forgejo": ("forgejo-current", "forgejo-other"),
     "dropbox": ("dropbox-current", "dropbox-other"),
     "woocommerce": ("wc-current", "wc-other"),
+    "zendesk": ("zd-current", "zd-other"),
+    "customerio": ("cio-current", "cio-other"),
 }
 #: Public-key presets: SECRETS holds private keys (to sign with; "wrong key" is another
 #: key pair), and a route lists the matching public keys, as the dashboard shows them.
@@ -103,6 +105,8 @@ TIMESTAMPED = [
     "mux",
     "box",
     "buildkite",
+    "zendesk",
+    "customerio",
 ]
 #: Presets with their provider's own window instead of the default 300 s.
 WINDOW = {"twitch": 600, "linear": 60, "box": 600}
@@ -355,6 +359,8 @@ WRONG_VERSION = {
     "xero": _b64_to_hex,
     "dropbox": _hex_to_b64,
     "woocommerce": _b64_to_hex,
+    "zendesk": _b64_to_hex,
+    "customerio": _hex_to_b64,
 }
 
 
@@ -424,6 +430,7 @@ ID_HEADERS = {
     "razorpay": "x-razorpay-event-id",
     "gitea": "X-Gitea-Delivery",
     "forgejo": "X-Forgejo-Delivery",
+    "zendesk": "X-Zendesk-Webhook-Invocation-Id",
 }
 #: Presets whose signature covers the ID header, so a fresh ID breaks the signature.
 SIGNS_ID = ("standard", "twitch")
