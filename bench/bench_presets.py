@@ -149,6 +149,8 @@ RAW = {
     "coinbase-commerce": Raw("sha256", _utf8, lambda i, t: ""),
     "checkout": Raw("sha256", _utf8, lambda i, t: ""),
     "mux": Raw("sha256", _utf8, lambda i, t: f"{t}."),
+    "zendesk": Raw("sha256", _utf8, lambda i, t: format_timestamp(int(t), "rfc3339")),
+    "customerio": Raw("sha256", _utf8, lambda i, t: f"v0:{t}:"),
 }
 
 
