@@ -158,6 +158,8 @@ RAW = {
     "jira": Raw("sha256", _utf8, lambda i, t: ""),
     "segment": Raw("sha1", _utf8, lambda i, t: ""),
     "clickup": Raw("sha256", _utf8, lambda i, t: ""),
+    "zendesk": Raw("sha256", _utf8, lambda i, t: format_timestamp(int(t), "rfc3339")),
+    "customerio": Raw("sha256", _utf8, lambda i, t: f"v0:{t}:"),
 }
 
 

@@ -68,6 +68,8 @@ def test_equal_work_table_has_every_preset_size_and_target() -> None:
             "jira",
             "segment",
             "clickup",
+            "zendesk",
+            "customerio",
         ]
     )
     assert all(presets.count(p) == 3 for p in set(presets))  # 1 KiB, 64 KiB, 1 MiB

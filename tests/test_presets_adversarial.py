@@ -79,6 +79,8 @@ SECRETS: dict[str, tuple[str, str]] = {
     # Airtable's secret is its base64 macSecretBase64.
     "airtable": ("YWlydGFibGUtY3VycmVudC1tYWMtc2VjcmV0", "YWlydGFibGUtb3RoZXItbWFjLXNlY3JldA=="),
     "mandrill": ("mandrill-current", "mandrill-other"),
+    "zendesk": ("zd-current", "zd-other"),
+    "customerio": ("cio-current", "cio-other"),
 }
 #: Public-key presets: SECRETS holds private keys (to sign with; "wrong key" is another
 #: key pair), and a route lists the matching public keys, as the dashboard shows them.
@@ -112,6 +114,8 @@ TIMESTAMPED = [
     "mux",
     "box",
     "buildkite",
+    "zendesk",
+    "customerio",
 ]
 #: Presets with their provider's own window instead of the default 300 s.
 WINDOW = {"twitch": 600, "linear": 60, "box": 600}
@@ -373,6 +377,8 @@ WRONG_VERSION = {
     "notion": lambda v: v.replace("sha256=", "sha1="),
     "airtable": lambda v: v.replace("hmac-sha256=", "hmac-sha1="),
     "mandrill": _b64_to_hex,
+    "zendesk": _b64_to_hex,
+    "customerio": _hex_to_b64,
 }
 
 
@@ -443,6 +449,7 @@ ID_HEADERS = {
     "gitea": "X-Gitea-Delivery",
     "forgejo": "X-Forgejo-Delivery",
     "jira": "X-Atlassian-Webhook-Identifier",
+    "zendesk": "X-Zendesk-Webhook-Invocation-Id",
 }
 #: Presets whose signature covers the ID header, so a fresh ID breaks the signature.
 SIGNS_ID = ("standard", "twitch")

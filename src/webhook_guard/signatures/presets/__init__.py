@@ -20,6 +20,7 @@ from . import (
     clickup,
     coinbase_commerce,
     convoy,
+    customerio,
     discord,
     dropbox,
     generic,
@@ -63,6 +64,7 @@ from . import (
     woocommerce,
     workos,
     xero,
+    zendesk,
     zoom,
 )
 from .model import SUMMARY_KEYS, Preset
@@ -123,6 +125,8 @@ PRESETS: dict[str, Preset] = {
     **notion.PRESETS,
     **airtable.PRESETS,
     **mandrill.PRESETS,
+    **zendesk.PRESETS,
+    **customerio.PRESETS,
 }
 
 __all__ = ["PRESETS", "SUMMARY_KEYS", "Preset"]
