@@ -354,6 +354,24 @@ def test_twilio_json_body_uses_body_sha256(make_guard: GuardFactory) -> None:
     assert RequestValidator("auth-token").validate(url, JSON_BODY.decode(), signature)
 
 
+def test_twilio_body_the_signature_does_not_cover_is_refused(make_guard: GuardFactory) -> None:
+    # A signature over the URL alone (a parameterless request, captured elsewhere) would
+    # carry any non-form body sent without bodySHA256: twilio-python accepts that.
+    url = "https://hooks.example.com/hooks/twilio?CallSid=CA1"
+    signature = RequestValidator("auth-token").compute_signature(url, {})
+    assert RequestValidator("auth-token").validate(url, {}, signature)
+    guard = twilio_guard(make_guard)
+    for content_type in ("application/json", "text/plain", ""):
+        headers = {"X-Twilio-Signature": signature, "Content-Type": content_type}
+        forged = guard.check(post("/hooks/twilio", headers, JSON_BODY, query="CallSid=CA1"))
+        assert forged.reason is Reason.SIGNATURE_MISMATCH, content_type
+    # The same signature with no body at all is what it signed.
+    empty = guard.check(
+        post("/hooks/twilio", {"X-Twilio-Signature": signature}, b"", query="CallSid=CA1")
+    )
+    assert empty.ok, empty.detail
+
+
 def test_our_twilio_signatures_verify_in_the_sdk() -> None:
     url = "https://hooks.example.com/hooks/twilio?foo=1"
     body = form(TWILIO_PARAMS | {"Body": "héllo"})

@@ -6,7 +6,8 @@ request it signed verifying):
 - form POST: ``url + "".join(name + value)`` over the parameter names sorted, and each
   name's distinct values sorted;
 - JSON body: Twilio appends ``?bodySHA256=<hex sha256(body)>`` to the URL and signs the
-  URL alone; the hash must then match the raw body;
+  URL alone; the hash must then match the raw body (any other body without that hash is
+  refused: the signature would not cover it);
 - the URL is tried as configured and with the default port toggled, because Twilio's
   own signing is inconsistent about ``:443`` (twilio-python#392).
 """
@@ -70,12 +71,18 @@ class TwilioScheme(HmacScheme):
         return parsed
 
     def _message(self, url: str, body: bytes, content_type: str) -> bytes | None:
-        """The bytes after the URL, or None when the body does not match bodySHA256."""
+        """The bytes after the URL, or None when the signature cannot cover the body: it
+        does not match bodySHA256, or it is neither a form nor hashed in the URL."""
         expected = _body_hash(url)
         if expected is not None:
             actual = hashlib.sha256(body).hexdigest()
             return b"" if hmac.compare_digest(actual, expected.lower()) else None
-        return _form_suffix(body) if content_type == FORM else b""
+        if content_type == FORM:
+            return _form_suffix(body)
+        # Twilio signs such a body only through bodySHA256. Without it the signature would
+        # cover the URL alone, and one captured from a parameterless request would carry
+        # any body the sender likes (twilio-python accepts that; the guard does not).
+        return None if body else b""
 
     def verify(
         self,
