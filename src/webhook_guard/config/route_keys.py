@@ -374,7 +374,7 @@ ROUTE = Section(
             "commit_on",
             "Handler answers that use the event up: '2xx' (any other status, an exception "
             "or an answer cut short releases it, so the provider's retry is processed) or "
-            "'below_500' (a 4xx means processed, never send again).",
+            "'below_500' (a 4xx means processed, never send again; the framework's own 4xx too).",
             "choice",
             default="2xx",
             choices=COMMIT_ON,
