@@ -157,7 +157,8 @@ def test_headers_that_would_redirect_the_upstream_are_not_forwarded(proxied: str
     """An underscore name is mapped onto the dash name by CGI-style servers (merged with
     the proxy's own X-Forwarded-For) and gunicorn routes below a SCRIPT_NAME header sent
     from loopback, where the proxy is: the upstream would dispatch another path than the
-    one verified. Path and method override headers would do the same."""
+    one verified. Path and method override headers would do the same, and client-address
+    headers other than the proxy's own would let the sender name its address."""
     sent = [
         ("SCRIPT_NAME", "/hooks"),
         ("PATH_INFO", "/admin"),
@@ -168,6 +169,9 @@ def test_headers_that_would_redirect_the_upstream_are_not_forwarded(proxied: str
         ("X-HTTP-Method-Override", "DELETE"),
         ("X-HTTP-Method", "DELETE"),
         ("X-Method-Override", "DELETE"),
+        ("True-Client-IP", "10.0.0.2"),
+        ("CF-Connecting-IP", "10.0.0.3"),
+        ("X-Client-IP", "10.0.0.4"),
         ("X-Kept", "1"),
     ]
     data = echo(httpx.post(f"{proxied}/hooks/admin", content=b"{}", headers=sent))
@@ -176,6 +180,8 @@ def test_headers_that_would_redirect_the_upstream_are_not_forwarded(proxied: str
     for name in ("x-original-url", "x-rewrite-url", "x-http-method-override", "x-http-method"):
         assert name not in names, name
     assert "x-method-override" not in names
+    for name in ("true-client-ip", "cf-connecting-ip", "x-client-ip"):
+        assert name not in names, name
     assert header(data, "x-forwarded-for") == ["203.0.113.9"]
     assert header(data, "x-webhook-guard-route") == ["hooks"]
     assert header(data, "x-kept") == ["1"]

@@ -72,9 +72,10 @@ VERDICT_HEADER_PREFIX = b"x-webhook-guard-"
 
 #: Client headers that make common upstream servers and frameworks dispatch another path
 #: or method than the one the guard verified (IIS, Zend/Laminas, old Symfony; method
-#: override middleware). Never forwarded, nor is any name with an underscore: CGI-style
-#: servers map ``X_Forwarded_For`` onto ``X-Forwarded-For`` (merging it with the proxy's
-#: own), and gunicorn takes ``SCRIPT_NAME`` from a header sent from loopback and routes
+#: override middleware), or take a client address the proxy did not establish. Never
+#: forwarded, nor is any name with an underscore: CGI-style servers map
+#: ``X_Forwarded_For`` onto ``X-Forwarded-For`` (merging it with the proxy's own), and
+#: gunicorn takes ``SCRIPT_NAME`` from a header sent from loopback and routes
 #: the rest of the path (nginx drops such names too, by default).
 NOT_FORWARDED = frozenset(
     {
@@ -83,6 +84,13 @@ NOT_FORWARDED = frozenset(
         b"x-http-method-override",
         b"x-http-method",
         b"x-method-override",
+        # Client-address headers other than the ones the proxy sets: libraries that read
+        # them before X-Forwarded-For would take the sender's word for its address.
+        b"x-client-ip",
+        b"true-client-ip",
+        b"cf-connecting-ip",
+        b"fastly-client-ip",
+        b"x-cluster-client-ip",
     }
 )
 
