@@ -372,6 +372,31 @@ def test_twilio_body_the_signature_does_not_cover_is_refused(make_guard: GuardFa
     assert empty.ok, empty.detail
 
 
+def test_twilio_form_the_app_could_read_otherwise_is_refused(make_guard: GuardFactory) -> None:
+    # Django before 5.1 decodes a form in the charset the (unsigned) Content-Type names:
+    # under utf-7 an SMS Body "+ACIAJgBGAHIAbwBtAD0-..." reads as '"&From=...'. A raw ';'
+    # is a field separator to python-multipart before 0.0.21 (Starlette's form parser).
+    url = "https://hooks.example.com/hooks/twilio"
+    params = {**TWILIO_PARAMS, "Body": "hi; +ACIAJgBGAHIAbwBtAD0-"}
+    signature = RequestValidator("auth-token").compute_signature(url, params)
+    guard = twilio_guard(make_guard)
+    form_type = "application/x-www-form-urlencoded"
+    for content_type in (f"{form_type}; charset=utf-7", f"{form_type}; charset=unicode_escape"):
+        headers = {"X-Twilio-Signature": signature, "Content-Type": content_type}
+        verdict = guard.check(post("/hooks/twilio", headers, form(params)))
+        assert verdict.reason is Reason.SIGNATURE_MISMATCH, content_type
+    twice = [("X-Twilio-Signature", signature), ("Content-Type", form_type)]
+    twice.append(("Content-Type", f"{form_type}; charset=utf-7"))
+    assert guard.check(post("/hooks/twilio", twice, form(params))).reason is (
+        Reason.SIGNATURE_MISMATCH
+    )
+    raw = form(params).replace(b"%3B", b";")
+    headers = {"X-Twilio-Signature": signature, "Content-Type": form_type}
+    assert guard.check(post("/hooks/twilio", headers, raw)).reason is Reason.SIGNATURE_MISMATCH
+    utf8 = {**headers, "Content-Type": f"{form_type}; charset=UTF-8"}
+    assert guard.check(post("/hooks/twilio", utf8, form(params))).ok
+
+
 def test_our_twilio_signatures_verify_in_the_sdk() -> None:
     url = "https://hooks.example.com/hooks/twilio?foo=1"
     body = form(TWILIO_PARAMS | {"Body": "héllo"})

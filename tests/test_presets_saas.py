@@ -261,6 +261,69 @@ def test_mandrill_repeated_parameter_or_other_content_type_is_refused(
         sign("mandrill", twice, secret=MANDRILL_KEY, url=MANDRILL_URL)
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        # Django before 5.1 decodes a form in the charset named (unsigned): unicode_escape
+        # undoes the JSON escapes of a value, so text put in an event becomes structure.
+        "application/x-www-form-urlencoded; charset=unicode_escape",
+        "application/x-www-form-urlencoded; charset=utf-7",
+        "application/x-www-form-urlencoded; charset*=utf-8''unicode_escape",
+        'application/x-www-form-urlencoded; charset="latin-1"',
+    ],
+)
+def test_mandrill_form_in_another_charset_is_refused(
+    make_guard: GuardFactory, content_type: str
+) -> None:
+    guard = make_guard(mandrill_route())
+    params = {"mandrill_events": EVENTS}
+    body = urlencode(params).encode()
+    signature = {"X-Mandrill-Signature": mandrill_signature(MANDRILL_URL, params)}
+    headers = {**signature, "content-type": content_type}
+    verdict = guard.check(post("/hooks/mandrill", headers, body))
+    assert verdict.reason is Reason.SIGNATURE_MISMATCH
+    # Sent twice, a framework may take the other line (gunicorn: the last).
+    twice = [("X-Mandrill-Signature", signature["X-Mandrill-Signature"])]
+    twice += [("content-type", FORM["content-type"]), ("content-type", content_type)]
+    assert guard.check(post("/hooks/mandrill", twice, body)).reason is Reason.SIGNATURE_MISMATCH
+    for utf8 in ("; charset=utf-8", '; Charset="UTF-8"'):
+        headers = {**signature, "content-type": FORM["content-type"] + utf8}
+        verdict = guard.check(post("/hooks/mandrill", headers, body))
+        assert verdict.ok, verdict.detail
+        guard.complete(verdict, status=500)  # released: the next check may take it
+
+
+def test_mandrill_raw_semicolon_is_refused(make_guard: GuardFactory) -> None:
+    """python-multipart before 0.0.21 (Starlette's form parser) splits a field at a raw
+    ';' when no '&' follows: a resend writing the ';' of an opener's user agent raw (the
+    same octets to the guard) would give the app other fields, a second
+    ``mandrill_events`` among them."""
+    guard = make_guard(mandrill_route())
+    events = json.dumps([{"event": "open", "user_agent": "Mozilla/5.0 (X11;mandrill_events=[])"}])
+    params = {"mandrill_events": events}
+    headers = {**FORM, "X-Mandrill-Signature": mandrill_signature(MANDRILL_URL, params)}
+    raw = b"mandrill_events=" + quote(events, safe=";=").encode()
+    assert guard.check(post("/hooks/mandrill", headers, raw)).reason is Reason.SIGNATURE_MISMATCH
+    assert guard.check(post("/hooks/mandrill", headers, urlencode(params).encode())).ok
+    with pytest.raises(ValueError, match="raw ';'"):
+        sign("mandrill", raw, secret=MANDRILL_KEY, url=MANDRILL_URL)
+
+
+def test_mandrill_url_with_raw_utf8_in_its_query(make_guard: GuardFactory) -> None:
+    # A URL entered with non-ASCII text is sent as its UTF-8 bytes; the adapters hand the
+    # query over decoded as Latin-1, so those bytes are what is verified.
+    query = "team=caf\u00e9".encode()
+    params = {"mandrill_events": "[]"}
+    signed = MANDRILL_URL.encode() + b"?" + query + b"mandrill_events[]"
+    signature = base64.b64encode(hmac.new(MANDRILL_KEY.encode(), signed, hashlib.sha1).digest())
+    headers = {**FORM, "X-Mandrill-Signature": signature.decode()}
+    body = urlencode(params).encode()
+    verdict = make_guard(mandrill_route()).check(
+        post("/hooks/mandrill", headers, body, query=query.decode("latin-1"))
+    )
+    assert verdict.ok, verdict.detail
+
+
 def test_mandrill_public_test_key_and_head_check(make_guard: GuardFactory) -> None:
     """The HEAD check is answered empty; the fallback POST signed with the public key
     ``test-webhook`` is refused (mandrill.zendesk.com, "Why can't my webhook or inbound

@@ -10,6 +10,13 @@ request it signed verifying):
   refused: the signature would not cover it);
 - the URL is tried as configured and with the default port toggled, because Twilio's
   own signing is inconsistent about ``:443`` (twilio-python#392).
+
+A form is read only as every framework behind the guard reads it: a ``Content-Type`` sent
+once, with no parameter but ``charset=utf-8`` (Django before 5.1 decodes a form in the
+charset the sender names, unsigned, so ``charset=unicode_escape`` or ``utf-7`` turned a
+verified value's escapes into other text), and a body with no raw ``;`` (python-multipart
+before 0.0.21, behind Starlette and FastAPI, splits fields there too). A sender's form
+encoder writes ``;`` as ``%3B`` and names no other charset.
 """
 
 from __future__ import annotations
@@ -28,7 +35,11 @@ from .base import HmacScheme, ParsedSignature
 FORM = "application/x-www-form-urlencoded"
 
 
-def _form_suffix(body: bytes) -> bytes:
+def _form_suffix(body: bytes) -> bytes | None:
+    """The sorted ``name + value`` octets of a form body; None when it has a raw ``;``,
+    which some frameworks take for a field separator (see the module docstring)."""
+    if b";" in body:
+        return None
     # Latin-1 maps bytes to code points one to one, so percent-escapes decode to the exact
     # octets Twilio signed (and nothing can fail to decode); UTF-8 byte order equals
     # code-point order, so sorting the octets matches twilio-python's sort of the text.
@@ -61,18 +72,40 @@ def _body_hash(url: str) -> str | None:
     return hashes[0] if hashes else None
 
 
+#: What a request's Content-Type is taken for when frameworks could read its body other
+#: than the guard does: never the form type.
+UNREADABLE = "unreadable"
+
+
+def body_type(types: list[str] | None) -> str:
+    """The media type of a request's ``Content-Type`` lines, lower case; ``UNREADABLE``
+    when it is sent more than once, or names a parameter other than ``charset=utf-8``
+    (frameworks disagree on which line counts, and Django before 5.1 decodes a form in
+    the charset named: see the module docstring)."""
+    if not types:
+        return ""
+    if len(types) != 1:
+        return UNREADABLE
+    media, *params = types[0].split(";")
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() != "charset" or value.strip().strip('"').lower() != "utf-8":
+            return UNREADABLE
+    return media.strip().lower()
+
+
 class TwilioScheme(HmacScheme):
     """``X-Twilio-Signature`` (HMAC-SHA1, base64) over the URL and form parameters."""
 
     def parse(self, req: WebhookRequest) -> ParsedSignature:
         parsed = super().parse(req)
-        types = req.values(b"content-type")
-        parsed.context = types[0].split(";")[0].strip().lower() if types else ""
+        parsed.context = body_type(req.values(b"content-type"))
         return parsed
 
     def _message(self, url: str, body: bytes, content_type: str) -> bytes | None:
         """The bytes after the URL, or None when the signature cannot cover the body: it
-        does not match bodySHA256, or it is neither a form nor hashed in the URL."""
+        does not match bodySHA256, or it is neither a form nor hashed in the URL, or it is
+        a form the app's framework could read otherwise (see the module docstring)."""
         expected = _body_hash(url)
         if expected is not None:
             actual = hashlib.sha256(body).hexdigest()
@@ -107,7 +140,10 @@ class TwilioScheme(HmacScheme):
         content_type = "application/json" if json_body else FORM
         suffix = self._message(url, body, content_type)
         if suffix is None:
-            raise ValueError("the URL's bodySHA256 does not match the body")
+            raise ValueError(
+                "the URL's bodySHA256 does not match the body, or the form has a raw ';' "
+                "(Twilio sends it as %3B)"
+            )
         digest = self._sign_bytes(key_secret, url.encode() + suffix)
         headers = {
             self.spec.headers[0]: base64.b64encode(digest).decode(),
