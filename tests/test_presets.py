@@ -373,7 +373,7 @@ def test_twilio_body_the_signature_does_not_cover_is_refused(make_guard: GuardFa
 
 
 def test_twilio_form_the_app_could_read_otherwise_is_refused(make_guard: GuardFactory) -> None:
-    # Django before 5.1 decodes a form in the charset the (unsigned) Content-Type names:
+    # Django 4.2 decodes a form in the charset the (unsigned) Content-Type names:
     # under utf-7 an SMS Body "+ACIAJgBGAHIAbwBtAD0-..." reads as '"&From=...'. A raw ';'
     # is a field separator to python-multipart before 0.0.21 (Starlette's form parser).
     url = "https://hooks.example.com/hooks/twilio"

@@ -264,7 +264,7 @@ def test_mandrill_repeated_parameter_or_other_content_type_is_refused(
 @pytest.mark.parametrize(
     "content_type",
     [
-        # Django before 5.1 decodes a form in the charset named (unsigned): unicode_escape
+        # Django 4.2 decodes a form in the charset named (unsigned): unicode_escape
         # undoes the JSON escapes of a value, so text put in an event becomes structure.
         "application/x-www-form-urlencoded; charset=unicode_escape",
         "application/x-www-form-urlencoded; charset=utf-7",

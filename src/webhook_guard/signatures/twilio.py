@@ -12,7 +12,7 @@ request it signed verifying):
   own signing is inconsistent about ``:443`` (twilio-python#392).
 
 A form is read only as every framework behind the guard reads it: a ``Content-Type`` sent
-once, with no parameter but ``charset=utf-8`` (Django before 5.1 decodes a form in the
+once, with no parameter but ``charset=utf-8`` (Django 4.2 decodes a form in the
 charset the sender names, unsigned, so ``charset=unicode_escape`` or ``utf-7`` turned a
 verified value's escapes into other text), and a body with no raw ``;`` (python-multipart
 before 0.0.21, behind Starlette and FastAPI, splits fields there too). A sender's form
@@ -80,7 +80,7 @@ UNREADABLE = "unreadable"
 def body_type(types: list[str] | None) -> str:
     """The media type of a request's ``Content-Type`` lines, lower case; ``UNREADABLE``
     when it is sent more than once, or names a parameter other than ``charset=utf-8``
-    (frameworks disagree on which line counts, and Django before 5.1 decodes a form in
+    (frameworks disagree on which line counts, and Django 4.2 decodes a form in
     the charset named: see the module docstring)."""
     if not types:
         return ""
