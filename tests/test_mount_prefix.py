@@ -17,15 +17,12 @@ only to the full path. It is now bound to the mount-relative path as well.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, run_process
-from tests.test_path_differential import MARKER, ROOT, Server, send, signed
+from tests.test_path_differential import MARKER, Server, send, signed, start_server
 
 PY = sys.executable
 ROOT_PATH = "/x"
@@ -62,17 +59,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     with contextlib.ExitStack() as stack:
         started: dict[str, Server] = {}
         for name, command in COMMANDS.items():
-            port = free_port()
-            log = Path(tmp) / f"{name}.ran"
-            log.write_text("")
-            env = {
-                **os.environ,
-                "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-                "WG_RAN_LOG": str(log),
-            }
-            args = [part.format(port=port) for part in command]
-            stack.enter_context(run_process(args, port, env=env, cwd=ROOT))
-            started[name] = Server(name, port, log)
+            started[name] = start_server(stack, name, command, str(tmp), {})
         yield started
 
 

@@ -54,6 +54,25 @@ class Server:
         return ran
 
 
+def start_server(
+    stack: contextlib.ExitStack, name: str, command: list[str], tmp: str, extra: dict[str, str]
+) -> Server:
+    """Start one app server (``{port}`` in ``command`` filled in) until ``stack`` closes;
+    its guarded handlers log to a file of their own under ``tmp``."""
+    port = free_port()
+    log = Path(tmp) / f"{name}.ran"
+    log.write_text("")
+    env = {
+        **os.environ,
+        **extra,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        "WG_RAN_LOG": str(log),
+    }
+    args = [part.format(port=port) for part in command]
+    stack.enter_context(run_process(args, port, env=env, cwd=ROOT))
+    return Server(name, port, log)
+
+
 # name -> (command, extra environment); {port} is filled in.
 PY = sys.executable
 COMMANDS: dict[str, tuple[list[str], dict[str, str]]] = {
@@ -106,18 +125,7 @@ def servers() -> Iterator[dict[str, Server]]:
     with tempfile.TemporaryDirectory(prefix="wg-diff-") as tmp, contextlib.ExitStack() as stack:
         started: dict[str, Server] = {}
         for name, (command, extra) in COMMANDS.items():
-            port = free_port()
-            log = Path(tmp) / f"{name}.ran"
-            log.write_text("")
-            env = {
-                **os.environ,
-                **extra,
-                "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-                "WG_RAN_LOG": str(log),
-            }
-            args = [part.format(port=port) for part in command]
-            stack.enter_context(run_process(args, port, env=env, cwd=ROOT))
-            started[name] = Server(name, port, log)
+            started[name] = start_server(stack, name, command, tmp, extra)
         for name in BEHIND_NGINX:
             upstream = started[name]
             port = stack.enter_context(nginx(NGINX_BLOCK.format(upstream=upstream.port)))
